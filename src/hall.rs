@@ -1,0 +1,392 @@
+//! Hall data (agencies, counters, ticket letters, phrases, time zone): parsing and validation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Ticket;
+use crate::source_error::{PathStep, SourceError, error_at, parse_toml};
+
+/// The hall file shipped for MPP Palembang, built into the binary so an installed `papan`
+/// runs without an `assets/` folder beside it.
+pub const DEFAULT_HALL_TOML: &str = include_str!("../assets/halls/mpp-palembang.toml");
+pub const DEFAULT_HALL_FILE: &str = "assets/halls/mpp-palembang.toml";
+
+/// Everything the hub and the screens know about one hall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hall {
+    pub name: String,
+    pub short_name: String,
+    pub timezone: TimeZone,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
+    #[serde(default)]
+    pub phrases: Vec<Phrase>,
+    pub agencies: Vec<Agency>,
+}
+
+/// Indonesia's three time zones; none observes daylight saving, so each is a fixed offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeZone {
+    #[serde(rename = "WIB")]
+    Wib,
+    #[serde(rename = "WITA")]
+    Wita,
+    #[serde(rename = "WIT")]
+    Wit,
+}
+
+impl TimeZone {
+    pub fn offset(self) -> jiff::tz::Offset {
+        jiff::tz::offset(match self {
+            TimeZone::Wib => 7,
+            TimeZone::Wita => 8,
+            TimeZone::Wit => 9,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeZone::Wib => "WIB",
+            TimeZone::Wita => "WITA",
+            TimeZone::Wit => "WIT",
+        }
+    }
+
+    /// The hall-local date at `now`: the service day.
+    pub fn date_at(self, now: jiff::Timestamp) -> jiff::civil::Date {
+        now.to_zoned(jiff::tz::TimeZone::fixed(self.offset())).date()
+    }
+}
+
+/// One agency (instansi) with its counters (loket).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    /// Stable identifier used on the wire, e.g. `disdukcapil`.
+    pub id: String,
+    /// Name for small panels, e.g. `Disdukcapil`.
+    pub short: String,
+    /// Full name, e.g. `Dinas Kependudukan dan Pencatatan Sipil`.
+    pub name: String,
+    /// Panel colour, `#RRGGBB`.
+    pub colour: String,
+    /// Ticket letters this agency hands out; empty accepts any letter.
+    #[serde(default)]
+    pub letters: Vec<String>,
+    /// Counter numbers as shown on the screens ("Loket 5").
+    pub counters: Vec<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
+}
+
+/// A prerecorded announcement staff can trigger, e.g. the lunch break.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phrase {
+    pub id: String,
+    /// What the screens show while it plays.
+    pub text: String,
+}
+
+/// All problems found in a hall file, each with its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct HallError(pub Vec<SourceError>);
+
+impl fmt::Display for HallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, err) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{err}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a call's counter/agency/ticket does not fit the hall.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("unknown agency {0:?}")]
+    UnknownAgency(String),
+    #[error("counter {0} does not exist in this hall")]
+    UnknownCounter(u16),
+    #[error("counter {counter} belongs to {owner}, not {asked}")]
+    WrongAgency { counter: u16, owner: String, asked: String },
+    #[error("counter {counter} exists at several agencies ({owners}); say which with agency")]
+    AmbiguousCounter { counter: u16, owners: String },
+    #[error("ticket letter {letter} is not handed out by {agency} (its letters: {letters})")]
+    WrongLetter { letter: String, agency: String, letters: String },
+}
+
+impl Hall {
+    /// The built-in MPP Palembang hall.
+    pub fn builtin() -> Hall {
+        Hall::parse(DEFAULT_HALL_FILE, DEFAULT_HALL_TOML).expect("the built-in hall file is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Hall, HallError> {
+        let label = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| {
+            HallError(vec![SourceError {
+                file: label.clone(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }])
+        })?;
+        Hall::parse(&label, &src)
+    }
+
+    /// Parses and validates a hall file; `file` names it in errors.
+    pub fn parse(file: &str, src: &str) -> Result<Hall, HallError> {
+        let hall: Hall = parse_toml(file, src).map_err(|e| HallError(vec![e]))?;
+        let problems = hall.problems();
+        if problems.is_empty() {
+            Ok(hall)
+        } else {
+            Err(HallError(
+                problems
+                    .into_iter()
+                    .map(|(path, message)| error_at(file, src, &path.steps(), message))
+                    .collect(),
+            ))
+        }
+    }
+
+    /// Semantic problems, each with the path of the value at fault.
+    fn problems(&self) -> Vec<(FieldPath, String)> {
+        let mut problems = Vec::new();
+        let mut add = |path: FieldPath, message: String| problems.push((path, message));
+        if self.name.trim().is_empty() {
+            add(FieldPath::top("name"), "hall name is empty".into());
+        }
+        if self.short_name.trim().is_empty() {
+            add(FieldPath::top("short_name"), "short_name is empty".into());
+        }
+        if self.agencies.is_empty() {
+            add(FieldPath::top("agencies"), "a hall needs at least one [[agencies]] entry".into());
+        }
+        let mut ids = BTreeSet::new();
+        let mut letter_owner: BTreeMap<&str, &str> = BTreeMap::new();
+        for (i, agency) in self.agencies.iter().enumerate() {
+            let at = |field: &'static str| FieldPath::item("agencies", i, field);
+            if !is_identifier(&agency.id) {
+                add(
+                    at("id"),
+                    format!("agency id {:?} must be lower-case letters, digits and '-'", agency.id),
+                );
+            } else if !ids.insert(agency.id.as_str()) {
+                add(at("id"), format!("agency id {:?} is used twice", agency.id));
+            }
+            if agency.name.trim().is_empty() {
+                add(at("name"), format!("agency {} has an empty name", agency.id));
+            }
+            if agency.short.trim().is_empty() {
+                add(at("short"), format!("agency {} has an empty short name", agency.id));
+            }
+            if parse_colour(&agency.colour).is_none() {
+                add(at("colour"), format!("colour {:?} is not of the form #RRGGBB", agency.colour));
+            }
+            if agency.counters.is_empty() {
+                add(at("counters"), format!("agency {} has no counters", agency.id));
+            }
+            let mut seen = BTreeSet::new();
+            for &counter in &agency.counters {
+                if counter == 0 {
+                    add(at("counters"), format!("agency {}: counter numbers start at 1", agency.id));
+                } else if !seen.insert(counter) {
+                    add(at("counters"), format!("agency {}: counter {counter} is listed twice", agency.id));
+                }
+            }
+            for letter in &agency.letters {
+                if Ticket::new(letter, 1).map(|t| t.letters() != letter).unwrap_or(true) {
+                    add(at("letters"), format!("ticket letters {letter:?} must be 1 to 3 capital letters"));
+                } else if let Some(other) = letter_owner.insert(letter, &agency.id) {
+                    add(
+                        at("letters"),
+                        format!("ticket letter {letter} is used by both {other} and {}", agency.id),
+                    );
+                }
+            }
+        }
+        let mut phrase_ids = BTreeSet::new();
+        for (i, phrase) in self.phrases.iter().enumerate() {
+            if !is_identifier(&phrase.id) || !phrase_ids.insert(phrase.id.as_str()) {
+                add(
+                    FieldPath::item("phrases", i, "id"),
+                    format!("phrase id {:?} is empty, malformed or used twice", phrase.id),
+                );
+            }
+        }
+        problems
+    }
+
+    pub fn agency(&self, id: &str) -> Option<&Agency> {
+        self.agencies.iter().find(|a| a.id == id)
+    }
+
+    pub fn phrase(&self, id: &str) -> Option<&Phrase> {
+        self.phrases.iter().find(|p| p.id == id)
+    }
+
+    /// Finds the agency serving `counter`, checking `agency` if the caller named one.
+    pub fn resolve_counter(&self, counter: u16, agency: Option<&str>) -> Result<&Agency, LookupError> {
+        if let Some(id) = agency {
+            let found = self.agency(id).ok_or_else(|| LookupError::UnknownAgency(id.to_string()))?;
+            if found.counters.contains(&counter) {
+                return Ok(found);
+            }
+        }
+        let owners: Vec<&Agency> = self.agencies.iter().filter(|a| a.counters.contains(&counter)).collect();
+        match (owners.as_slice(), agency) {
+            ([], _) => Err(LookupError::UnknownCounter(counter)),
+            ([only], None) => Ok(only),
+            ([only], Some(asked)) => {
+                Err(LookupError::WrongAgency { counter, owner: only.id.clone(), asked: asked.to_string() })
+            }
+            (many, _) => Err(LookupError::AmbiguousCounter {
+                counter,
+                owners: many.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Checks that `agency` hands out tickets with this ticket's letters.
+    pub fn check_ticket(&self, agency: &Agency, ticket: &Ticket) -> Result<(), LookupError> {
+        if agency.letters.is_empty() || agency.letters.iter().any(|l| l == ticket.letters()) {
+            Ok(())
+        } else {
+            Err(LookupError::WrongLetter {
+                letter: ticket.letters().to_string(),
+                agency: agency.id.clone(),
+                letters: agency.letters.join(", "),
+            })
+        }
+    }
+}
+
+/// `#RRGGBB` → (r, g, b).
+pub fn parse_colour(s: &str) -> Option<(u8, u8, u8)> {
+    let hex = s.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some((byte(0)?, byte(2)?, byte(4)?))
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Where in the hall file a semantic problem is, for the error position.
+struct FieldPath {
+    table: &'static str,
+    index: Option<usize>,
+    field: Option<&'static str>,
+}
+
+impl FieldPath {
+    fn top(table: &'static str) -> FieldPath {
+        FieldPath { table, index: None, field: None }
+    }
+
+    fn item(table: &'static str, index: usize, field: &'static str) -> FieldPath {
+        FieldPath { table, index: Some(index), field: Some(field) }
+    }
+
+    fn steps(&self) -> Vec<PathStep<'static>> {
+        let mut steps = vec![PathStep::Key(self.table)];
+        steps.extend(self.index.map(PathStep::Index));
+        steps.extend(self.field.map(PathStep::Key));
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_hall_is_mpp_palembang_with_28_agencies() {
+        let hall = Hall::builtin();
+        assert_eq!(hall.agencies.len(), 28);
+        assert_eq!(hall.timezone, TimeZone::Wib);
+        let dukcapil = hall.agency("disdukcapil").unwrap();
+        assert_eq!(dukcapil.name, "Dinas Kependudukan dan Pencatatan Sipil");
+        // Every counter number is unique hall-wide, so a bare counter always resolves.
+        for agency in &hall.agencies {
+            for &c in &agency.counters {
+                assert_eq!(hall.resolve_counter(c, None).unwrap().id, agency.id);
+            }
+        }
+    }
+
+    #[test]
+    fn counters_resolve_with_clear_errors() {
+        let src = DEFAULT_HALL_TOML.to_string()
+            + "\n[[agencies]]\nid = \"extra\"\nshort = \"Extra\"\nname = \"Extra\"\ncolour = \"#123456\"\ncounters = [1]\n";
+        let hall = Hall::parse("h.toml", &src).unwrap();
+        assert!(matches!(hall.resolve_counter(1, None), Err(LookupError::AmbiguousCounter { .. })));
+        assert_eq!(hall.resolve_counter(1, Some("extra")).unwrap().id, "extra");
+        assert_eq!(hall.resolve_counter(999, None), Err(LookupError::UnknownCounter(999)));
+        assert_eq!(hall.resolve_counter(1, Some("nope")), Err(LookupError::UnknownAgency("nope".into())));
+        let owner = &hall.resolve_counter(1, Some("disdukcapil")).unwrap_or_else(|e| panic!("{e}")).id;
+        assert_eq!(owner, "disdukcapil");
+        let samsat_counter = hall.agency("samsat").unwrap().counters[0];
+        assert!(matches!(
+            hall.resolve_counter(samsat_counter, Some("bni")),
+            Err(LookupError::WrongAgency { .. })
+        ));
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_line() {
+        let src = "name = \"H\"\nshort_name = \"H\"\ntimezone = \"WIB\"\n\n[[agencies]]\nid = \"a\"\nshort = \"A\"\nname = \"A\"\ncolour = \"#00ff00\"\nletters = [\"A\"]\ncounters = [1]\n\n[[agencies]]\nid = \"a\"\nshort = \"B\"\nname = \"B\"\ncolour = \"green\"\nletters = [\"A\"]\ncounters = [2, 2]\n";
+        let err = Hall::parse("h.toml", src).unwrap_err().to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "h.toml:14:6: agency id \"a\" is used twice",
+                "h.toml:17:10: colour \"green\" is not of the form #RRGGBB",
+                "h.toml:19:12: agency a: counter 2 is listed twice",
+                "h.toml:18:11: ticket letter A is used by both a and a",
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_and_type_errors_have_positions() {
+        let err =
+            Hall::parse("h.toml", "name = \"H\"\nshort_name = \"H\"\ntimezone = \"CET\"\nagencies = []\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.starts_with("h.toml:3:12: "), "{err}");
+        let err = Hall::parse("h.toml", "name = = 1").unwrap_err().to_string();
+        assert!(err.starts_with("h.toml:1:8: "), "{err}");
+        let err = Hall::parse(
+            "h.toml",
+            "name = \"H\"\nshort_name = \"H\"\ntimezone = \"WIB\"\ncolor = 1\nagencies = []\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("h.toml:4:1: ") && err.contains("color"), "{err}");
+    }
+
+    #[test]
+    fn service_day_follows_the_hall_time_zone() {
+        let t: jiff::Timestamp = "2026-11-22T17:30:00Z".parse().unwrap();
+        assert_eq!(TimeZone::Wib.date_at(t).to_string(), "2026-11-23");
+        let t: jiff::Timestamp = "2026-11-22T16:59:59Z".parse().unwrap();
+        assert_eq!(TimeZone::Wib.date_at(t).to_string(), "2026-11-22");
+        assert_eq!(TimeZone::Wit.date_at(t).to_string(), "2026-11-23");
+    }
+}

@@ -1,0 +1,580 @@
+//! Wire types of protocol v1 (JSON text frames over WebSocket `/ws`); no IO. See docs/protocol.md.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::board::Board;
+use crate::hall::Hall;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest frame (and message) either side accepts.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The hub's monotonic sequence number of journaled events.
+pub type Seq = u64;
+
+/// Who a client is; decides what it may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A hall screen: subscribes only.
+    Display,
+    /// A counter or integration: subscribes and sends commands.
+    Staff,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Display => "display",
+            Role::Staff => "staff",
+        })
+    }
+}
+
+/// First frame of every client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hello {
+    pub protocol: u32,
+    pub role: Role,
+    /// Screen id or staff client name, for logs and the fleet page.
+    pub client: String,
+    pub token: String,
+    /// Last seq the client has applied; 0 asks for a snapshot.
+    #[serde(default)]
+    pub since: Seq,
+}
+
+/// Frames a client sends to the hub.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello(Hello),
+    /// A staff command.
+    Command(CommandFrame),
+    /// A display that saw a gap asks for what it missed since `since`.
+    Resync(Resync),
+    /// Periodic display health report (kept for the fleet page).
+    Status(Status),
+}
+
+/// A staff command; `id` is chosen by the client and makes retries safe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandFrame {
+    pub id: String,
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resync {
+    pub since: Seq,
+}
+
+/// What a display reports about itself every few seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub screen: String,
+    #[serde(default)]
+    pub layout: String,
+    #[serde(default)]
+    pub fps: f32,
+    #[serde(default)]
+    pub rss: u64,
+    #[serde(default)]
+    pub audio: String,
+    #[serde(default)]
+    pub last_seq: Seq,
+}
+
+/// Frames the hub sends to clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HubFrame {
+    Welcome {
+        seq: Seq,
+        protocol: u32,
+        hub: String,
+    },
+    Snapshot {
+        seq: Seq,
+        board: Board,
+        hall: Hall,
+    },
+    Event(EventFrame),
+    Ack {
+        id: String,
+        seq: Seq,
+        /// True when this id was already applied earlier; nothing was applied now.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// One journaled event with its position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFrame {
+    pub seq: Seq,
+    pub at: jiff::Timestamp,
+    pub event: Event,
+}
+
+/// A call of one ticket to one counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub ticket: Ticket,
+    pub counter: u16,
+    pub agency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// What happened in the hall; the board is the fold of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Call(Call),
+    Recall(Call),
+    Announce {
+        phrase: String,
+    },
+    Ticker {
+        text: String,
+    },
+    Clear {
+        counter: u16,
+        agency: String,
+    },
+    /// Start of a service day (hall-local date).
+    Reset {
+        day: jiff::civil::Date,
+    },
+    HallChanged,
+    LayoutChanged,
+}
+
+impl Event {
+    /// Short lower-case name, as in the wire `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Call(_) => "call",
+            Event::Recall(_) => "recall",
+            Event::Announce { .. } => "announce",
+            Event::Ticker { .. } => "ticker",
+            Event::Clear { .. } => "clear",
+            Event::Reset { .. } => "reset",
+            Event::HallChanged => "hall_changed",
+            Event::LayoutChanged => "layout_changed",
+        }
+    }
+}
+
+/// What staff ask for; the hub checks it against the hall and turns it into an [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    Call(CallCommand),
+    Recall(RecallCommand),
+    Announce(AnnounceCommand),
+    Ticker(TickerCommand),
+    Clear(ClearCommand),
+    Reset,
+}
+
+/// Every command `type`.
+const COMMAND_TYPES: [&str; 6] = ["call", "recall", "announce", "ticker", "clear", "reset"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallCommand {
+    pub ticket: Ticket,
+    pub counter: u16,
+    /// Needed only when the counter number exists at several agencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// Calls the counter's current ticket again (or `ticket`, if given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecallCommand {
+    pub counter: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Ticket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceCommand {
+    pub phrase: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickerCommand {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearCommand {
+    pub counter: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+}
+
+/// Machine-readable error codes; the message says the rest in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, or not a valid frame of a known type.
+    BadFrame,
+    /// The frame's `type` is not one this hub knows.
+    UnknownType,
+    FrameTooLarge,
+    /// Something other than `hello` came first.
+    HelloRequired,
+    /// Missing or wrong token.
+    BadToken,
+    /// The role may not do this (a display sending a command).
+    Forbidden,
+    ProtocolVersion,
+    /// A command field is invalid; the message names the field.
+    InvalidCommand,
+    UnknownCounter,
+    UnknownAgency,
+    UnknownPhrase,
+    NothingToRecall,
+    RateLimited,
+    TooManyConnections,
+    /// The client did not keep up; reconnect with `since` to resync.
+    TooSlow,
+    /// The journal could not store the command; nothing was applied.
+    JournalUnavailable,
+    ShuttingDown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::HelloRequired => "hello_required",
+            ErrorCode::BadToken => "bad_token",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ProtocolVersion => "protocol_version",
+            ErrorCode::InvalidCommand => "invalid_command",
+            ErrorCode::UnknownCounter => "unknown_counter",
+            ErrorCode::UnknownAgency => "unknown_agency",
+            ErrorCode::UnknownPhrase => "unknown_phrase",
+            ErrorCode::NothingToRecall => "nothing_to_recall",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::TooSlow => "too_slow",
+            ErrorCode::JournalUnavailable => "journal_unavailable",
+            ErrorCode::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A queue ticket such as `A-123`: 1–3 letters and a number 1–9999.
+///
+/// Written canonically as upper-case letters, a dash and at least three digits (`A-007`), so
+/// `a7`, `A007` and `A-7` are the same ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket {
+    letters: String,
+    number: u16,
+}
+
+/// The largest ticket number a hall hands out.
+pub const MAX_TICKET_NUMBER: u16 = 9999;
+
+impl Ticket {
+    pub fn new(letters: &str, number: u16) -> Result<Ticket, TicketError> {
+        let letters = letters.to_ascii_uppercase();
+        if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(TicketError::Letters);
+        }
+        if number == 0 || number > MAX_TICKET_NUMBER {
+            return Err(TicketError::Number);
+        }
+        Ok(Ticket { letters, number })
+    }
+
+    pub fn letters(&self) -> &str {
+        &self.letters
+    }
+
+    pub fn number(&self) -> u16 {
+        self.number
+    }
+}
+
+/// Why a ticket string was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    #[error("a ticket starts with 1 to 3 letters, e.g. A-123")]
+    Letters,
+    #[error("a ticket number is 1 to 9999, e.g. A-123")]
+    Number,
+}
+
+impl std::str::FromStr for Ticket {
+    type Err = TicketError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+        let (letters, rest) = s.split_at(split);
+        let digits = rest.strip_prefix('-').unwrap_or(rest);
+        if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(if letters.is_empty() { TicketError::Letters } else { TicketError::Number });
+        }
+        let number: u32 = digits.parse().map_err(|_| TicketError::Number)?;
+        let number = u16::try_from(number).map_err(|_| TicketError::Number)?;
+        Ticket::new(letters, number)
+    }
+}
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:03}", self.letters, self.number)
+    }
+}
+
+impl Serialize for Ticket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ticket {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(|e: TicketError| serde::de::Error::custom(format!("invalid ticket {s:?}: {e}")))
+    }
+}
+
+/// Why a text frame could not be read as a [`ClientFrame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Every `type` a client may send.
+const CLIENT_FRAME_TYPES: [&str; 4] = ["hello", "command", "resync", "status"];
+
+/// Parses a client frame, telling malformed JSON, unknown types and bad fields apart.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    let err = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => return Ok(frame),
+        Err(err) => err,
+    };
+    // The slow path runs only for bad frames: find out what exactly is wrong.
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(json) => {
+            return Err(FrameError { code: ErrorCode::BadFrame, message: format!("not valid JSON: {json}") });
+        }
+    };
+    match value.get("type").and_then(|t| t.as_str()) {
+        None => Err(FrameError {
+            code: ErrorCode::BadFrame,
+            message: "a frame is a JSON object with a string field \"type\"".into(),
+        }),
+        Some(kind) if !CLIENT_FRAME_TYPES.contains(&kind) => Err(FrameError {
+            code: ErrorCode::UnknownType,
+            message: format!(
+                "unknown frame type {:?}; expected one of {}",
+                truncate(kind, 40),
+                CLIENT_FRAME_TYPES.join(", ")
+            ),
+        }),
+        Some(kind) => Err(FrameError {
+            code: ErrorCode::BadFrame,
+            message: format!(
+                "invalid {kind} frame: {}",
+                explain_frame(kind, &value).unwrap_or_else(|| err.to_string())
+            ),
+        }),
+    }
+}
+
+/// Names the field at fault: serde loses the path inside internally tagged enums, so each
+/// frame and command body is checked as its own struct.
+fn explain_frame(kind: &str, value: &serde_json::Value) -> Option<String> {
+    match kind {
+        "hello" => field_error::<Hello>(value, ""),
+        "resync" => field_error::<Resync>(value, ""),
+        "status" => field_error::<Status>(value, ""),
+        _ => {
+            if !value.get("id").is_some_and(|id| id.is_string()) {
+                return Some("missing string field `id`".into());
+            }
+            let Some(command) = value.get("command") else {
+                return Some("missing field `command`".into());
+            };
+            explain_command(command, "command.")
+        }
+    }
+}
+
+/// Why a JSON value is not a valid [`Command`], naming the field; `prefix` goes before it.
+pub fn explain_command(command: &serde_json::Value, prefix: &str) -> Option<String> {
+    match command.get("type").and_then(|t| t.as_str()) {
+        Some("call") => field_error::<CallCommand>(command, prefix),
+        Some("recall") => field_error::<RecallCommand>(command, prefix),
+        Some("announce") => field_error::<AnnounceCommand>(command, prefix),
+        Some("ticker") => field_error::<TickerCommand>(command, prefix),
+        Some("clear") => field_error::<ClearCommand>(command, prefix),
+        Some("reset") => None,
+        Some(other) => Some(format!(
+            "{prefix}type: unknown command {:?}; expected one of {}",
+            truncate(other, 40),
+            COMMAND_TYPES.join(", ")
+        )),
+        None => Some(format!("{prefix}type: missing; expected one of {}", COMMAND_TYPES.join(", "))),
+    }
+}
+
+/// Deserializes `value` as `T` (ignoring a `type` tag) and returns the error with its field path.
+pub fn field_error<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    prefix: &str,
+) -> Option<String> {
+    let mut body = value.clone();
+    if let Some(map) = body.as_object_mut() {
+        map.remove("type");
+    }
+    let err = serde_path_to_error::deserialize::<_, T>(&body).err()?;
+    let path = err.path().to_string();
+    Some(if path == "." {
+        format!("{prefix}{}", err.inner()).trim_end_matches('.').to_string()
+    } else {
+        format!("{prefix}{path}: {}", err.inner())
+    })
+}
+
+/// Cuts a string for an error message without splitting a character.
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_string(),
+    }
+}
+
+impl HubFrame {
+    /// The JSON text of this frame.
+    pub fn to_json(&self) -> String {
+        // Serializing these types cannot fail: no maps with non-string keys, no foreign types.
+        serde_json::to_string(self).expect("hub frames always serialize")
+    }
+}
+
+impl ClientFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("client frames always serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_parse_to_one_canonical_form() {
+        for s in ["A-123", "a123", "A0123", " A-123 "] {
+            assert_eq!(s.parse::<Ticket>().unwrap().to_string(), "A-123", "{s}");
+        }
+        assert_eq!("b7".parse::<Ticket>().unwrap().to_string(), "B-007");
+        assert_eq!("AB-9999".parse::<Ticket>().unwrap().number(), 9999);
+        assert_eq!("123".parse::<Ticket>(), Err(TicketError::Letters));
+        assert_eq!("A-".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("A-0".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("A-10000".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("ABCD-1".parse::<Ticket>(), Err(TicketError::Letters));
+        assert_eq!("A-1x".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("Á-1".parse::<Ticket>(), Err(TicketError::Letters));
+    }
+
+    #[test]
+    fn command_frame_round_trips() {
+        let text = r#"{"type":"command","id":"c1","command":{"type":"call","ticket":"A-123","counter":5,"agency":"disdukcapil"}}"#;
+        let frame = parse_client_frame(text).unwrap();
+        let ClientFrame::Command(CommandFrame { id, command }) = &frame else { panic!("{frame:?}") };
+        assert_eq!(id, "c1");
+        assert_eq!(
+            command,
+            &Command::Call(CallCommand {
+                ticket: "A-123".parse().unwrap(),
+                counter: 5,
+                agency: Some("disdukcapil".into()),
+                service: None
+            })
+        );
+        assert_eq!(frame.to_json(), text);
+    }
+
+    #[test]
+    fn bad_frames_are_told_apart() {
+        let code = |t: &str| parse_client_frame(t).unwrap_err().code;
+        assert_eq!(code("{not json"), ErrorCode::BadFrame);
+        assert_eq!(code("[1,2]"), ErrorCode::BadFrame);
+        assert_eq!(code(r#"{"type":"launch"}"#), ErrorCode::UnknownType);
+        assert_eq!(code(r#"{"type":7}"#), ErrorCode::BadFrame);
+        let wrong_field = parse_client_frame(
+            r#"{"type":"command","id":"x","command":{"type":"call","ticket":"A-1","counter":"five"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(wrong_field.code, ErrorCode::BadFrame);
+        assert!(wrong_field.message.contains("command.counter: invalid type"), "{}", wrong_field.message);
+        let missing =
+            parse_client_frame(r#"{"type":"command","id":"x","command":{"type":"call","counter":5}}"#)
+                .unwrap_err();
+        assert!(missing.message.contains("missing field `ticket`"), "{}", missing.message);
+        let bad_ticket = parse_client_frame(
+            r#"{"type":"command","id":"x","command":{"type":"call","ticket":"5","counter":5}}"#,
+        )
+        .unwrap_err();
+        assert!(bad_ticket.message.contains("command.ticket: invalid ticket"), "{}", bad_ticket.message);
+        let unknown =
+            parse_client_frame(r#"{"type":"command","id":"x","command":{"type":"dance"}}"#).unwrap_err();
+        assert!(unknown.message.contains("command.type: unknown command"), "{}", unknown.message);
+        let hello =
+            parse_client_frame(r#"{"type":"hello","protocol":1,"role":"admin","client":"c","token":"t"}"#)
+                .unwrap_err();
+        assert!(hello.message.contains("role: unknown variant"), "{}", hello.message);
+    }
+
+    #[test]
+    fn ack_hides_duplicate_flag_unless_set() {
+        let ack = HubFrame::Ack { id: "a".into(), seq: 3, duplicate: false };
+        assert_eq!(ack.to_json(), r#"{"type":"ack","id":"a","seq":3}"#);
+    }
+}
