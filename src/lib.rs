@@ -2,5 +2,9 @@
 
 pub mod board;
 pub mod hall;
+pub mod hub;
 pub mod protocol;
 pub mod source_error;
+
+/// This build's version, reported to clients and in health checks.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,216 @@
+//! The hub's configuration file (`hub.toml`): listen address, tokens, limits; written on first start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Role;
+use crate::source_error::{SourceError, parse_toml};
+
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:7878";
+
+/// Everything `papan hub` reads from `hub.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Hall file; the built-in MPP Palembang hall when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hall: Option<PathBuf>,
+    #[serde(default)]
+    pub limits: Limits,
+    pub tokens: Vec<TokenEntry>,
+}
+
+/// Protective limits; the defaults suit a hall of a few hundred screens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// WebSocket connections at once; more are refused with 503.
+    pub max_connections: usize,
+    /// Frames the hub queues for one connection; a client further behind is cut and resyncs.
+    pub send_queue: usize,
+    /// A single write to a client taking longer than this cuts that client.
+    pub send_timeout_ms: u64,
+    /// The hub pings every client this often; three silent intervals drop it.
+    pub ping_interval_ms: u64,
+    /// Commands per second per token, sustained; `command_burst` may come at once.
+    pub commands_per_second: f64,
+    pub command_burst: f64,
+    /// Events kept for replay to reconnecting screens; older ones are compacted into a snapshot.
+    pub journal_keep: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 2000,
+            send_queue: 512,
+            send_timeout_ms: 5000,
+            ping_interval_ms: 5000,
+            commands_per_second: 20.0,
+            command_burst: 200.0,
+            journal_keep: 10_000,
+        }
+    }
+}
+
+impl Limits {
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms.max(100))
+    }
+
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_millis(self.send_timeout_ms.max(10))
+    }
+}
+
+/// One token and what it may do. `name` appears in logs; the token itself never does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    pub name: String,
+    pub role: Role,
+    pub token: String,
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN.parse().expect("default listen address parses")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(#[from] SourceError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: no tokens configured; add [[tokens]] entries (or delete the file to get fresh ones)")]
+    NoTokens { path: PathBuf },
+    #[error("{path}: a token must be at least 16 characters (token {name:?})")]
+    WeakToken { path: PathBuf, name: String },
+}
+
+/// What [`load_or_create`] did.
+pub enum Loaded {
+    Existing(HubConfig),
+    /// A new file with fresh tokens was written.
+    Created(HubConfig),
+}
+
+impl HubConfig {
+    /// A config with one fresh staff and one fresh display token.
+    pub fn generate() -> HubConfig {
+        HubConfig {
+            listen: default_listen(),
+            hall: None,
+            limits: Limits::default(),
+            tokens: vec![
+                TokenEntry { name: "staff".into(), role: Role::Staff, token: new_token("staff") },
+                TokenEntry { name: "displays".into(), role: Role::Display, token: new_token("display") },
+            ],
+        }
+    }
+
+    /// The first token with `role`, for local tools (demo, tests).
+    pub fn token_for(&self, role: Role) -> Option<&str> {
+        self.tokens.iter().find(|t| t.role == role).map(|t| t.token.as_str())
+    }
+
+    fn validate(self, path: &Path) -> Result<HubConfig, ConfigError> {
+        if self.tokens.is_empty() {
+            return Err(ConfigError::NoTokens { path: path.to_path_buf() });
+        }
+        if let Some(weak) = self.tokens.iter().find(|t| t.token.len() < 16) {
+            return Err(ConfigError::WeakToken { path: path.to_path_buf(), name: weak.name.clone() });
+        }
+        Ok(self)
+    }
+}
+
+/// Reads `path`, or writes a new config with fresh tokens there if it does not exist.
+pub fn load_or_create(path: &Path) -> Result<Loaded, ConfigError> {
+    let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
+    match std::fs::read_to_string(path) {
+        Ok(src) => {
+            let config: HubConfig = parse_toml(&path.display().to_string(), &src)?;
+            Ok(Loaded::Existing(config.validate(path)?))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let config = HubConfig::generate();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            write_private(path, &render(&config)).map_err(io)?;
+            Ok(Loaded::Created(config))
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn render(config: &HubConfig) -> String {
+    let body = toml::to_string_pretty(config).expect("hub config serializes");
+    format!(
+        "# papan hub configuration, written on first start.\n\
+         # It holds the access tokens: keep it readable by the hub's user only.\n\
+         # Give staff tokens to counter PCs and ticket systems, display tokens to screens.\n\
+         # `hall = \"path/to/hall.toml\"` chooses a hall file (default: built-in MPP Palembang).\n\n{body}"
+    )
+}
+
+/// Writes a file readable by its owner only (it holds secrets).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// A fresh random token: role prefix + 32 hex digits (128 bits).
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_start_writes_a_private_config_that_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/hub.toml");
+        let Loaded::Created(created) = load_or_create(&path).unwrap() else { panic!("expected a new file") };
+        assert_ne!(created.token_for(Role::Staff), created.token_for(Role::Display));
+        let Loaded::Existing(loaded) = load_or_create(&path).unwrap() else { panic!("expected the file") };
+        assert_eq!(loaded, created);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn bad_configs_say_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, "listen = \"nowhere\"\ntokens = []\n").unwrap();
+        let err = load_or_create(&path).err().unwrap().to_string();
+        assert!(err.contains("hub.toml:1:10"), "{err}");
+        std::fs::write(&path, "tokens = [{ name = \"s\", role = \"staff\", token = \"short\" }]\n").unwrap();
+        let err = load_or_create(&path).err().unwrap().to_string();
+        assert!(err.contains("at least 16 characters"), "{err}");
+    }
+}

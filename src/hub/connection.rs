@@ -1,0 +1,369 @@
+//! One WebSocket client: hello and auth, catch-up, live events, staff commands, pings. An error
+//! here ends this connection only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::auth::{Principal, may_act_as};
+use super::core::{Subscription, Utf8Bytes};
+use super::server::Shared;
+use crate::protocol::{
+    ClientFrame, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, Role, parse_client_frame,
+    truncate,
+};
+
+/// A client must say hello within this time.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Consecutive bad frames tolerated before the hub hangs up.
+const MAX_BAD_FRAMES: u32 = 10;
+/// Pings that may go unanswered before a peer counts as dead.
+const SILENT_PINGS: u32 = 3;
+
+// WebSocket close codes (RFC 6455 §7.4.1).
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_TRY_AGAIN: u16 = 1013;
+
+/// Why a connection ended, for the log line.
+#[derive(Debug)]
+enum End {
+    ClientClosed,
+    Refused(ErrorCode),
+    TooSlow,
+    Dead,
+    ShuttingDown,
+    Transport(String),
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::ClientClosed => f.write_str("client closed"),
+            End::Refused(code) => write!(f, "refused: {code}"),
+            End::TooSlow => f.write_str("too slow, cut"),
+            End::Dead => f.write_str("no answer to pings"),
+            End::ShuttingDown => f.write_str("hub shutting down"),
+            End::Transport(e) => write!(f, "transport error: {e}"),
+        }
+    }
+}
+
+/// Serves one upgraded socket until it ends; holds a connection-cap permit meanwhile.
+pub async fn serve(
+    mut socket: WebSocket,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
+    let started = Instant::now();
+    let (hello, principal) = match handshake(&mut socket, &shared).await {
+        Ok(pair) => pair,
+        Err(end) => {
+            tracing::info!(%peer, reason = %end, "connection refused before hello completed");
+            return;
+        }
+    };
+    let client = truncate(&hello.client, 64);
+    tracing::info!(%peer, role = %hello.role, client, token = principal.name, since = hello.since, "connection opened");
+    let stats = shared.clone();
+    let _gauge = stats.stats.connected(hello.role);
+    let mut conn = Connection { socket, shared, role: hello.role, principal, bad_frames: 0 };
+    let end = conn.run(hello.since).await;
+    tracing::info!(
+        %peer, role = %hello.role, client, reason = %end, secs = started.elapsed().as_secs(),
+        "connection closed"
+    );
+}
+
+/// Waits for `hello` and checks protocol, token and role.
+async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Principal), End> {
+    let deadline = tokio::time::Instant::now() + HELLO_TIMEOUT;
+    loop {
+        let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Err(_) => {
+                return Err(refuse(
+                    socket,
+                    None,
+                    ErrorCode::HelloRequired,
+                    "no hello within 10 s",
+                    CLOSE_POLICY,
+                )
+                .await);
+            }
+            Ok(None) => return Err(End::ClientClosed),
+            Ok(Some(Err(e))) => return Err(transport_end(socket, e).await),
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) => return Err(End::ClientClosed),
+            Message::Binary(_) => {
+                return Err(refuse(
+                    socket,
+                    None,
+                    ErrorCode::BadFrame,
+                    "frames are JSON text",
+                    CLOSE_PROTOCOL_ERROR,
+                )
+                .await);
+            }
+        };
+        let hello = match parse_client_frame(&text) {
+            Ok(ClientFrame::Hello(hello)) => hello,
+            Ok(_) => {
+                let message = "the first frame must be hello {protocol, role, client, token, since}";
+                return Err(refuse(socket, None, ErrorCode::HelloRequired, message, CLOSE_POLICY).await);
+            }
+            Err(e) => return Err(refuse(socket, None, e.code, &e.message, CLOSE_PROTOCOL_ERROR).await),
+        };
+        if hello.protocol != PROTOCOL_VERSION {
+            let message =
+                format!("this hub speaks protocol {PROTOCOL_VERSION}, the client {}", hello.protocol);
+            return Err(refuse(socket, None, ErrorCode::ProtocolVersion, &message, CLOSE_POLICY).await);
+        }
+        let Some(principal) = shared.tokens.check(&hello.token) else {
+            return Err(
+                refuse(socket, None, ErrorCode::BadToken, "unknown or missing token", CLOSE_POLICY).await
+            );
+        };
+        if !may_act_as(principal.role, hello.role) {
+            let message = format!("a {} token cannot connect as {}", principal.role, hello.role);
+            return Err(refuse(socket, None, ErrorCode::Forbidden, &message, CLOSE_POLICY).await);
+        }
+        return Ok((hello, principal));
+    }
+}
+
+struct Connection {
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    role: Role,
+    principal: Principal,
+    bad_frames: u32,
+}
+
+impl Connection {
+    async fn run(&mut self, since: u64) -> End {
+        let Some(mut live) = self.catch_up(since).await else {
+            return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
+        };
+        let ping_every = self.shared.limits.ping_interval();
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        let mut last_heard = Instant::now();
+        let mut shutdown = self.shared.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => {
+                    return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
+                }
+                event = live.recv() => match event {
+                    Ok(frame) => {
+                        if let Err(end) = self.send(frame).await {
+                            return end;
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        self.shared.stats.too_slow();
+                        let message = format!("{missed} events behind; reconnect with since to catch up");
+                        let _ = self.close(ErrorCode::TooSlow, &message, CLOSE_TRY_AGAIN).await;
+                        return End::TooSlow;
+                    }
+                    Err(RecvError::Closed) => {
+                        return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
+                    }
+                },
+                incoming = self.socket.recv() => {
+                    last_heard = Instant::now();
+                    let message = match incoming {
+                        None => return End::ClientClosed,
+                        Some(Err(e)) => return transport_end(&mut self.socket, e).await,
+                        Some(Ok(message)) => message,
+                    };
+                    match self.handle(message).await {
+                        Ok(Some(resubscribed)) => live = resubscribed,
+                        Ok(None) => {}
+                        Err(end) => return end,
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > ping_every * SILENT_PINGS {
+                        return End::Dead;
+                    }
+                    if let Err(end) = self.send_message(Message::Ping(Default::default())).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends welcome and what the client missed; returns the live feed.
+    async fn catch_up(&mut self, since: u64) -> Option<tokio::sync::broadcast::Receiver<Utf8Bytes>> {
+        let Subscription { seq, catch_up, live } = self.shared.core.subscribe(since).await?;
+        let welcome = HubFrame::Welcome { seq, protocol: PROTOCOL_VERSION, hub: crate::VERSION.to_string() };
+        self.send(welcome.to_json().into()).await.ok()?;
+        for frame in catch_up {
+            self.send(frame).await.ok()?;
+        }
+        Some(live)
+    }
+
+    /// Handles one client message; a resync returns the new live feed.
+    async fn handle(
+        &mut self,
+        message: Message,
+    ) -> Result<Option<tokio::sync::broadcast::Receiver<Utf8Bytes>>, End> {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Ping(_) | Message::Pong(_) => return Ok(None),
+            Message::Close(_) => return Err(End::ClientClosed),
+            Message::Binary(_) => {
+                self.bad_frame(None, ErrorCode::BadFrame, "frames are JSON text".into()).await?;
+                return Ok(None);
+            }
+        };
+        match parse_client_frame(&text) {
+            Err(e) => self.bad_frame(None, e.code, e.message).await?,
+            Ok(ClientFrame::Hello(_)) => {
+                self.bad_frame(None, ErrorCode::BadFrame, "hello was already received".into()).await?;
+            }
+            Ok(ClientFrame::Command(frame)) => self.command(frame).await?,
+            Ok(ClientFrame::Resync(resync)) => {
+                self.bad_frames = 0;
+                return match self.catch_up(resync.since).await {
+                    Some(live) => Ok(Some(live)),
+                    None => Err(End::ShuttingDown),
+                };
+            }
+            Ok(ClientFrame::Status(status)) => {
+                self.bad_frames = 0;
+                tracing::debug!(
+                    screen = status.screen,
+                    fps = status.fps,
+                    last_seq = status.last_seq,
+                    "display status"
+                );
+            }
+        }
+        Ok(None)
+    }
+
+    async fn command(&mut self, CommandFrame { id, command }: CommandFrame) -> Result<(), End> {
+        if self.role != Role::Staff {
+            let message = "display connections may not send commands; use a staff token".to_string();
+            return self.bad_frame(Some(id), ErrorCode::Forbidden, message).await;
+        }
+        if id.is_empty() || id.len() > 128 {
+            return self
+                .bad_frame(Some(id), ErrorCode::BadFrame, "id must be 1 to 128 characters".into())
+                .await;
+        }
+        self.bad_frames = 0;
+        if let Err(wait) = self.shared.rate.allow(&self.principal.name) {
+            let message = format!("too many commands; retry in {} ms", wait.as_millis().max(1));
+            return self.reply(HubFrame::Error { id: Some(id), code: ErrorCode::RateLimited, message }).await;
+        }
+        let reply = match self.shared.core.command(id.clone(), command).await {
+            Ok(ack) => HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate },
+            Err(rejection) => {
+                HubFrame::Error { id: Some(id), code: rejection.code, message: rejection.message }
+            }
+        };
+        self.reply(reply).await
+    }
+
+    /// Answers a bad frame; too many in a row end the connection.
+    async fn bad_frame(&mut self, id: Option<String>, code: ErrorCode, message: String) -> Result<(), End> {
+        self.bad_frames += 1;
+        if self.bad_frames >= MAX_BAD_FRAMES {
+            let message = format!("{message} ({MAX_BAD_FRAMES} bad frames in a row; closing)");
+            return Err(self.close_with(id, code, &message, CLOSE_POLICY).await);
+        }
+        self.reply(HubFrame::Error { id, code, message }).await
+    }
+
+    async fn reply(&mut self, frame: HubFrame) -> Result<(), End> {
+        self.send(frame.to_json().into()).await
+    }
+
+    async fn send(&mut self, text: Utf8Bytes) -> Result<(), End> {
+        self.send_message(Message::Text(text)).await
+    }
+
+    /// Writes one message; a client that does not take it in time is cut.
+    async fn send_message(&mut self, message: Message) -> Result<(), End> {
+        match tokio::time::timeout(self.shared.limits.send_timeout(), self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(End::Transport(e.to_string())),
+            Err(_) => {
+                self.shared.stats.too_slow();
+                Err(End::TooSlow)
+            }
+        }
+    }
+
+    async fn close(&mut self, code: ErrorCode, message: &str, close_code: u16) -> End {
+        self.close_with(None, code, message, close_code).await
+    }
+
+    async fn close_with(
+        &mut self,
+        id: Option<String>,
+        code: ErrorCode,
+        message: &str,
+        close_code: u16,
+    ) -> End {
+        let frame = HubFrame::Error { id, code, message: message.to_string() };
+        // Best effort: the peer may already be gone.
+        let _ = self.send(frame.to_json().into()).await;
+        let _ = self.send_message(close_message(close_code, code)).await;
+        match code {
+            ErrorCode::ShuttingDown => End::ShuttingDown,
+            _ => End::Refused(code),
+        }
+    }
+}
+
+/// Sends an error frame and a close frame on a socket that never got past hello.
+async fn refuse(
+    socket: &mut WebSocket,
+    id: Option<String>,
+    code: ErrorCode,
+    message: &str,
+    close_code: u16,
+) -> End {
+    let frame = HubFrame::Error { id, code, message: message.to_string() };
+    let write = async {
+        socket.send(Message::Text(frame.to_json().into())).await?;
+        socket.send(close_message(close_code, code)).await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+    End::Refused(code)
+}
+
+fn close_message(close_code: u16, code: ErrorCode) -> Message {
+    Message::Close(Some(CloseFrame { code: close_code, reason: code.as_str().into() }))
+}
+
+/// Maps a read error; an oversized frame still gets its error frame.
+async fn transport_end(socket: &mut WebSocket, error: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = error.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(e)) => {
+            let message =
+                format!("frame too large ({e}); the limit is {} bytes", crate::protocol::MAX_FRAME_BYTES);
+            refuse(socket, None, ErrorCode::FrameTooLarge, &message, CLOSE_TOO_BIG).await
+        }
+        Some(WsError::ConnectionClosed | WsError::AlreadyClosed) => End::ClientClosed,
+        _ => End::Transport(inner.to_string()),
+    }
+}

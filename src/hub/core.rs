@@ -1,0 +1,504 @@
+//! The hub's single writer: checks commands against the hall, journals them durably, folds them
+//! into the board and fans the events out. It runs on its own thread (SQLite is blocking) and
+//! batches whatever commands are waiting into one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::journal::{Entry, Journal, JournalError};
+use crate::board::Board;
+use crate::hall::{Hall, LookupError};
+use crate::protocol::{
+    Call, CallCommand, ClearCommand, Command, ErrorCode, Event, EventFrame, HubFrame, RecallCommand, Seq,
+};
+
+/// Where the hub gets the time from (tests move it across midnight).
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(jiff::Timestamp::now)
+}
+
+/// Commands committed in one transaction at most.
+const MAX_BATCH: usize = 512;
+/// Requests waiting for the writer; senders wait beyond this (backpressure on staff, not screens).
+const REQUEST_QUEUE: usize = 4096;
+/// The longest ticker text, in characters.
+pub const MAX_TICKER_CHARS: usize = 500;
+/// How often the writer checks whether the service day has changed.
+pub const DAY_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A command was applied (or had been, for a retried id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ack {
+    pub seq: Seq,
+    pub duplicate: bool,
+}
+
+/// Why a command was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The command field at fault, if one is.
+    pub field: Option<&'static str>,
+}
+
+impl Rejection {
+    fn new(code: ErrorCode, field: Option<&'static str>, message: impl Into<String>) -> Rejection {
+        Rejection { code, message: message.into(), field }
+    }
+
+    fn shutting_down() -> Rejection {
+        Rejection::new(ErrorCode::ShuttingDown, None, "the hub is shutting down")
+    }
+}
+
+/// What a newly connected client gets: the hub's seq, what it missed, and the live feed.
+pub struct Subscription {
+    pub seq: Seq,
+    /// A snapshot frame, or the missed event frames in order (empty when up to date).
+    pub catch_up: Vec<Utf8Bytes>,
+    pub live: broadcast::Receiver<Utf8Bytes>,
+}
+
+enum Request {
+    Command { id: String, command: Command, reply: oneshot::Sender<Result<Ack, Rejection>> },
+    Subscribe { since: Seq, reply: oneshot::Sender<Subscription> },
+    Board { reply: oneshot::Sender<Board> },
+    CheckDay,
+}
+
+/// Cheap handle to the writer thread; clone one per connection.
+#[derive(Clone)]
+pub struct CoreHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+impl CoreHandle {
+    pub async fn command(&self, id: String, command: Command) -> Result<Ack, Rejection> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Command { id, command, reply })
+            .await
+            .map_err(|_| Rejection::shutting_down())?;
+        rx.await.map_err(|_| Rejection::shutting_down())?
+    }
+
+    pub async fn subscribe(&self, since: Seq) -> Option<Subscription> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Subscribe { since, reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    pub async fn board(&self) -> Option<Board> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Board { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Asks the writer to start a new service day if the date has changed.
+    pub async fn check_day(&self) -> bool {
+        self.tx.send(Request::CheckDay).await.is_ok()
+    }
+}
+
+/// Settings of the writer.
+pub struct CoreOptions {
+    pub clock: Clock,
+    /// Frames queued per subscriber before it is cut.
+    pub send_queue: usize,
+    /// Events kept for replay.
+    pub journal_keep: u64,
+}
+
+/// Recovers the board from `journal` and starts the writer thread. The thread ends when every
+/// [`CoreHandle`] is dropped, after committing what was queued.
+pub fn spawn(
+    mut journal: Box<dyn Journal>,
+    hall: Arc<Hall>,
+    options: CoreOptions,
+) -> Result<(CoreHandle, JoinHandle<()>), JournalError> {
+    let board = journal.recover()?;
+    let kept = journal.event_count()?;
+    let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
+    let (events, _) = broadcast::channel(options.send_queue.max(1));
+    tracing::info!(seq = board.seq, kept_events = kept, "journal recovered");
+    let mut writer = Writer { journal, hall, board, events, options, kept };
+    let thread = std::thread::Builder::new()
+        .name("papan-journal".into())
+        .spawn(move || writer.run(rx))
+        .expect("spawning the journal thread");
+    Ok((CoreHandle { tx }, thread))
+}
+
+struct Writer {
+    journal: Box<dyn Journal>,
+    hall: Arc<Hall>,
+    board: Board,
+    events: broadcast::Sender<Utf8Bytes>,
+    options: CoreOptions,
+    /// Events in the journal, tracked here to decide on compaction without counting rows.
+    kept: u64,
+}
+
+/// A command waiting for the batch's commit.
+struct Pending {
+    id: String,
+    command: Command,
+    reply: oneshot::Sender<Result<Ack, Rejection>>,
+}
+
+impl Writer {
+    fn run(&mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut batch: Vec<Pending> = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            let mut next = Some(first);
+            while let Some(request) = next {
+                match request {
+                    Request::Command { id, command, reply } => batch.push(Pending { id, command, reply }),
+                    other => {
+                        // Anything that reads state sees every command queued before it.
+                        self.commit(&mut batch);
+                        self.serve(other);
+                    }
+                }
+                if batch.len() >= MAX_BATCH {
+                    self.commit(&mut batch);
+                }
+                next = rx.try_recv().ok();
+            }
+            self.commit(&mut batch);
+        }
+        tracing::info!(seq = self.board.seq, "journal writer stopped");
+    }
+
+    fn serve(&mut self, request: Request) {
+        match request {
+            Request::Subscribe { since, reply } => {
+                let _ = reply.send(self.subscription(since));
+            }
+            Request::Board { reply } => {
+                let _ = reply.send(self.board.clone());
+            }
+            Request::CheckDay => self.commit(&mut Vec::new()),
+            Request::Command { .. } => unreachable!("commands are batched"),
+        }
+    }
+
+    fn subscription(&mut self, since: Seq) -> Subscription {
+        let live = self.events.subscribe();
+        let seq = self.board.seq;
+        let catch_up = if since == seq && since != 0 {
+            Vec::new()
+        } else if since == 0 || since > seq {
+            vec![self.snapshot_frame()]
+        } else {
+            let max = usize::try_from(self.options.journal_keep).unwrap_or(usize::MAX);
+            match self.journal.events_since(since, max) {
+                Ok(Some(frames)) => frames.into_iter().map(|f| frame_text(&HubFrame::Event(f))).collect(),
+                Ok(None) => vec![self.snapshot_frame()],
+                Err(e) => {
+                    tracing::error!("reading the journal for a replay failed, sending a snapshot: {e}");
+                    vec![self.snapshot_frame()]
+                }
+            }
+        };
+        Subscription { seq, catch_up, live }
+    }
+
+    fn snapshot_frame(&self) -> Utf8Bytes {
+        frame_text(&HubFrame::Snapshot {
+            seq: self.board.seq,
+            board: self.board.clone(),
+            hall: (*self.hall).clone(),
+        })
+    }
+
+    /// Turns the waiting commands into events, stores them in one transaction, then acks and
+    /// broadcasts. Also starts a new service day first when the date has changed.
+    fn commit(&mut self, batch: &mut Vec<Pending>) {
+        let now = (self.options.clock)();
+        let today = self.hall.timezone.date_at(now);
+        if batch.is_empty() && self.board.day == Some(today) {
+            return;
+        }
+        let before = self.board.clone();
+        let mut entries = Vec::new();
+        if self.board.day != Some(today) {
+            self.push_event(&mut entries, None, now, Event::Reset { day: today });
+        }
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut seen: HashMap<String, Seq> = HashMap::new();
+        for pending in batch.drain(..) {
+            let earlier = match seen.get(&pending.id) {
+                Some(&seq) => Ok(Some(seq)),
+                None => self.journal.command_seq(&pending.id),
+            };
+            let result = match earlier {
+                Ok(Some(seq)) => Ok(Ack { seq, duplicate: true }),
+                Err(e) => {
+                    tracing::error!("journal lookup failed: {e}");
+                    Err(Rejection::new(ErrorCode::JournalUnavailable, None, "the journal cannot be read"))
+                }
+                Ok(None) => self.event_for(&pending.command, today).map(|event| {
+                    let seq = self.push_event(&mut entries, Some(pending.id.clone()), now, event);
+                    seen.insert(pending.id.clone(), seq);
+                    Ack { seq, duplicate: false }
+                }),
+            };
+            replies.push((pending.reply, result));
+        }
+        if !entries.is_empty()
+            && let Err(e) = self.journal.append(&entries)
+        {
+            tracing::error!("journal append failed, {} commands refused: {e}", entries.len());
+            self.board = before;
+            for (reply, result) in replies {
+                let refused = match result {
+                    Ok(Ack { duplicate: false, .. }) => {
+                        Err(Rejection::new(ErrorCode::JournalUnavailable, None, format!("not stored: {e}")))
+                    }
+                    other => other,
+                };
+                let _ = reply.send(refused);
+            }
+            return;
+        }
+        // Durable now: acks and screens may learn about it.
+        for entry in &entries {
+            // No receivers (no screen connected) is fine.
+            let _ = self.events.send(frame_text(&HubFrame::Event(entry.frame.clone())));
+        }
+        for (reply, result) in replies {
+            let _ = reply.send(result);
+        }
+        self.kept += entries.len() as u64;
+        self.compact_if_due();
+    }
+
+    fn push_event(
+        &mut self,
+        entries: &mut Vec<Entry>,
+        id: Option<String>,
+        at: jiff::Timestamp,
+        event: Event,
+    ) -> Seq {
+        let frame = EventFrame { seq: self.board.seq + 1, at, event };
+        self.board.apply(&frame);
+        entries.push(Entry { frame, command_id: id });
+        self.board.seq
+    }
+
+    fn compact_if_due(&mut self) {
+        let keep = self.options.journal_keep.max(1);
+        if self.kept <= keep.saturating_mul(2) {
+            return;
+        }
+        match self.journal.compact(&self.board, keep) {
+            Ok(()) => {
+                tracing::info!(seq = self.board.seq, keep, "journal compacted into a snapshot");
+                self.kept = keep.min(self.kept);
+            }
+            Err(e) => tracing::warn!("journal compaction failed (will retry): {e}"),
+        }
+    }
+
+    /// Checks a command against the hall and the board; the event it becomes.
+    fn event_for(&self, command: &Command, today: jiff::civil::Date) -> Result<Event, Rejection> {
+        match command {
+            Command::Call(CallCommand { ticket, counter, agency, service }) => {
+                let found =
+                    self.hall.resolve_counter(*counter, agency.as_deref()).map_err(lookup_rejection)?;
+                self.hall.check_ticket(found, ticket).map_err(lookup_rejection)?;
+                if let Some(service) = service
+                    && (service.trim().is_empty() || service.chars().count() > 64)
+                {
+                    return Err(Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("service"),
+                        "service must be 1 to 64 characters",
+                    ));
+                }
+                Ok(Event::Call(Call {
+                    ticket: ticket.clone(),
+                    counter: *counter,
+                    agency: found.id.clone(),
+                    service: service.clone(),
+                }))
+            }
+            Command::Recall(RecallCommand { counter, agency, ticket }) => {
+                let found =
+                    self.hall.resolve_counter(*counter, agency.as_deref()).map_err(lookup_rejection)?;
+                let serving = self.board.serving(*counter, &found.id);
+                let ticket = match (ticket, serving) {
+                    (Some(ticket), _) => {
+                        self.hall.check_ticket(found, ticket).map_err(lookup_rejection)?;
+                        ticket.clone()
+                    }
+                    (None, Some(record)) => record.ticket.clone(),
+                    (None, None) => {
+                        return Err(Rejection::new(
+                            ErrorCode::NothingToRecall,
+                            Some("counter"),
+                            format!("counter {counter} ({}) has no call to repeat today", found.id),
+                        ));
+                    }
+                };
+                let service = serving.filter(|r| r.ticket == ticket).and_then(|r| r.service.clone());
+                Ok(Event::Recall(Call { ticket, counter: *counter, agency: found.id.clone(), service }))
+            }
+            Command::Announce(announce) => match self.hall.phrase(&announce.phrase) {
+                Some(phrase) => Ok(Event::Announce { phrase: phrase.id.clone() }),
+                None => Err(Rejection::new(
+                    ErrorCode::UnknownPhrase,
+                    Some("phrase"),
+                    format!(
+                        "unknown phrase {:?}; this hall has: {}",
+                        crate::protocol::truncate(&announce.phrase, 40),
+                        self.hall.phrases.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            },
+            Command::Ticker(ticker) => {
+                let text = ticker.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                if text.chars().count() > MAX_TICKER_CHARS {
+                    return Err(Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("text"),
+                        format!("ticker text is longer than {MAX_TICKER_CHARS} characters"),
+                    ));
+                }
+                Ok(Event::Ticker { text })
+            }
+            Command::Clear(ClearCommand { counter, agency }) => {
+                let found =
+                    self.hall.resolve_counter(*counter, agency.as_deref()).map_err(lookup_rejection)?;
+                Ok(Event::Clear { counter: *counter, agency: found.id.clone() })
+            }
+            Command::Reset => Ok(Event::Reset { day: today }),
+        }
+    }
+}
+
+fn lookup_rejection(err: LookupError) -> Rejection {
+    let (code, field) = match &err {
+        LookupError::UnknownAgency(_) => (ErrorCode::UnknownAgency, "agency"),
+        LookupError::UnknownCounter(_) => (ErrorCode::UnknownCounter, "counter"),
+        LookupError::WrongAgency { .. } | LookupError::AmbiguousCounter { .. } => {
+            (ErrorCode::InvalidCommand, "agency")
+        }
+        LookupError::WrongLetter { .. } => (ErrorCode::InvalidCommand, "ticket"),
+    };
+    Rejection::new(code, Some(field), err.to_string())
+}
+
+fn frame_text(frame: &HubFrame) -> Utf8Bytes {
+    Utf8Bytes::from(frame.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::hub::journal::SqliteJournal;
+    use crate::protocol::{AnnounceCommand, TickerCommand};
+
+    struct Fixture {
+        handle: CoreHandle,
+        now: Arc<Mutex<jiff::Timestamp>>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn start(keep: u64) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = SqliteJournal::open(&dir.path().join("j.sqlite")).unwrap();
+        let now = Arc::new(Mutex::new("2026-11-23T01:00:00Z".parse::<jiff::Timestamp>().unwrap()));
+        let clock_now = now.clone();
+        let options = CoreOptions {
+            clock: Arc::new(move || *clock_now.lock().unwrap()),
+            send_queue: 64,
+            journal_keep: keep,
+        };
+        let (handle, _thread) = spawn(Box::new(journal), Arc::new(Hall::builtin()), options).unwrap();
+        Fixture { handle, now, _dir: dir }
+    }
+
+    fn call(ticket: &str, counter: u16) -> Command {
+        Command::Call(CallCommand { ticket: ticket.parse().unwrap(), counter, agency: None, service: None })
+    }
+
+    #[tokio::test]
+    async fn first_command_of_the_day_starts_the_day() {
+        let f = start(100);
+        let ack = f.handle.command("c1".into(), call("A-1", 1)).await.unwrap();
+        assert_eq!(ack, Ack { seq: 2, duplicate: false }, "seq 1 is the day's reset");
+        let board = f.handle.board().await.unwrap();
+        assert_eq!(board.day.unwrap().to_string(), "2026-11-23");
+        // 17:00 UTC is midnight WIB: the next check starts a new day and clears the board.
+        *f.now.lock().unwrap() = "2026-11-23T17:00:00Z".parse().unwrap();
+        assert!(f.handle.check_day().await);
+        let board = f.handle.board().await.unwrap();
+        assert_eq!((board.seq, board.day.unwrap().to_string()), (3, "2026-11-24".to_string()));
+        assert!(board.recent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn commands_are_checked_against_the_hall() {
+        let f = start(100);
+        let err = |c| async { f.handle.command("x".into(), c).await.unwrap_err() };
+        assert_eq!(err(call("A-1", 999)).await.code, ErrorCode::UnknownCounter);
+        let wrong_letter = err(call("Z-1", 1)).await;
+        assert_eq!((wrong_letter.code, wrong_letter.field), (ErrorCode::InvalidCommand, Some("ticket")));
+        let recall = Command::Recall(RecallCommand { counter: 1, agency: None, ticket: None });
+        assert_eq!(err(recall.clone()).await.code, ErrorCode::NothingToRecall);
+        let phrase = Command::Announce(AnnounceCommand { phrase: "dance".into() });
+        assert_eq!(err(phrase).await.code, ErrorCode::UnknownPhrase);
+        let long = Command::Ticker(TickerCommand { text: "x".repeat(MAX_TICKER_CHARS + 1) });
+        assert_eq!(err(long).await.field, Some("text"));
+        f.handle.command("c1".into(), call("A-7", 1)).await.unwrap();
+        let ack = f.handle.command("c2".into(), recall).await.unwrap();
+        let board = f.handle.board().await.unwrap();
+        assert_eq!((board.seq, ack.seq), (3, 3));
+        assert_eq!(board.recent[0].recalls, 1);
+    }
+
+    #[tokio::test]
+    async fn retried_ids_are_acked_with_their_seq_and_applied_once() {
+        let f = start(100);
+        let first = f.handle.command("same".into(), call("A-1", 1)).await.unwrap();
+        let again = f.handle.command("same".into(), call("A-1", 1)).await.unwrap();
+        assert_eq!(again, Ack { seq: first.seq, duplicate: true });
+        assert_eq!(f.handle.board().await.unwrap().seq, first.seq);
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_snapshot_replay_or_nothing() {
+        let f = start(5);
+        for n in 1..=4 {
+            f.handle.command(format!("c{n}"), call(&format!("A-{n}"), 1)).await.unwrap();
+        }
+        let fresh = f.handle.subscribe(0).await.unwrap();
+        assert_eq!(fresh.seq, 5);
+        assert!(fresh.catch_up[0].as_str().starts_with(r#"{"type":"snapshot""#));
+        let behind = f.handle.subscribe(3).await.unwrap();
+        assert_eq!(behind.catch_up.len(), 2);
+        assert!(behind.catch_up[0].as_str().contains(r#""seq":4"#));
+        assert!(f.handle.subscribe(5).await.unwrap().catch_up.is_empty());
+        let mut live = f.handle.subscribe(5).await.unwrap().live;
+        f.handle.command("c5".into(), call("A-5", 1)).await.unwrap();
+        assert!(live.recv().await.unwrap().as_str().contains(r#""seq":6"#));
+        // Past 2 × keep events the journal compacts; a client from before gets a snapshot.
+        for n in 6..=12 {
+            f.handle.command(format!("c{n}"), call(&format!("A-{n}"), 1)).await.unwrap();
+        }
+        let old = f.handle.subscribe(2).await.unwrap();
+        assert!(old.catch_up[0].as_str().starts_with(r#"{"type":"snapshot""#));
+    }
+}

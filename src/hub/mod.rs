@@ -1,0 +1,182 @@
+//! The hall's hub: WebSocket `/ws`, HTTP API and the durable journal, started as one unit.
+
+pub mod auth;
+pub mod config;
+mod connection;
+pub mod core;
+pub mod http;
+pub mod journal;
+pub mod rate;
+pub mod server;
+pub mod shutdown;
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::Semaphore;
+
+use self::auth::Tokens;
+use self::config::HubConfig;
+use self::core::{Clock, CoreOptions};
+use self::journal::SqliteJournal;
+use self::rate::RateLimiter;
+use self::server::{Shared, Stats};
+use self::shutdown::ShutdownTrigger;
+use crate::hall::Hall;
+
+/// How long shutdown waits for connections to say goodbye.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything needed to start a hub.
+pub struct HubOptions {
+    pub config: HubConfig,
+    /// Folder for the journal and lock file.
+    pub data_dir: PathBuf,
+    pub hall: Hall,
+    pub clock: Clock,
+}
+
+/// A started hub; dropping it does not stop it: call [`RunningHub::stop`].
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    pub journal_path: PathBuf,
+    shared: Arc<Shared>,
+    trigger: ShutdownTrigger,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningHub {
+    /// `ws://…/ws` URL of this hub (loopback when it listens on all addresses).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", client_addr(self.addr))
+    }
+
+    /// `http://…` base URL.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", client_addr(self.addr))
+    }
+
+    /// Clients cut so far for not keeping up.
+    pub fn too_slow_count(&self) -> u64 {
+        self.shared.stats.too_slow_count()
+    }
+
+    /// Stops accepting, closes every socket, commits the journal and waits for all of it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.trigger.trigger();
+        drop(self.shared);
+        self.task.await.context("hub task panicked")?
+    }
+}
+
+fn client_addr(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => {
+            SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], a.port()))
+        }
+        other => other,
+    }
+}
+
+/// Opens the journal, binds the listener and starts serving.
+pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
+    let HubOptions { config, data_dir, hall, clock } = options;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data folder {}", data_dir.display()))?;
+    let lock = lock_data_dir(&data_dir)?;
+    let journal_path = data_dir.join("journal.sqlite");
+    let journal = SqliteJournal::open(&journal_path)
+        .with_context(|| format!("opening the journal {}", journal_path.display()))?;
+    let options =
+        CoreOptions { clock, send_queue: config.limits.send_queue, journal_keep: config.limits.journal_keep };
+    let (core, writer) = self::core::spawn(Box::new(journal), Arc::new(hall), options)
+        .with_context(|| format!("recovering the journal {}", journal_path.display()))?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (trigger, shutdown) = shutdown::channel();
+    let max_connections = config.limits.max_connections;
+    let shared = Arc::new(Shared {
+        core: core.clone(),
+        tokens: Tokens::new(&config.tokens),
+        rate: RateLimiter::new(config.limits.commands_per_second, config.limits.command_burst),
+        connections: Arc::new(Semaphore::new(max_connections)),
+        limits: config.limits,
+        shutdown: shutdown.clone(),
+        stats: Stats::default(),
+    });
+
+    let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));
+    let app = server::router(shared.clone());
+    let connections = shared.connections.clone();
+    let mut stop = shutdown;
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { stop.wait().await })
+            .await;
+        // WebSockets outlive axum's graceful shutdown: wait for their permits to come back.
+        let drained =
+            tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(max_connections as u32)).await;
+        if drained.is_err() {
+            tracing::warn!("some connections did not close within {DRAIN_TIMEOUT:?}");
+        }
+        let _ = day_check.await;
+        // The writer stops once the last handle is gone, after committing what was queued.
+        let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+        drop(lock);
+        served.context("serving")?;
+        match joined {
+            Ok(Ok(())) => Ok(()),
+            _ => anyhow::bail!("the journal writer panicked"),
+        }
+    });
+    tracing::info!(%addr, journal = %journal_path.display(), "hub started");
+    Ok(RunningHub { addr, journal_path, shared, trigger, task })
+}
+
+/// Starts a new service day at midnight even when no one calls.
+async fn check_day_periodically(core: self::core::CoreHandle, mut shutdown: shutdown::Shutdown) {
+    let mut every = tokio::time::interval(self::core::DAY_CHECK_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = every.tick() => {
+                if !core.check_day().await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One hub per data folder: two would hand out the same seqs.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<File> {
+    let path = data_dir.join("hub.lock");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!(
+                "another papan hub is already using {} (lock {})",
+                data_dir.display(),
+                path.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+/// Lets one process hold many sockets (1000 screens need more than the usual 1024 files).
+pub fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!("could not raise the open file limit: {e}"),
+    }
+}

@@ -1,0 +1,104 @@
+//! The hub's router and shared state: `/ws` with a connection cap, the HTTP API, counters.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::Semaphore;
+
+use super::auth::Tokens;
+use super::config::Limits;
+use super::core::CoreHandle;
+use super::http::{self, ApiError};
+use super::rate::RateLimiter;
+use super::shutdown::Shutdown;
+use crate::protocol::{ErrorCode, MAX_FRAME_BYTES, Role};
+
+/// What every connection and request handler shares.
+pub struct Shared {
+    pub core: CoreHandle,
+    pub tokens: Tokens,
+    pub limits: Limits,
+    pub rate: RateLimiter,
+    /// One permit per open WebSocket.
+    pub connections: Arc<Semaphore>,
+    pub shutdown: Shutdown,
+    pub stats: Stats,
+}
+
+/// Live counters for health and metrics.
+#[derive(Default)]
+pub struct Stats {
+    displays: AtomicI64,
+    staff: AtomicI64,
+    too_slow: AtomicU64,
+}
+
+/// Counts a connection while alive.
+pub struct ConnectedGauge<'a>(&'a AtomicI64);
+
+impl Drop for ConnectedGauge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Stats {
+    pub fn connected(&self, role: Role) -> ConnectedGauge<'_> {
+        let gauge = match role {
+            Role::Display => &self.displays,
+            Role::Staff => &self.staff,
+        };
+        gauge.fetch_add(1, Ordering::Relaxed);
+        ConnectedGauge(gauge)
+    }
+
+    /// (displays, staff) connected now.
+    pub fn connections(&self) -> (i64, i64) {
+        (self.displays.load(Ordering::Relaxed), self.staff.load(Ordering::Relaxed))
+    }
+
+    pub fn too_slow(&self) {
+        self.too_slow.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Clients cut because they did not keep up.
+    pub fn too_slow_count(&self) -> u64 {
+        self.too_slow.load(Ordering::Relaxed)
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/ws", get(upgrade))
+        .merge(http::routes())
+        .fallback(http::not_found)
+        .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .with_state(shared)
+}
+
+/// Bytes a connection may have waiting in its write buffer (one snapshot fits).
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, max = shared.limits.max_connections, "connection refused: cap reached");
+        let message = format!("the hub serves at most {} connections", shared.limits.max_connections);
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TooManyConnections, message)
+            .into_response();
+    };
+    ws.max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .on_upgrade(move |socket| super::connection::serve(socket, shared, peer, permit))
+}
