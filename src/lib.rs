@@ -1,6 +1,8 @@
 //! papan: queue-call hub, screens and announcer for Indonesian public-service halls.
 
 pub mod board;
+pub mod cli;
+pub mod client;
 pub mod hall;
 pub mod hub;
 pub mod protocol;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::sync::Semaphore;
 
 use self::auth::Tokens;
@@ -101,6 +102,13 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // Frames are small and latency matters: without this, Nagle holds an ack back until the
+    // client's delayed ACK of the event frame before it (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("could not set TCP_NODELAY: {e}");
+        }
+    });
     let (trigger, shutdown) = shutdown::channel();
     let max_connections = config.limits.max_connections;
     let shared = Arc::new(Shared {

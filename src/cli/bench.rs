@@ -1,0 +1,198 @@
+//! `papan bench fanout`: hub fan-out latency from command to delivery at every screen.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use futures_util::future::join_all;
+
+use crate::client::{ClientOptions, Session};
+use crate::hall::Hall;
+use crate::hub::config::HubConfig;
+use crate::hub::{self, HubOptions};
+use crate::protocol::{CallCommand, Command, Role, Seq, Ticket};
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Start a hub, connect N screens, send calls one after another and time each until every
+    /// screen has it.
+    Fanout(FanoutArgs),
+}
+
+#[derive(Args)]
+pub struct FanoutArgs {
+    #[arg(long, default_value_t = 1000)]
+    screens: usize,
+    #[arg(long, default_value_t = 2000)]
+    calls: usize,
+    /// Folder for the benchmark's journal (default: a new temp folder, removed afterwards).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+/// Screens connecting at once while the bench sets up.
+const CONNECT_CONCURRENCY: usize = 50;
+
+pub(super) async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    let BenchCmd::Fanout(args) = cmd;
+    hub::raise_open_file_limit();
+    let temp = std::env::temp_dir().join(format!("papan-bench-{}", std::process::id()));
+    let data = args.data.clone().unwrap_or_else(|| temp.clone());
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse()?;
+    config.limits.max_connections = args.screens + 16;
+    config.limits.commands_per_second = 1e9;
+    config.limits.command_burst = 1e9;
+    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
+    let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
+    let options = HubOptions {
+        config,
+        data_dir: data.clone(),
+        hall: Hall::builtin(),
+        clock: hub::core::system_clock(),
+    };
+    let running = hub::start(options).await?;
+    let screen = ClientOptions {
+        url: running.ws_url(),
+        token: display_token,
+        role: Role::Display,
+        client: "bench-screen".into(),
+        timeout: Duration::from_secs(30),
+    };
+    let staff = ClientOptions {
+        token: staff_token,
+        role: Role::Staff,
+        client: "bench-staff".into(),
+        ..screen.clone()
+    };
+    let mut session = Session::connect(&staff, 0).await.context("staff connecting")?;
+    // The first command may start the service day (a reset event); get it out of the way.
+    let warmup = call(1);
+    let base = session.command("bench-warmup", warmup).await?.seq;
+
+    let tracker = Arc::new(Tracker::new(base, args.calls, args.screens));
+    let connect_started = Instant::now();
+    let mut screens = Vec::with_capacity(args.screens);
+    for chunk in (0..args.screens).collect::<Vec<_>>().chunks(CONNECT_CONCURRENCY) {
+        let sessions = join_all(chunk.iter().map(|_| Session::connect(&screen, base))).await;
+        for session in sessions {
+            screens.push(tokio::spawn(receive(session.context("screen connecting")?, tracker.clone())));
+        }
+    }
+    let connect_secs = connect_started.elapsed().as_secs_f64();
+
+    let mut ack_ms = Vec::with_capacity(args.calls);
+    let mut all_ms = Vec::with_capacity(args.calls);
+    let started = Instant::now();
+    let mut delivered = tracker.delivered.subscribe();
+    for i in 0..args.calls {
+        let sent = Instant::now();
+        let seq = session.command(&format!("bench-{i}"), call(i as u16 % 9999 + 1)).await?.seq;
+        ack_ms.push(sent.elapsed().as_secs_f64() * 1e3);
+        tokio::time::timeout(Duration::from_secs(30), delivered.wait_for(|&last| last >= seq))
+            .await
+            .with_context(|| {
+                format!("call seq {seq} did not reach all {} screens within 30 s", args.screens)
+            })??;
+        let done_at = tracker.done_at(seq).context("delivery time missing")?;
+        all_ms.push(done_at.saturating_duration_since(sent).as_secs_f64() * 1e3);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cut = running.too_slow_count();
+    for task in screens {
+        task.abort();
+    }
+    session.close().await;
+    running.stop().await?;
+    if args.data.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+
+    println!("papan bench fanout — hub and {} screens in one process on this machine", args.screens);
+    println!(
+        "  cores: {}, calls: {} sent one after another, each waited until every screen had it",
+        num_cpus(),
+        args.calls
+    );
+    println!("  screens connected in {connect_secs:.2} s; screens cut as too slow: {cut}");
+    println!("  {:<34} {:>8} {:>8} {:>8}", "latency (ms)", "p50", "p99", "max");
+    print_row("command → ack (durable)", &mut ack_ms);
+    print_row("command → delivered to all screens", &mut all_ms);
+    println!(
+        "  throughput: {:.0} calls/s ({:.0} frames/s delivered)",
+        args.calls as f64 / elapsed,
+        (args.calls * args.screens) as f64 / elapsed
+    );
+    Ok(())
+}
+
+fn call(number: u16) -> Command {
+    let ticket = Ticket::new("A", number).expect("valid ticket");
+    Command::Call(CallCommand { ticket, counter: 1, agency: None, service: None })
+}
+
+fn print_row(label: &str, samples: &mut [f64]) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    println!("  {label:<34} {:>8.2} {:>8.2} {:>8.2}", at(0.5), at(0.99), at(1.0));
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Counts deliveries per call and notes when the last screen got each one.
+struct Tracker {
+    base: Seq,
+    screens: u32,
+    started: Instant,
+    counts: Vec<AtomicU32>,
+    done_nanos: Vec<AtomicU64>,
+    /// Highest seq every screen has.
+    delivered: tokio::sync::watch::Sender<Seq>,
+}
+
+impl Tracker {
+    fn new(base: Seq, calls: usize, screens: usize) -> Tracker {
+        Tracker {
+            base,
+            screens: screens as u32,
+            started: Instant::now(),
+            counts: (0..calls + 8).map(|_| AtomicU32::new(0)).collect(),
+            done_nanos: (0..calls + 8).map(|_| AtomicU64::new(0)).collect(),
+            delivered: tokio::sync::watch::channel(base).0,
+        }
+    }
+
+    fn record(&self, seq: Seq) {
+        let Some(i) = seq.checked_sub(self.base + 1).map(|i| i as usize).filter(|&i| i < self.counts.len())
+        else {
+            return;
+        };
+        if self.counts[i].fetch_add(1, Ordering::AcqRel) + 1 == self.screens {
+            self.done_nanos[i].store(self.started.elapsed().as_nanos() as u64, Ordering::Release);
+            self.delivered.send_modify(|last| *last = (*last).max(seq));
+        }
+    }
+
+    fn done_at(&self, seq: Seq) -> Option<Instant> {
+        let nanos = self.done_nanos.get(seq.checked_sub(self.base + 1)? as usize)?.load(Ordering::Acquire);
+        Some(self.started + Duration::from_nanos(nanos))
+    }
+}
+
+/// A screen: reads frames and records each event's seq (peeking, not parsing the whole frame).
+async fn receive(mut session: Session, tracker: Arc<Tracker>) {
+    const PREFIX: &str = r#"{"type":"event","seq":"#;
+    while let Ok(Some(text)) = session.next_text().await {
+        if let Some(rest) = text.strip_prefix(PREFIX) {
+            let digits = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("");
+            if let Ok(seq) = digits.parse() {
+                tracker.record(seq);
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! `papan demo`: an embedded hub, a screen's view of it, and simulated staff calling tickets.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::client::{ClientOptions, Session, new_command_id};
+use crate::hall::{Hall, TimeZone};
+use crate::hub::config::HubConfig;
+use crate::hub::{self, HubOptions, RunningHub};
+use crate::protocol::{CallCommand, Command, HubFrame, RecallCommand, Role, TickerCommand, Ticket};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the embedded hub listens (falls back to a free port if taken).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// Milliseconds between simulated staff actions.
+    #[arg(long, default_value_t = 4000)]
+    interval_ms: u64,
+    /// Stop after this many simulated actions (default: run until Ctrl-C).
+    #[arg(long)]
+    calls: Option<u64>,
+    /// Folder for the demo journal (default: a new folder under the system temp dir).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+const WELCOME_TICKER: &str = "Selamat datang di Mal Pelayanan Publik Kota Palembang. \
+    Siapkan KTP dan dokumen Anda sebelum dipanggil.";
+
+pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("papan-demo-{}", std::process::id())));
+    let hall = Hall::builtin();
+    let (running, config) = start_hub(&args, &data, &hall).await?;
+    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
+    let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
+    println!("papan demo — {}", hall.name);
+    println!("  hub:      {} (WebSocket {})", running.http_url(), running.ws_url());
+    println!("  journal:  {}", running.journal_path.display());
+    println!("  staff token (this demo only):   {staff_token}");
+    println!("  display token (this demo only): {display_token}");
+    println!("  try in another terminal: papan watch --hub {} --token {display_token}", running.ws_url());
+    println!(
+        "  or call yourself:        papan call A-123 --counter 2 --hub {} --token {staff_token}",
+        running.ws_url()
+    );
+    println!("  (the bevy screen and the voice join the demo when they land; Ctrl-C stops)\n");
+
+    let screen = ClientOptions {
+        url: running.ws_url(),
+        token: display_token,
+        role: Role::Display,
+        client: "demo-screen".into(),
+        timeout: Duration::from_secs(5),
+    };
+    let staff = ClientOptions {
+        token: staff_token,
+        role: Role::Staff,
+        client: "demo-staff".into(),
+        ..screen.clone()
+    };
+    let screen_task = tokio::spawn(print_screen(screen, hall.timezone));
+    let simulated = tokio::select! {
+        result = simulate_staff(&staff, &hall, args.calls, Duration::from_millis(args.interval_ms.max(50))) => result,
+        _ = hub::shutdown::os_signal() => Ok(()),
+    };
+    screen_task.abort();
+    running.stop().await?;
+    println!("\ndemo stopped; its journal stays in {}", data.display());
+    simulated
+}
+
+async fn start_hub(
+    args: &DemoArgs,
+    data: &std::path::Path,
+    hall: &Hall,
+) -> anyhow::Result<(RunningHub, HubConfig)> {
+    let mut config = HubConfig::generate();
+    config.listen = args.listen;
+    let options = |config: &HubConfig| HubOptions {
+        config: config.clone(),
+        data_dir: data.to_path_buf(),
+        hall: hall.clone(),
+        clock: hub::core::system_clock(),
+    };
+    match hub::start(options(&config)).await {
+        Ok(running) => Ok((running, config)),
+        Err(e) if is_addr_in_use(&e) => {
+            println!("{} is taken; the demo hub uses a free port instead", args.listen);
+            config.listen = SocketAddr::new(args.listen.ip(), 0);
+            Ok((hub::start(options(&config)).await?, config))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_addr_in_use(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+}
+
+/// What a hall screen receives, printed as it arrives.
+async fn print_screen(options: ClientOptions, timezone: TimeZone) {
+    let mut session = match Session::connect(&options, 0).await {
+        Ok(session) => session,
+        Err(e) => {
+            eprintln!("demo screen: {e}");
+            return;
+        }
+    };
+    while let Ok(Some(frame)) = session.next_frame().await {
+        if let HubFrame::Event(event) = frame {
+            println!("  screen  {}", super::staff::describe_event(&event, timezone));
+        }
+    }
+}
+
+/// Calls tickets at random counters, with an occasional recall, like a busy morning.
+async fn simulate_staff(
+    options: &ClientOptions,
+    hall: &Hall,
+    limit: Option<u64>,
+    every: Duration,
+) -> anyhow::Result<()> {
+    let mut session = Session::connect(options, 0).await.context("demo staff connecting")?;
+    let ticker = Command::Ticker(TickerCommand { text: WELCOME_TICKER.into() });
+    session.command(&new_command_id(), ticker).await?;
+    let mut next_number: HashMap<String, u16> = HashMap::new();
+    let mut serving: Vec<u16> = Vec::new();
+    let mut tick = tokio::time::interval(every);
+    let mut done = 0u64;
+    while limit.is_none_or(|limit| done < limit) {
+        tick.tick().await;
+        let command = if done % 4 == 3 && !serving.is_empty() {
+            let counter = serving[fastrand::usize(..serving.len())];
+            Command::Recall(RecallCommand { counter, agency: None, ticket: None })
+        } else {
+            let agency = &hall.agencies[fastrand::usize(..hall.agencies.len())];
+            let counter = agency.counters[fastrand::usize(..agency.counters.len())];
+            let letter = agency.letters.first().map_or("A", String::as_str);
+            let number = next_number.entry(letter.to_string()).or_insert(0);
+            *number = *number % crate::protocol::MAX_TICKET_NUMBER + 1;
+            serving.push(counter);
+            let ticket = Ticket::new(letter, *number).expect("hall letters are valid");
+            Command::Call(CallCommand { ticket, counter, agency: Some(agency.id.clone()), service: None })
+        };
+        let what = match &command {
+            Command::Call(c) => format!("call {} → loket {}", c.ticket, c.counter),
+            Command::Recall(r) => format!("recall loket {}", r.counter),
+            _ => unreachable!("the demo sends calls and recalls"),
+        };
+        match session.command(&new_command_id(), command).await {
+            Ok(ack) => println!("  staff   {what}: ack seq {}", ack.seq),
+            Err(e) => println!("  staff   {what}: {e}"),
+        }
+        done += 1;
+    }
+    Ok(())
+}

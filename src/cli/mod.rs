@@ -1,0 +1,248 @@
+//! Command line: `papan hub | call | recall | announce | ticker | clear | watch | demo | bench`.
+
+mod bench;
+mod demo;
+mod staff;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::client::{ClientError, ClientOptions};
+use crate::hall::Hall;
+use crate::hub::config::{self, HubConfig, Loaded};
+use crate::hub::{self, HubOptions};
+use crate::protocol::{Role, Ticket};
+
+#[derive(Parser)]
+#[command(name = "papan", version, about = "Queue-call hub, screens and announcer for public-service halls")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the hall's hub: WebSocket /ws, HTTP API, journal.
+    Hub(HubArgs),
+    /// Call a ticket to a counter.
+    Call {
+        /// Ticket, e.g. A-123.
+        ticket: Ticket,
+        #[arg(long)]
+        counter: u16,
+        /// Agency id; needed only when the counter number exists at several agencies.
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// Call a counter's current ticket again.
+    Recall {
+        #[arg(long)]
+        counter: u16,
+        #[arg(long)]
+        agency: Option<String>,
+        /// Recall this ticket instead of the counter's current one.
+        #[arg(long)]
+        ticket: Option<Ticket>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// Play a prerecorded phrase (see the hall file's [[phrases]]).
+    Announce {
+        phrase: String,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// Set the running text at the bottom of the screens ("" clears it).
+    Ticker {
+        text: String,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// Clear what a counter shows (e.g. when it closes).
+    Clear {
+        #[arg(long)]
+        counter: u16,
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// Print live events as screens receive them.
+    Watch {
+        /// Replay events after this seq first (0: start from the current board).
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+        /// Print raw JSON frames.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// Embedded hub with simulated staff calls, on this machine.
+    Demo(demo::DemoArgs),
+    /// Measure the hub.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+#[derive(Args)]
+struct HubArgs {
+    /// Config file (default: DATA/hub.toml; written with fresh tokens if missing).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the config).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Folder for the journal.
+    #[arg(long, default_value = "papan-data")]
+    data: PathBuf,
+    /// Hall file (overrides the config; default: built-in MPP Palembang).
+    #[arg(long)]
+    hall: Option<PathBuf>,
+}
+
+/// Where the hub is and how to identify to it.
+#[derive(Args, Clone)]
+struct HubClientArgs {
+    /// Hub address: ws://HOST:7878/ws, http://HOST:7878 or HOST:PORT.
+    #[arg(long, env = "PAPAN_HUB", default_value = "ws://127.0.0.1:7878/ws")]
+    hub: String,
+    /// Access token (a staff token to send commands); see the hub's hub.toml.
+    #[arg(long, env = "PAPAN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Name shown in the hub's log.
+    #[arg(long, default_value = "papan-cli")]
+    client: String,
+    /// Command id; a retry with the same id is never applied twice.
+    #[arg(long)]
+    id: Option<String>,
+    /// Seconds to wait for the hub.
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
+}
+
+impl HubClientArgs {
+    fn options(&self, role: Role) -> Result<ClientOptions, CliError> {
+        let token = self.token.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
+            CliError::Usage(
+                "no token: pass --token or set PAPAN_TOKEN (tokens are in the hub's hub.toml, \
+                 written at its first start)"
+                    .into(),
+            )
+        })?;
+        Ok(ClientOptions {
+            url: self.hub.clone(),
+            token,
+            role,
+            client: self.client.clone(),
+            timeout: Duration::from_secs(self.timeout.max(1)),
+        })
+    }
+}
+
+/// What went wrong, mapped to the exit code.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Client(ClientError::Refused { .. }) => 1,
+            CliError::Client(_) => 3,
+            CliError::Other(_) => 1,
+        }
+    }
+}
+
+/// Entry point of the `papan` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = match cli.command {
+        Cmd::Hub(_) | Cmd::Demo(_) => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("papan: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("papan: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn run(command: Cmd) -> Result<(), CliError> {
+    match command {
+        Cmd::Hub(args) => run_hub(args).await.map_err(CliError::Other),
+        Cmd::Demo(args) => demo::run(args).await.map_err(CliError::Other),
+        Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
+        Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
+        other => staff::command(other).await,
+    }
+}
+
+async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
+    let config_path = args.config.clone().unwrap_or_else(|| args.data.join("hub.toml"));
+    let mut config: HubConfig = match config::load_or_create(&config_path)? {
+        Loaded::Existing(config) => config,
+        Loaded::Created(config) => {
+            println!(
+                "papan hub: first start — wrote {} with fresh staff and display tokens (keep it private)",
+                config_path.display()
+            );
+            config
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let hall_path = args.hall.clone().or_else(|| config.hall.clone());
+    let hall = match &hall_path {
+        Some(path) => Hall::load(path)?,
+        None => Hall::builtin(),
+    };
+    hub::raise_open_file_limit();
+    let hall_label = hall_path.map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
+    let options = HubOptions { config, data_dir: args.data, hall, clock: hub::core::system_clock() };
+    let running = hub::start(options).await?;
+    println!(
+        "papan hub: listening on {} (WebSocket {}), hall {hall_label}, journal {}",
+        running.http_url(),
+        running.ws_url(),
+        running.journal_path.display()
+    );
+    hub::shutdown::os_signal().await;
+    tracing::info!("signal received, shutting down");
+    running.stop().await?;
+    tracing::info!("hub stopped");
+    Ok(())
+}

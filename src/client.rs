@@ -1,0 +1,238 @@
+//! WebSocket client of the hub (protocol v1), used by the staff CLI, the demo and the benchmark.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::protocol::{
+    ClientFrame, Command, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, Role, Seq,
+};
+
+/// Largest frame a client accepts from the hub (snapshots of big halls are the largest).
+const MAX_HUB_FRAME: usize = 4 * 1024 * 1024;
+/// Attempts to deliver one command when the connection fails (same id each time).
+const COMMAND_ATTEMPTS: u32 = 3;
+
+/// How to reach and identify to a hub.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub url: String,
+    pub token: String,
+    pub role: Role,
+    /// Screen id or staff client name.
+    pub client: String,
+    /// Time allowed for connecting and for each answer.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the hub at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the hub at {url} did not answer within {secs} s")]
+    Timeout { url: String, secs: u64 },
+    #[error("the hub refused: {message} ({code})")]
+    Refused { code: ErrorCode, message: String },
+    #[error("the connection to the hub broke: {0}")]
+    Broken(String),
+    #[error("unexpected answer from the hub: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// Worth trying again with the same command id.
+    fn is_transient(&self) -> bool {
+        matches!(self, ClientError::Unreachable { .. } | ClientError::Timeout { .. } | ClientError::Broken(_))
+            || matches!(
+                self,
+                ClientError::Refused { code: ErrorCode::ShuttingDown | ErrorCode::RateLimited, .. }
+            )
+    }
+}
+
+/// The hub's answer to a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acked {
+    pub seq: Seq,
+    pub duplicate: bool,
+}
+
+/// Accepts `host:port`, `http://host:port` or a full `ws://host:port/ws` URL.
+pub fn normalize_hub_url(url: &str) -> String {
+    let url = url.trim();
+    let (scheme, rest) = match url.split_once("://") {
+        Some(("http", rest)) => ("ws", rest),
+        Some(("https", rest)) => ("wss", rest),
+        Some((scheme, rest)) => (scheme, rest),
+        None => ("ws", url),
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('/') { format!("{scheme}://{rest}") } else { format!("{scheme}://{rest}/ws") }
+}
+
+/// A connection that has said hello and received welcome.
+pub struct Session {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    url: String,
+    timeout: Duration,
+    /// The hub's seq when it welcomed us.
+    pub welcome_seq: Seq,
+}
+
+impl Session {
+    /// Connects, says hello and waits for welcome (or the hub's refusal).
+    pub async fn connect(options: &ClientOptions, since: Seq) -> Result<Session, ClientError> {
+        let url = normalize_hub_url(&options.url);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_HUB_FRAME))
+            .max_frame_size(Some(MAX_HUB_FRAME));
+        let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+        let (ws, _) = match tokio::time::timeout(options.timeout, connect).await {
+            Err(_) => return Err(ClientError::Timeout { url, secs: options.timeout.as_secs() }),
+            Ok(Err(e)) => return Err(ClientError::Unreachable { url, reason: describe_connect_error(e) }),
+            Ok(Ok(pair)) => pair,
+        };
+        let mut session = Session { ws, url, timeout: options.timeout, welcome_seq: 0 };
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            role: options.role,
+            client: options.client.clone(),
+            token: options.token.clone(),
+            since,
+        };
+        session.send(&ClientFrame::Hello(hello)).await?;
+        match session.next_frame().await? {
+            Some(HubFrame::Welcome { seq, .. }) => {
+                session.welcome_seq = seq;
+                Ok(session)
+            }
+            Some(HubFrame::Error { code, message, .. }) => Err(ClientError::Refused { code, message }),
+            Some(other) => Err(ClientError::Protocol(format!("expected welcome, got {}", other.to_json()))),
+            None => Err(ClientError::Broken("closed before welcome".into())),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
+        let send = self.ws.send(Message::text(frame.to_json()));
+        match tokio::time::timeout(self.timeout, send).await {
+            Err(_) => Err(ClientError::Timeout { url: self.url.clone(), secs: self.timeout.as_secs() }),
+            Ok(Err(e)) => Err(ClientError::Broken(e.to_string())),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// The next frame from the hub, waiting as long as it takes; `None` when it closed.
+    pub async fn next_frame(&mut self) -> Result<Option<HubFrame>, ClientError> {
+        let Some(text) = self.next_text().await? else { return Ok(None) };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| ClientError::Protocol(format!("{e}: {}", crate::protocol::truncate(&text, 200))))
+    }
+
+    /// The next text frame, unparsed (for callers that only peek at it).
+    pub async fn next_text(&mut self) -> Result<Option<Utf8Bytes>, ClientError> {
+        while let Some(message) = self.ws.next().await {
+            match message.map_err(|e| ClientError::Broken(e.to_string()))? {
+                Message::Text(text) => return Ok(Some(text)),
+                Message::Close(_) => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sends one command and waits for its ack or error (events in between are skipped).
+    pub async fn command(&mut self, id: &str, command: Command) -> Result<Acked, ClientError> {
+        self.send(&ClientFrame::Command(CommandFrame { id: id.to_string(), command })).await?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, self.next_frame()).await {
+                Err(_) => {
+                    return Err(ClientError::Timeout { url: self.url.clone(), secs: self.timeout.as_secs() });
+                }
+                Ok(frame) => frame?,
+            };
+            match frame {
+                Some(HubFrame::Ack { id: acked, seq, duplicate }) if acked == id => {
+                    return Ok(Acked { seq, duplicate });
+                }
+                Some(HubFrame::Error { id: Some(failed), code, message }) if failed == id => {
+                    return Err(ClientError::Refused { code, message });
+                }
+                Some(HubFrame::Error { id: None, code, message }) => {
+                    return Err(ClientError::Refused { code, message });
+                }
+                Some(_) => {}
+                None => return Err(ClientError::Broken("the hub closed the connection".into())),
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
+    }
+}
+
+/// Connects, sends one command and returns the ack; on a broken connection it retries with the
+/// same id, which the hub applies at most once.
+pub async fn send_command(options: &ClientOptions, id: &str, command: Command) -> Result<Acked, ClientError> {
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut session = Session::connect(options, 0).await?;
+            let acked = session.command(id, command.clone()).await;
+            session.close().await;
+            acked
+        }
+        .await;
+        match result {
+            Err(e) if e.is_transient() && attempt < COMMAND_ATTEMPTS => {
+                tracing::debug!("attempt {attempt} failed, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A fresh command id for a client that has none of its own.
+pub fn new_command_id() -> String {
+    crate::hub::config::new_token("cmd")
+}
+
+/// Turns tungstenite's connect errors into a sentence for staff.
+fn describe_connect_error(e: tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Http(response) => {
+            let body =
+                response.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            let detail = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or(body);
+            format!("HTTP {} {}", response.status(), detail).trim().to_string()
+        }
+        Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_urls_are_normalized() {
+        assert_eq!(normalize_hub_url("10.0.0.5:7878"), "ws://10.0.0.5:7878/ws");
+        assert_eq!(normalize_hub_url("http://hub:7878/"), "ws://hub:7878/ws");
+        assert_eq!(normalize_hub_url("https://hub"), "wss://hub/ws");
+        assert_eq!(normalize_hub_url("ws://hub:7878/ws"), "ws://hub:7878/ws");
+        assert_eq!(normalize_hub_url("ws://hub:7878/custom/ws"), "ws://hub:7878/custom/ws");
+    }
+}

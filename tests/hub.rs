@@ -1,0 +1,614 @@
+//! Hub integration tests: a real hub on 127.0.0.1:0, real WebSocket and HTTP clients, and the
+//! real `papan` binary for restarts, `kill -9` and the CLI.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use papan::client::{ClientOptions, Session};
+use papan::hall::Hall;
+use papan::hub::config::{HubConfig, Limits};
+use papan::hub::{self, HubOptions, RunningHub};
+use papan::protocol::{CallCommand, Command, HubFrame, Role};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct TestHub {
+    hub: RunningHub,
+    staff: String,
+    display: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_hub(tune: impl FnOnce(&mut Limits)) -> TestHub {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    tune(&mut config.limits);
+    let staff = config.token_for(Role::Staff).unwrap().to_string();
+    let display = config.token_for(Role::Display).unwrap().to_string();
+    let options = HubOptions {
+        config,
+        data_dir: dir.path().to_path_buf(),
+        hall: Hall::builtin(),
+        clock: hub::core::system_clock(),
+    };
+    TestHub { hub: hub::start(options).await.unwrap(), staff, display, _dir: dir }
+}
+
+impl TestHub {
+    fn options(&self, role: Role) -> ClientOptions {
+        ClientOptions {
+            url: self.hub.ws_url(),
+            token: match role {
+                Role::Staff => self.staff.clone(),
+                Role::Display => self.display.clone(),
+            },
+            role,
+            client: format!("test-{role}"),
+            timeout: WAIT,
+        }
+    }
+
+    async fn session(&self, role: Role, since: u64) -> Session {
+        Session::connect(&self.options(role), since).await.unwrap()
+    }
+
+    async fn raw(&self) -> Raw {
+        Raw::connect(&self.hub.ws_url()).await
+    }
+
+    async fn hello(&self, role: Role, since: u64) -> Raw {
+        let mut raw = self.raw().await;
+        let token = if role == Role::Staff { &self.staff } else { &self.display };
+        raw.send(json!({"type": "hello", "protocol": 1, "role": role, "client": "raw", "token": token, "since": since}))
+            .await;
+        assert_eq!(raw.next().await["type"], "welcome");
+        raw
+    }
+}
+
+fn call(ticket: &str, counter: u16) -> Command {
+    Command::Call(CallCommand { ticket: ticket.parse().unwrap(), counter, agency: None, service: None })
+}
+
+/// A bare WebSocket client that sends whatever a test wants.
+struct Raw {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Raw {
+    async fn connect(url: &str) -> Raw {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Raw { ws }
+    }
+
+    async fn send(&mut self, value: Value) {
+        self.send_text(value.to_string()).await;
+    }
+
+    async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    /// Next JSON frame; `Value::Null` once the hub has closed.
+    async fn next(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next()).await.expect("hub answered in time");
+            match message {
+                Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Value::Null,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Next frame, then checks the hub closes the connection.
+    async fn expect_error_and_close(&mut self, code: &str) -> Value {
+        let frame = self.next().await;
+        assert_eq!((frame["type"].as_str(), frame["code"].as_str()), (Some("error"), Some(code)), "{frame}");
+        assert!(frame["message"].as_str().is_some_and(|m| m.len() > 10), "a readable message: {frame}");
+        assert_eq!(self.next().await, Value::Null, "closed after {code}");
+        frame
+    }
+}
+
+/// Skips frames until an event of the given seq arrives.
+async fn expect_event(session: &mut Session, seq: u64) -> papan::protocol::EventFrame {
+    loop {
+        match tokio::time::timeout(WAIT, session.next_frame()).await.expect("event in time").unwrap() {
+            Some(HubFrame::Event(frame)) if frame.seq == seq => return frame,
+            Some(HubFrame::Event(frame)) if frame.seq > seq => panic!("got seq {} before {seq}", frame.seq),
+            Some(_) => {}
+            None => panic!("closed while waiting for seq {seq}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn snapshot_on_connect_then_live_events() {
+    let t = start_hub(|_| {}).await;
+    let mut staff = t.session(Role::Staff, 0).await;
+    let first = staff.command("c1", call("A-12", 2)).await.unwrap();
+    let mut display = t.session(Role::Display, 0).await;
+    assert_eq!(display.welcome_seq, first.seq);
+    let Some(HubFrame::Snapshot { seq, board, hall }) = display.next_frame().await.unwrap() else {
+        panic!("snapshot expected")
+    };
+    assert_eq!((seq, board.seq), (first.seq, first.seq));
+    assert_eq!(hall.agencies.len(), 28);
+    assert_eq!(board.serving(2, "disdukcapil").unwrap().ticket.to_string(), "A-012");
+    let second = staff.command("c2", call("B-1", 5)).await.unwrap();
+    let event = expect_event(&mut display, second.seq).await;
+    assert_eq!(event.event.kind(), "call");
+    t.hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn replay_from_since_in_order_then_live() {
+    let t = start_hub(|_| {}).await;
+    let mut staff = t.session(Role::Staff, 0).await;
+    let mut seqs = Vec::new();
+    for n in 1..=6 {
+        seqs.push(staff.command(&format!("c{n}"), call(&format!("A-{n}"), 1)).await.unwrap().seq);
+    }
+    let since = seqs[2];
+    let mut display = t.session(Role::Display, since).await;
+    for &seq in &seqs[3..] {
+        let Some(HubFrame::Event(frame)) = display.next_frame().await.unwrap() else {
+            panic!("replayed event")
+        };
+        assert_eq!(frame.seq, seq, "exactly the events after since, in order");
+    }
+    let live = staff.command("c7", call("A-7", 1)).await.unwrap();
+    let Some(HubFrame::Event(frame)) = display.next_frame().await.unwrap() else { panic!("live event") };
+    assert_eq!(frame.seq, live.seq);
+    // An unknown future seq (e.g. a screen that saw another hub) gets a snapshot.
+    let mut confused = t.session(Role::Display, 10_000).await;
+    assert!(matches!(confused.next_frame().await.unwrap(), Some(HubFrame::Snapshot { .. })));
+    t.hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn retried_command_id_is_acked_again_and_applied_once() {
+    let t = start_hub(|_| {}).await;
+    let mut display = t.session(Role::Display, 0).await;
+    display.next_frame().await.unwrap(); // snapshot
+    let mut staff = t.session(Role::Staff, 0).await;
+    let first = staff.command("same-id", call("A-1", 1)).await.unwrap();
+    let mut other = t.session(Role::Staff, 0).await;
+    let again = other.command("same-id", call("A-1", 1)).await.unwrap();
+    assert_eq!((again.seq, again.duplicate, first.duplicate), (first.seq, true, false));
+    let next = staff.command("next-id", call("A-2", 1)).await.unwrap();
+    assert_eq!(next.seq, first.seq + 1, "the retry took no seq");
+    expect_event(&mut display, first.seq).await;
+    expect_event(&mut display, next.seq).await;
+    // Over HTTP, the same id is also acked with its original seq.
+    let http = reqwest::Client::new();
+    let post = |id: &str| {
+        http.post(format!("{}/api/calls", t.hub.http_url()))
+            .bearer_auth(&t.staff)
+            .json(&json!({"id": id, "ticket": "A-3", "counter": 1}))
+            .send()
+    };
+    let a: Value = post("http-1").await.unwrap().json().await.unwrap();
+    let b: Value = post("http-1").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (a["seq"].clone(), b["seq"].clone(), b["duplicate"].clone()),
+        (a["seq"].clone(), a["seq"].clone(), json!(true))
+    );
+    t.hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_clients_get_clear_errors_and_others_keep_being_served() {
+    let t = start_hub(|_| {}).await;
+    let mut watcher = t.session(Role::Display, 0).await;
+    watcher.next_frame().await.unwrap();
+    let mut staff = t.session(Role::Staff, 0).await;
+
+    let mut wrong_token = t.raw().await;
+    wrong_token
+        .send(json!({"type": "hello", "protocol": 1, "role": "staff", "client": "x", "token": "guess-guess-guess"}))
+        .await;
+    wrong_token.expect_error_and_close("bad_token").await;
+
+    let mut no_hello = t.raw().await;
+    no_hello.send(json!({"type": "command", "id": "1", "command": {"type": "reset"}})).await;
+    no_hello.expect_error_and_close("hello_required").await;
+
+    let mut old_client = t.raw().await;
+    old_client
+        .send(json!({"type": "hello", "protocol": 9, "role": "display", "client": "x", "token": t.display}))
+        .await;
+    old_client.expect_error_and_close("protocol_version").await;
+
+    let mut impostor = t.raw().await;
+    impostor
+        .send(json!({"type": "hello", "protocol": 1, "role": "staff", "client": "x", "token": t.display}))
+        .await;
+    impostor.expect_error_and_close("forbidden").await;
+
+    // A display that sends a command is refused but stays connected.
+    let mut display = t.hello(Role::Display, 0).await;
+    display.next().await; // snapshot
+    display.send(json!({"type": "command", "id": "d1", "command": {"type": "call", "ticket": "A-1", "counter": 1}})).await;
+    let refused = display.next().await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["id"].as_str()),
+        (Some("forbidden"), Some("d1")),
+        "{refused}"
+    );
+
+    display.send_text("{this is not json".into()).await;
+    assert_eq!(display.next().await["code"], "bad_frame");
+    display.send(json!({"type": "launch_rockets"})).await;
+    let unknown = display.next().await;
+    assert_eq!(unknown["code"], "unknown_type");
+    assert!(unknown["message"].as_str().unwrap().contains("launch_rockets"));
+
+    let mut staff_raw = t.hello(Role::Staff, 0).await;
+    staff_raw.next().await;
+    staff_raw.send(json!({"type": "command", "id": "s1", "command": {"type": "call", "ticket": "A-1", "counter": "one"}})).await;
+    let field = staff_raw.next().await;
+    assert!(field["message"].as_str().unwrap().contains("command.counter"), "names the field: {field}");
+    staff_raw.send(json!({"type": "command", "id": "s2", "command": {"type": "call", "ticket": "A-1", "counter": 999}})).await;
+    let unknown_counter = staff_raw.next().await;
+    assert_eq!(
+        (unknown_counter["code"].as_str(), unknown_counter["id"].as_str()),
+        (Some("unknown_counter"), Some("s2"))
+    );
+
+    let mut huge = t.hello(Role::Staff, 0).await;
+    huge.next().await;
+    huge.send_text(format!(r#"{{"type":"status","screen":"{}"}}"#, "x".repeat(100 * 1024))).await;
+    huge.expect_error_and_close("frame_too_large").await;
+
+    // After all that, honest clients are still served.
+    let ack = staff.command("after", call("A-99", 1)).await.unwrap();
+    expect_event(&mut watcher, ack.seq).await;
+    let mut display_event = display.next().await;
+    while display_event["seq"] != json!(ack.seq) {
+        display_event = display.next().await;
+    }
+    assert_eq!(display_event["event"]["ticket"], "A-099");
+    t.hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_slow_screen_is_cut_and_never_delays_a_fast_one() {
+    let t = start_hub(|limits| {
+        limits.send_queue = 32;
+        // A hub that blocked fan-out on a stuck screen would stall the fast one this long.
+        limits.send_timeout_ms = 3000;
+        limits.commands_per_second = 1e9;
+        limits.command_burst = 1e9;
+    })
+    .await;
+    // The slow screen says hello, then never reads again.
+    let mut slow = t.hello(Role::Display, 0).await;
+    let mut fast = t.session(Role::Display, 0).await;
+    fast.next_frame().await.unwrap();
+    let mut staff = t.session(Role::Staff, 0).await;
+    // Long ticker texts fill the slow screen's socket buffers quickly.
+    let text = "Selamat datang di MPP Palembang. ".repeat(15);
+    let mut worst = Duration::ZERO;
+    // Keep calling until the stuck screen's buffers are full and the hub cuts it, then a bit more.
+    let mut after_cut = 0;
+    for n in 0..20_000 {
+        let command = Command::Ticker(papan::protocol::TickerCommand { text: format!("{n} {text}") });
+        let sent = Instant::now();
+        let ack = staff.command(&format!("t{n}"), command).await.unwrap();
+        expect_event(&mut fast, ack.seq).await;
+        worst = worst.max(sent.elapsed());
+        if t.hub.too_slow_count() > 0 {
+            after_cut += 1;
+            if after_cut == 50 {
+                break;
+            }
+        }
+    }
+    assert_eq!(after_cut, 50, "the stuck screen was cut");
+    assert!(worst < Duration::from_millis(1500), "the fast screen waited {worst:?} at worst for one call");
+    // The stuck screen, reading again, gets what was buffered without a gap, then the end of
+    // the connection (with a too_slow error if it still fit): it must reconnect with since.
+    let final_seq = staff.command("last", Command::Reset).await.unwrap().seq;
+    let (mut last_seq, mut frames) = (0, 0);
+    loop {
+        let frame = slow.next().await;
+        match frame["type"].as_str() {
+            None => break,
+            Some("event") => {
+                let seq = frame["seq"].as_u64().unwrap();
+                assert!(last_seq == 0 || seq == last_seq + 1, "gap: {last_seq} then {seq}");
+                last_seq = seq;
+                frames += 1;
+            }
+            Some("error") => assert_eq!(frame["code"], "too_slow"),
+            Some(_) => {}
+        }
+    }
+    assert!(frames > 0 && last_seq < final_seq, "cut before the end: got up to {last_seq} of {final_seq}");
+    t.hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn silent_peers_are_dropped_and_the_cap_is_enforced() {
+    let t = start_hub(|limits| {
+        limits.ping_interval_ms = 100;
+        limits.max_connections = 2;
+    })
+    .await;
+    let health = || async {
+        let v: Value =
+            reqwest::get(format!("{}/healthz", t.hub.http_url())).await.unwrap().json().await.unwrap();
+        v["connections"]["display"].as_i64().unwrap()
+    };
+    // This client never reads again, so it never answers the hub's pings.
+    let silent = t.hello(Role::Display, 0).await;
+    let _second = t.session(Role::Display, 0).await;
+    assert_eq!(health().await, 2);
+    let err = Session::connect(&t.options(Role::Display), 0).await.err().expect("third connection refused");
+    assert!(err.to_string().contains("503"), "{err}");
+    let deadline = Instant::now() + WAIT;
+    while health().await > 1 {
+        assert!(Instant::now() < deadline, "silent peer still connected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(silent);
+    t.hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_api_answers_with_the_right_status_codes() {
+    let t = start_hub(|limits| {
+        limits.commands_per_second = 0.5;
+        limits.command_burst = 3.0;
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", t.hub.http_url());
+    let post = |path: &str, token: Option<&str>, body: String| {
+        let mut request = http.post(url(path)).header("content-type", "application/json").body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let staff = Some(t.staff.as_str());
+    let ok = post("/api/calls", staff, json!({"ticket": "A-7", "counter": 2}).to_string()).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    assert!(body["seq"].as_u64().unwrap() >= 1);
+
+    let bad =
+        post("/api/calls", staff, json!({"ticket": "A-7", "counter": "two"}).to_string()).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["field"], "counter", "{bad}");
+
+    let missing = post("/api/recall", staff, json!({"ticket": "A-7"}).to_string()).await.unwrap();
+    assert_eq!(missing.status(), 400);
+    assert_eq!(missing.json::<Value>().await.unwrap()["error"]["field"], "counter");
+
+    let unauthorized =
+        post("/api/calls", None, json!({"ticket": "A-7", "counter": 2}).to_string()).await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    assert_eq!(unauthorized.headers()["www-authenticate"], "Bearer");
+    let wrong = post("/api/calls", Some("nope-nope-nope-nope"), "{}".into()).await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let forbidden =
+        post("/api/announce", Some(&t.display), json!({"phrase": "istirahat"}).to_string()).await.unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let too_large = post("/api/calls", staff, "x".repeat(70 * 1024)).await.unwrap();
+    assert_eq!(too_large.status(), 413);
+    assert_eq!(too_large.json::<Value>().await.unwrap()["error"]["code"], "frame_too_large");
+
+    let recall = post("/api/recall", staff, json!({"counter": 2}).to_string()).await.unwrap();
+    assert_eq!(recall.status(), 200);
+    let announce = post("/api/announce", staff, json!({"phrase": "istirahat"}).to_string()).await.unwrap();
+    assert_eq!(announce.status(), 200);
+    // Burst of 3 used up: the next is refused until the bucket refills.
+    let limited =
+        post("/api/calls", staff, json!({"ticket": "A-8", "counter": 2}).to_string()).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+
+    let state: Value =
+        http.get(url("/api/state")).bearer_auth(&t.display).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["board"]["recent"][0]["ticket"], "A-007");
+    assert_eq!(state["board"]["recent"][0]["recalls"], 1);
+    assert_eq!(http.get(url("/api/state")).send().await.unwrap().status(), 401);
+    let health = http.get(url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(http.get(url("/nope")).send().await.unwrap().status(), 404);
+    t.hub.stop().await.unwrap();
+}
+
+/// The `papan` binary running a hub on a free port.
+struct HubProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl HubProcess {
+    fn start(data: &Path) -> HubProcess {
+        let mut child = Process::new(env!("CARGO_BIN_EXE_papan"))
+            .args(["hub", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("hub printed its address").unwrap();
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        HubProcess { child, addr }
+    }
+
+    fn options(&self, data: &Path, role: Role) -> ClientOptions {
+        let config = std::fs::read_to_string(data.join("hub.toml")).unwrap();
+        let config: HubConfig = toml::from_str(&config).unwrap();
+        ClientOptions {
+            url: format!("ws://{}/ws", self.addr),
+            token: config.token_for(role).unwrap().to_string(),
+            role,
+            client: "process-test".into(),
+            timeout: WAIT,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Process::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn acked_calls_survive_sigterm_and_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+
+    // Graceful: SIGTERM closes sockets with a reason and exits 0; the state is there after restart.
+    let mut hub = HubProcess::start(data);
+    let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
+    let first = staff.command("before-term", call("A-1", 1)).await.unwrap();
+    let mut display = Session::connect(&hub.options(data, Role::Display), 0).await.unwrap();
+    display.next_frame().await.unwrap();
+    hub.signal("-TERM");
+    let goodbye = tokio::time::timeout(WAIT, display.next_frame()).await.unwrap().unwrap();
+    assert!(matches!(goodbye, Some(HubFrame::Error { code: papan::protocol::ErrorCode::ShuttingDown, .. })));
+    let status = hub.child.wait().unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+
+    // Hard: kill -9 in the middle of a burst from four staff clients (rate limit lifted).
+    let mut config: HubConfig =
+        toml::from_str(&std::fs::read_to_string(data.join("hub.toml")).unwrap()).unwrap();
+    config.limits.commands_per_second = 1e6;
+    config.limits.command_burst = 1e6;
+    std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
+    let hub = HubProcess::start(data);
+    let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
+    assert!(staff.command("before-term", call("A-1", 1)).await.unwrap().duplicate, "journal kept the id");
+    let options = hub.options(data, Role::Staff);
+    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut burst = Vec::new();
+    for client in 0..4u16 {
+        let (options, acked_tx) = (options.clone(), acked_tx.clone());
+        burst.push(tokio::spawn(async move {
+            let mut session = Session::connect(&options, 0).await.unwrap();
+            for n in 1..=2000u16 {
+                let id = format!("burst-{client}-{n}");
+                let ticket = format!("A-{}", client * 2000 + n);
+                match session.command(&id, call(&ticket, 1 + client)).await {
+                    Ok(ack) => acked_tx.send((id, ticket, 1 + client, ack.seq)).unwrap(),
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    drop(acked_tx);
+    // Let the burst run, then kill the hub without warning.
+    let mut acked = Vec::new();
+    while acked.len() < 300 {
+        acked.push(acked_rx.recv().await.expect("burst running"));
+    }
+    hub.signal("-KILL");
+    for task in burst {
+        let _ = task.await;
+    }
+    while let Ok(one) = acked_rx.try_recv() {
+        acked.push(one);
+    }
+    drop(hub);
+
+    let hub = HubProcess::start(data);
+    let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
+    let mut display = Session::connect(&hub.options(data, Role::Display), first.seq).await.unwrap();
+    let mut journal = std::collections::HashMap::new();
+    while journal.len() < display.welcome_seq as usize - first.seq as usize {
+        match display.next_frame().await.unwrap() {
+            Some(HubFrame::Event(frame)) => {
+                journal.insert(frame.seq, frame.event);
+            }
+            other => panic!("expected the replay, got {other:?}"),
+        }
+    }
+    for (id, ticket, counter, seq) in &acked {
+        let Some(papan::protocol::Event::Call(c)) = journal.get(seq) else { panic!("acked seq {seq} lost") };
+        assert_eq!(
+            (c.ticket.to_string(), c.counter),
+            (ticket.parse::<papan::protocol::Ticket>().unwrap().to_string(), *counter)
+        );
+        let retry = staff.command(id, call(ticket, *counter)).await.unwrap();
+        assert_eq!(
+            (retry.seq, retry.duplicate),
+            (*seq, true),
+            "retry of {id} after restart is not applied again"
+        );
+    }
+    let calls = journal.values().filter(|e| matches!(e, papan::protocol::Event::Call(_))).count();
+    let unique: std::collections::HashSet<String> = journal
+        .values()
+        .filter_map(|e| match e {
+            papan::protocol::Event::Call(c) => Some(c.ticket.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls, unique.len(), "no call applied twice");
+    let after = staff.command("after-restart", call("A-9999", 1)).await.unwrap();
+    assert_eq!(after.seq, display.welcome_seq + 1, "the seq continues where the journal ends");
+    eprintln!("kill -9 test: {} acked before the kill, {} events recovered", acked.len(), journal.len());
+}
+
+#[test]
+fn cli_exits_non_zero_with_a_readable_message() {
+    let papan = env!("CARGO_BIN_EXE_papan");
+    let down = Process::new(papan)
+        .args(["call", "A-1", "--counter", "1", "--hub", "127.0.0.1:9", "--token", "x", "--timeout", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(stderr.contains("cannot reach the hub at ws://127.0.0.1:9/ws"), "{stderr}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let t = runtime.block_on(start_hub(|_| {}));
+    let run = |args: &[&str]| {
+        Process::new(papan).args(args).args(["--hub", &t.hub.ws_url(), "--token", &t.staff]).output().unwrap()
+    };
+    let ok = run(&["call", "A-5", "--counter", "3"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("call A-005 to counter 3: ok, seq"));
+    let refused = run(&["call", "A-5", "--counter", "999"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("counter 999 does not exist"));
+    let recall = run(&["recall", "--counter", "3"]);
+    assert!(recall.status.success());
+    let no_token = Process::new(papan)
+        .args(["announce", "istirahat", "--hub", &t.hub.ws_url()])
+        .env_remove("PAPAN_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("no token"));
+    runtime.block_on(t.hub.stop()).unwrap();
+}
