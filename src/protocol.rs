@@ -572,6 +572,28 @@ mod tests {
         assert!(hello.message.contains("role: unknown variant"), "{}", hello.message);
     }
 
+    /// Every JSON line in docs/protocol.md is a real frame: client frames parse (strictly), hub
+    /// frames parse and serialize back to the same JSON (so no misspelt field hides there).
+    #[test]
+    fn doc_examples_parse() {
+        let doc = include_str!("../docs/protocol.md");
+        let mut checked = 0;
+        for block in doc.split("```json\n").skip(1) {
+            let block = block.split("```").next().unwrap();
+            for line in block.lines().filter(|l| !l.trim().is_empty()) {
+                if parse_client_frame(line).is_ok() {
+                    checked += 1;
+                    continue;
+                }
+                let frame: HubFrame = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                let original: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(serde_json::to_value(&frame).unwrap(), original, "round trip of {line}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 30, "only {checked} examples found");
+    }
+
     #[test]
     fn ack_hides_duplicate_flag_unless_set() {
         let ack = HubFrame::Ack { id: "a".into(), seq: 3, duplicate: false };

@@ -321,18 +321,11 @@ impl Connection {
         message: &str,
         close_code: u16,
     ) -> End {
-        let frame = HubFrame::Error { id, code, message: message.to_string() };
-        // Best effort: the peer may already be gone.
-        let _ = self.send(frame.to_json().into()).await;
-        let _ = self.send_message(close_message(close_code, code)).await;
-        match code {
-            ErrorCode::ShuttingDown => End::ShuttingDown,
-            _ => End::Refused(code),
-        }
+        refuse(&mut self.socket, id, code, message, close_code).await
     }
 }
 
-/// Sends an error frame and a close frame on a socket that never got past hello.
+/// Sends an error frame and a close frame, best effort (the peer may be gone or stuck).
 async fn refuse(
     socket: &mut WebSocket,
     id: Option<String>,
@@ -346,7 +339,10 @@ async fn refuse(
         socket.send(close_message(close_code, code)).await
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
-    End::Refused(code)
+    match code {
+        ErrorCode::ShuttingDown => End::ShuttingDown,
+        _ => End::Refused(code),
+    }
 }
 
 fn close_message(close_code: u16, code: ErrorCode) -> Message {

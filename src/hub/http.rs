@@ -22,9 +22,9 @@ use crate::protocol::{
 
 pub fn routes() -> axum::Router<Arc<Shared>> {
     axum::Router::new()
-        .route("/api/calls", post(post_call))
-        .route("/api/recall", post(post_recall))
-        .route("/api/announce", post(post_announce))
+        .route("/api/calls", post(command_endpoint::<CallRequest>))
+        .route("/api/recall", post(command_endpoint::<RecallRequest>))
+        .route("/api/announce", post(command_endpoint::<AnnounceRequest>))
         .route("/api/state", get(get_state))
         .route("/healthz", get(healthz))
 }
@@ -90,36 +90,13 @@ impl CommandRequest for AnnounceRequest {
     }
 }
 
-async fn post_call(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    command_endpoint::<CallRequest>(&s, &headers, body).await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn post_recall(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    command_endpoint::<RecallRequest>(&s, &headers, body).await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn post_announce(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    command_endpoint::<AnnounceRequest>(&s, &headers, body).await.unwrap_or_else(IntoResponse::into_response)
-}
-
 /// Auth → role → body → rate limit → journal; the ack once the command is durable.
 async fn command_endpoint<R: CommandRequest>(
-    shared: &Shared,
-    headers: &HeaderMap,
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let (shared, headers) = (&*shared, &headers);
     let principal = authenticate(shared, headers)?;
     if principal.role != Role::Staff {
         return Err(ApiError::new(

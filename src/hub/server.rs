@@ -85,6 +85,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 /// Bytes a connection may have waiting in its write buffer (one snapshot fits).
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// tungstenite zero-fills its whole read buffer before every read (128 KiB by default), which
+/// dominated the hub's CPU at 1000 screens; client frames are small.
+pub const READ_BUFFER: usize = 8 * 1024;
 
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
@@ -97,7 +100,8 @@ async fn upgrade(
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TooManyConnections, message)
             .into_response();
     };
-    ws.max_frame_size(MAX_FRAME_BYTES)
+    ws.read_buffer_size(READ_BUFFER)
+        .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| super::connection::serve(socket, shared, peer, permit))
