@@ -164,5 +164,6 @@ async fn simulate_staff(
         }
         done += 1;
     }
+    session.close().await;
     Ok(())
 }
