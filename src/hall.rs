@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::Ticket;
 use crate::source_error::{PathStep, SourceError, error_at, parse_toml};
+use crate::voice::terbilang::NumberStyle;
 
 /// The hall file shipped for MPP Palembang, built into the binary so an installed `papan`
 /// runs without an `assets/` folder beside it.
@@ -25,7 +26,62 @@ pub struct Hall {
     pub logo: Option<String>,
     #[serde(default)]
     pub phrases: Vec<Phrase>,
+    #[serde(default)]
+    pub voice: VoiceSettings,
     pub agencies: Vec<Agency>,
+}
+
+/// How announcements are built from clips: templates of clip tokens with placeholders
+/// `{letter}`, `{number}`, `{destination}`, `{counter}`, `{agency}` and `{phrase}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceSettings {
+    /// How ticket numbers are read: `terbilang` (seratus dua puluh tiga) or `digits` (satu dua tiga).
+    pub numbers: NumberStyle,
+    pub call: Vec<String>,
+    pub recall: Vec<String>,
+    pub announce: Vec<String>,
+    /// Clip for where to go, unless the agency has its own ("loket", "meja", "ruang").
+    pub destination: String,
+    /// Silence between clips, exact to the sample.
+    pub gap_ms: u32,
+    /// How many times each announcement is spoken (1 or 2).
+    pub repeat: u8,
+    /// Silence between the repeats.
+    pub repeat_gap_ms: u32,
+}
+
+impl Default for VoiceSettings {
+    fn default() -> Self {
+        let template = |tokens: &[&str]| tokens.iter().map(|t| t.to_string()).collect();
+        VoiceSettings {
+            numbers: NumberStyle::Terbilang,
+            call: template(&[
+                "chime",
+                "nomor_antrean",
+                "{letter}",
+                "{number}",
+                "silakan_menuju",
+                "{destination}",
+                "{counter}",
+            ]),
+            recall: template(&[
+                "chime",
+                "panggilan_ulang",
+                "nomor_antrean",
+                "{letter}",
+                "{number}",
+                "silakan_menuju",
+                "{destination}",
+                "{counter}",
+            ]),
+            announce: template(&["chime", "{phrase}"]),
+            destination: "loket".into(),
+            gap_ms: 60,
+            repeat: 1,
+            repeat_gap_ms: 700,
+        }
+    }
 }
 
 /// Indonesia's three time zones; none observes daylight saving, so each is a fixed offset.
@@ -81,6 +137,12 @@ pub struct Agency {
     pub counters: Vec<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// Clip naming the agency, for templates that say `{agency}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Clip for this agency's destination word, instead of the hall's (e.g. "meja").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
 }
 
 /// A prerecorded announcement staff can trigger, e.g. the lunch break.
@@ -203,6 +265,13 @@ impl Hall {
                     add(at("counters"), format!("agency {}: counter {counter} is listed twice", agency.id));
                 }
             }
+            for (field, token) in [("voice", &agency.voice), ("destination", &agency.destination)] {
+                if let Some(token) = token
+                    && (PLACEHOLDERS.contains(&token.as_str()) || !is_clip_token(token))
+                {
+                    add(at(field), format!("{field} {token:?} must be a clip name (a-z, 0-9, _)"));
+                }
+            }
             for letter in &agency.letters {
                 if Ticket::new(letter, 1).map(|t| t.letters() != letter).unwrap_or(true) {
                     add(at("letters"), format!("ticket letters {letter:?} must be 1 to 3 capital letters"));
@@ -213,6 +282,29 @@ impl Hall {
                     );
                 }
             }
+        }
+        let voice = &self.voice;
+        for (name, template) in
+            [("call", &voice.call), ("recall", &voice.recall), ("announce", &voice.announce)]
+        {
+            if template.is_empty() {
+                add(FieldPath::item_key("voice", name), format!("voice.{name} template is empty"));
+            }
+            if let Some(bad) = template.iter().find(|t| !is_clip_token(t)) {
+                add(
+                    FieldPath::item_key("voice", name),
+                    format!("voice.{name}: {bad:?} is neither a clip name (a-z, 0-9, _) nor a placeholder"),
+                );
+            }
+        }
+        if !(1..=3).contains(&voice.repeat) {
+            add(FieldPath::item_key("voice", "repeat"), "voice.repeat must be 1, 2 or 3".into());
+        }
+        if voice.gap_ms > 5000 || voice.repeat_gap_ms > 10_000 {
+            add(
+                FieldPath::item_key("voice", "gap_ms"),
+                "voice gaps are at most 5 s (10 s between repeats)".into(),
+            );
         }
         let mut phrase_ids = BTreeSet::new();
         for (i, phrase) in self.phrases.iter().enumerate() {
@@ -280,6 +372,16 @@ pub fn parse_colour(s: &str) -> Option<(u8, u8, u8)> {
     Some((byte(0)?, byte(2)?, byte(4)?))
 }
 
+/// The placeholders a voice template may use.
+pub const PLACEHOLDERS: [&str; 6] =
+    ["{letter}", "{number}", "{destination}", "{counter}", "{agency}", "{phrase}"];
+
+/// A clip token (file-name safe) or a placeholder.
+fn is_clip_token(s: &str) -> bool {
+    PLACEHOLDERS.contains(&s)
+        || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+}
+
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -300,6 +402,10 @@ impl FieldPath {
 
     fn item(table: &'static str, index: usize, field: &'static str) -> FieldPath {
         FieldPath { table, index: Some(index), field: Some(field) }
+    }
+
+    fn item_key(table: &'static str, field: &'static str) -> FieldPath {
+        FieldPath { table, index: None, field: Some(field) }
     }
 
     fn steps(&self) -> Vec<PathStep<'static>> {

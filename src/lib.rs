@@ -7,6 +7,7 @@ pub mod hall;
 pub mod hub;
 pub mod protocol;
 pub mod source_error;
+pub mod voice;
 
 /// This build's version, reported to clients and in health checks.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -105,8 +105,8 @@ pub enum HubFrame {
     },
     Snapshot {
         seq: Seq,
-        board: Board,
-        hall: Hall,
+        board: Box<Board>,
+        hall: Box<Hall>,
     },
     Event(EventFrame),
     Ack {

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod staff;
+mod voice;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +91,9 @@ enum Cmd {
     /// Measure the hub.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Render announcements to WAV and check clip packs.
+    #[command(subcommand)]
+    Voice(voice::VoiceCmd),
 }
 
 #[derive(Args)]
@@ -205,6 +209,7 @@ async fn run(command: Cmd) -> Result<(), CliError> {
         Cmd::Hub(args) => run_hub(args).await.map_err(CliError::Other),
         Cmd::Demo(args) => demo::run(args).await.map_err(CliError::Other),
         Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
+        Cmd::Voice(cmd) => voice::run(cmd).map_err(CliError::Other),
         Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
         other => staff::command(other).await,
     }

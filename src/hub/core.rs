@@ -215,8 +215,8 @@ impl Writer {
     fn snapshot_frame(&self) -> Utf8Bytes {
         frame_text(&HubFrame::Snapshot {
             seq: self.board.seq,
-            board: self.board.clone(),
-            hall: (*self.hall).clone(),
+            board: Box::new(self.board.clone()),
+            hall: Box::new((*self.hall).clone()),
         })
     }
 

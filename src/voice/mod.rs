@@ -1,0 +1,6 @@
+//! The announcer's pure and file-level parts: number words, scripts, clip packs, rendering.
+
+pub mod pack;
+pub mod render;
+pub mod script;
+pub mod terbilang;

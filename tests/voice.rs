@@ -1,0 +1,95 @@
+//! Voice integration tests through the real `papan` binary and the committed default clip pack.
+
+use std::path::Path;
+use std::process::Command;
+
+use papan::hall::Hall;
+use papan::protocol::{Call, Event};
+use papan::voice::pack::{DEFAULT_PACK_DIR, Pack};
+use papan::voice::script::script;
+
+fn papan(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn pack_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PACK_DIR)
+}
+
+#[test]
+fn default_pack_covers_the_builtin_hall() {
+    let out = papan(&["voice", "check"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pack = Pack::load(&pack_dir()).unwrap();
+    assert_eq!(pack.rate(), 48_000);
+    assert!(pack.broken.is_empty(), "{:?}", pack.broken);
+}
+
+#[test]
+fn voice_say_renders_clips_and_exact_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("a123.wav");
+    let out = papan(&["voice", "say", "A-123", "--counter", "4", "--out", wav.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let hall = Hall::builtin();
+    let call =
+        Call { ticket: "A-123".parse().unwrap(), counter: 4, agency: "disdukcapil".into(), service: None };
+    let tokens = script(&hall, &Event::Call(call)).unwrap();
+    let pack = Pack::load(&pack_dir()).unwrap();
+    let clip_samples: usize = tokens.iter().map(|t| pack.clips[t].len()).sum();
+    let gap_samples = (tokens.len() - 1) * (hall.voice.gap_ms as usize * 48);
+    let expected_ms = (clip_samples + gap_samples) as f64 / 48.0;
+
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 48_000, 16));
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let actual_ms = samples.len() as f64 / 48.0;
+    assert!((actual_ms - expected_ms).abs() < 1.0, "{actual_ms} ms vs {expected_ms} ms");
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 3000).count();
+    assert!(
+        loud > samples.len() / 20,
+        "the announcement is audible: {loud} loud samples of {}",
+        samples.len()
+    );
+}
+
+#[test]
+fn voice_check_finds_removed_clips() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(pack_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    // One clip file deleted, one entry removed from the manifest.
+    std::fs::remove_file(dir.path().join("lima.wav")).unwrap();
+    let manifest = std::fs::read_to_string(dir.path().join("pack.toml")).unwrap();
+    let manifest: String =
+        manifest.lines().filter(|l| !l.starts_with("sebelas =")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("pack.toml"), manifest).unwrap();
+
+    let out = papan(&["voice", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("missing: sebelas"), "{stdout}");
+    assert!(stdout.contains("broken:  lima:"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lacks 1 and cannot decode 1"));
+
+    // Rendering still works without them: the missing clip is skipped with a warning.
+    let wav = dir.path().join("out.wav");
+    let args = ["voice", "say", "B-11", "--counter", "5", "--pack", dir.path().to_str().unwrap(), "--out"];
+    let out = papan(&[&args[..], &[wav.to_str().unwrap()]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("no usable clip \"sebelas\""), "{stderr}");
+}
