@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -12,7 +13,13 @@ use crate::client::{ClientOptions, Session, new_command_id};
 use crate::hall::{Hall, TimeZone};
 use crate::hub::config::HubConfig;
 use crate::hub::{self, HubOptions, RunningHub};
-use crate::protocol::{CallCommand, Command, HubFrame, RecallCommand, Role, TickerCommand, Ticket};
+use crate::protocol::{
+    CallCommand, Command, EventFrame, HubFrame, RecallCommand, Role, TickerCommand, Ticket,
+};
+use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
+use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
+use crate::voice::render::{render, write_wav};
+use crate::voice::script::{merge_key, script};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -25,9 +32,12 @@ pub struct DemoArgs {
     /// Stop after this many simulated actions (default: run until Ctrl-C).
     #[arg(long)]
     calls: Option<u64>,
-    /// Folder for the demo journal (default: a new folder under the system temp dir).
+    /// Folder for the demo journal and the spoken WAVs (default: a new folder under the system temp dir).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Voice clip pack.
+    #[arg(long, default_value = DEFAULT_PACK_DIR)]
+    pack: PathBuf,
 }
 
 const WELCOME_TICKER: &str = "Selamat datang di Mal Pelayanan Publik Kota Palembang. \
@@ -52,7 +62,16 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  or call yourself:        papan call A-123 --counter 2 --hub {} --token {staff_token}",
         running.ws_url()
     );
-    println!("  (the bevy screen and the voice join the demo when they land; Ctrl-C stops)\n");
+    let announcer = Announcer::start(hall.clone(), &args.pack, &data.join("voice"));
+    match &announcer {
+        Some(a) => println!(
+            "  voice:    {} — every announcement is also saved in {}",
+            a.pack.manifest.name,
+            a.wav_dir.display()
+        ),
+        None => println!("  voice:    off (no usable clip pack at {})", args.pack.display()),
+    }
+    println!("  (the bevy screen joins the demo when it lands; Ctrl-C stops)\n");
 
     let screen = ClientOptions {
         url: running.ws_url(),
@@ -67,13 +86,19 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         client: "demo-staff".into(),
         ..screen.clone()
     };
-    let screen_task = tokio::spawn(print_screen(screen, hall.timezone));
+    let screen_task = tokio::spawn(print_screen(screen, hall.timezone, announcer.clone()));
     let simulated = tokio::select! {
         result = simulate_staff(&staff, &hall, args.calls, Duration::from_millis(args.interval_ms.max(50))) => result,
         _ = hub::shutdown::os_signal() => Ok(()),
     };
     screen_task.abort();
     running.stop().await?;
+    if let Some(announcer) = announcer {
+        // Let what was called finish speaking, as a hall would.
+        if let Ok(announcer) = Arc::try_unwrap(announcer) {
+            tokio::task::spawn_blocking(move || announcer.player.finish()).await?;
+        }
+    }
     println!("\ndemo stopped; its journal stays in {}", data.display());
     simulated
 }
@@ -108,8 +133,8 @@ fn is_addr_in_use(e: &anyhow::Error) -> bool {
         .any(|io| io.kind() == std::io::ErrorKind::AddrInUse)
 }
 
-/// What a hall screen receives, printed as it arrives.
-async fn print_screen(options: ClientOptions, timezone: TimeZone) {
+/// What a hall screen receives, printed as it arrives, and spoken.
+async fn print_screen(options: ClientOptions, timezone: TimeZone, announcer: Option<Arc<Announcer>>) {
     let mut session = match Session::connect(&options, 0).await {
         Ok(session) => session,
         Err(e) => {
@@ -120,6 +145,9 @@ async fn print_screen(options: ClientOptions, timezone: TimeZone) {
     while let Ok(Some(frame)) = session.next_frame().await {
         if let HubFrame::Event(event) = frame {
             println!("  screen  {}", super::staff::describe_event(&event, timezone));
+            if let Some(announcer) = &announcer {
+                announcer.announce(&event);
+            }
         }
     }
 }
@@ -166,4 +194,63 @@ async fn simulate_staff(
     }
     session.close().await;
     Ok(())
+}
+
+/// The demo's announcer: renders what each event says, keeps it as a WAV, and plays it.
+struct Announcer {
+    hall: Hall,
+    pack: Pack,
+    player: AudioPlayer,
+    wav_dir: PathBuf,
+}
+
+impl Announcer {
+    fn start(hall: Hall, pack_dir: &Path, wav_dir: &Path) -> Option<Arc<Announcer>> {
+        let pack = match Pack::load(pack_dir) {
+            Ok(pack) => pack,
+            Err(e) => {
+                eprintln!("demo voice: {e}");
+                return None;
+            }
+        };
+        if let Err(e) = std::fs::create_dir_all(wav_dir) {
+            eprintln!("demo voice: cannot create {}: {e}", wav_dir.display());
+            return None;
+        }
+        let (events, rx) = std::sync::mpsc::channel();
+        let player =
+            AudioPlayer::spawn(PlayerOptions { rate: pack.rate(), ..PlayerOptions::default() }, events);
+        std::thread::spawn(move || {
+            for event in rx {
+                match event {
+                    PlayerEvent::Started { seq, .. } => println!("  voice   ▶ #{seq} speaking"),
+                    PlayerEvent::Merged { seq, into } => {
+                        println!("  voice   #{seq} is the same call as #{into}: merged")
+                    }
+                    PlayerEvent::Dropped { seq, waited } => {
+                        println!("  voice   #{seq} dropped: waited {waited:?}")
+                    }
+                    PlayerEvent::DeviceUnavailable(problem) => {
+                        println!("  voice   no audio output ({problem}); WAVs are still written, retrying")
+                    }
+                    PlayerEvent::DeviceReady => println!("  voice   audio output ready"),
+                    PlayerEvent::Finished { .. } => {}
+                }
+            }
+        });
+        Some(Arc::new(Announcer { hall, pack, player, wav_dir: wav_dir.to_path_buf() }))
+    }
+
+    fn announce(&self, frame: &EventFrame) {
+        let (Some(tokens), Some(key)) = (script(&self.hall, &frame.event), merge_key(&frame.event)) else {
+            return;
+        };
+        let rendered = render(&tokens, &self.pack, self.hall.voice.gap_ms, self.hall.voice.repeat_gap_ms);
+        let wav = self.wav_dir.join(format!("{:05}-{}.wav", frame.seq, frame.event.kind()));
+        if let Err(e) = write_wav(&wav, &rendered) {
+            eprintln!("demo voice: writing {}: {e}", wav.display());
+        }
+        let samples = rendered.samples.into();
+        self.player.enqueue(Queued { seq: frame.seq, key, samples, queued_at: Instant::now() });
+    }
 }

@@ -1,6 +1,7 @@
 //! `papan voice say | check`: render an announcement to WAV; list what a clip pack lacks.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -8,6 +9,7 @@ use clap::{Args, Subcommand};
 use crate::hall::Hall;
 use crate::protocol::{Call, Event, Ticket};
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
+use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use crate::voice::render::{render, write_wav};
 use crate::voice::script::{required_tokens, script};
 
@@ -29,8 +31,12 @@ pub struct SayArgs {
     /// Say it as a recall ("panggilan ulang").
     #[arg(long)]
     recall: bool,
+    /// Write the announcement to this WAV file.
+    #[arg(long, required_unless_present = "play")]
+    out: Option<PathBuf>,
+    /// Play it on the default audio device.
     #[arg(long)]
-    out: PathBuf,
+    play: bool,
     #[command(flatten)]
     files: VoiceFiles,
 }
@@ -82,8 +88,33 @@ fn say(args: SayArgs) -> anyhow::Result<()> {
     if rendered.samples.is_empty() {
         bail!("nothing to say: the pack {} has none of the clips {tokens:?}", args.files.pack.display());
     }
-    write_wav(&args.out, &rendered).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("{} ({:.2} s): {}", args.out.display(), rendered.duration_ms() / 1000.0, tokens.join(" "));
+    let seconds = rendered.duration_ms() / 1000.0;
+    if let Some(out) = &args.out {
+        write_wav(out, &rendered).with_context(|| format!("writing {}", out.display()))?;
+        println!("{} ({seconds:.2} s): {}", out.display(), tokens.join(" "));
+    }
+    if args.play {
+        play(rendered.samples, pack.rate(), seconds)?;
+        println!("played ({seconds:.2} s): {}", tokens.join(" "));
+    }
+    Ok(())
+}
+
+/// Plays one announcement through the real player and waits until it has finished.
+fn play(samples: Vec<i16>, rate: u32, seconds: f64) -> anyhow::Result<()> {
+    let (events, rx) = std::sync::mpsc::channel();
+    let player = AudioPlayer::spawn(PlayerOptions { rate, ..PlayerOptions::default() }, events);
+    player.enqueue(Queued { seq: 0, key: "say".into(), samples: samples.into(), queued_at: Instant::now() });
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds + 10.0);
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(PlayerEvent::Finished { .. }) => break,
+            Ok(PlayerEvent::DeviceUnavailable(problem)) => bail!("cannot play: {problem}"),
+            Ok(_) => {}
+            Err(_) => bail!("playback did not finish within {:.0} s", seconds + 10.0),
+        }
+    }
+    player.finish();
     Ok(())
 }
 

@@ -85,8 +85,8 @@ fn default_listen() -> SocketAddr {
 pub enum ConfigError {
     #[error("{0}")]
     Invalid(#[from] SourceError),
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: no tokens configured; add [[tokens]] entries (or delete the file to get fresh ones)")]
     NoTokens { path: PathBuf },
     #[error("{path}: a token must be at least 16 characters (token {name:?})")]
@@ -132,7 +132,7 @@ impl HubConfig {
 
 /// Reads `path`, or writes a new config with fresh tokens there if it does not exist.
 pub fn load_or_create(path: &Path) -> Result<Loaded, ConfigError> {
-    let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
+    let io = |error| ConfigError::Io { path: path.to_path_buf(), error };
     match std::fs::read_to_string(path) {
         Ok(src) => {
             let config: HubConfig = parse_toml(&path.display().to_string(), &src)?;

@@ -66,8 +66,8 @@ pub struct Pack {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
-    #[error("voice pack {dir}: cannot read pack.toml: {source}")]
-    Unreadable { dir: PathBuf, source: std::io::Error },
+    #[error("voice pack {dir}: cannot read pack.toml: {error} (pass --pack DIR to use another folder)")]
+    Unreadable { dir: PathBuf, error: std::io::Error },
     #[error("{0}")]
     Manifest(#[from] SourceError),
 }
@@ -90,7 +90,7 @@ impl Pack {
     pub fn load(dir: &Path) -> Result<Pack, PackError> {
         let manifest_path = dir.join("pack.toml");
         let src = std::fs::read_to_string(&manifest_path)
-            .map_err(|source| PackError::Unreadable { dir: dir.to_path_buf(), source })?;
+            .map_err(|error| PackError::Unreadable { dir: dir.to_path_buf(), error })?;
         let manifest: Manifest = parse_toml(&manifest_path.display().to_string(), &src)?;
         let mut clips = HashMap::new();
         let mut broken = Vec::new();

@@ -25,6 +25,16 @@ pub fn script(hall: &Hall, event: &Event) -> Option<Vec<String>> {
     Some(tokens)
 }
 
+/// Identity of what an event says, for merging repeats: the same call to the same counter.
+pub fn merge_key(event: &Event) -> Option<String> {
+    match event {
+        Event::Call(c) => Some(format!("call {} {} {}", c.ticket, c.counter, c.agency)),
+        Event::Recall(c) => Some(format!("recall {} {} {}", c.ticket, c.counter, c.agency)),
+        Event::Announce { phrase } => Some(format!("announce {phrase}")),
+        _ => None,
+    }
+}
+
 /// Marks the longer silence between repeats; not a clip.
 pub const PAUSE: &str = "{pause}";
 

@@ -1,0 +1,140 @@
+//! Playback end to end through rodio → cpal → ALSA with no sound card: the default ALSA device
+//! is a `file` plugin over `null` (set up in a private HOME), which captures exactly what is played.
+//! One test function, because ALSA reads HOME's .asoundrc process-wide.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use papan::hall::Hall;
+use papan::protocol::{Call, Event};
+use papan::voice::pack::Pack;
+use papan::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
+use papan::voice::render::render;
+use papan::voice::script::script;
+
+fn write_asoundrc(home: &Path, capture: &Path) {
+    let config = format!(
+        "pcm.!default {{\n    type file\n    slave.pcm \"null\"\n    file \"{}\"\n    format \"raw\"\n}}\n",
+        capture.display()
+    );
+    std::fs::write(home.join(".asoundrc"), config).unwrap();
+}
+
+fn read_capture(path: &Path) -> Vec<i16> {
+    std::fs::read(path).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+/// Where `needle` occurs in `haystack` at or after `from`.
+fn find(haystack: &[i16], needle: &[i16], from: usize) -> Option<usize> {
+    let start = needle.iter().position(|&s| s != 0)?;
+    let key = &needle[start..start + 64];
+    (from + start..haystack.len().saturating_sub(needle.len() - start))
+        .find(|&i| &haystack[i..i + 64] == key && haystack[i - start..i - start + needle.len()] == *needle)
+        .map(|i| i - start)
+}
+
+fn rendered(hall: &Hall, pack: &Pack, ticket: &str, counter: u16) -> Vec<i16> {
+    let agency = hall.resolve_counter(counter, None).unwrap().id.clone();
+    let call = Call { ticket: ticket.parse().unwrap(), counter, agency, service: None };
+    let tokens = script(hall, &Event::Call(call)).unwrap();
+    let out = render(&tokens, pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    assert!(out.skipped.is_empty());
+    out.samples
+}
+
+fn wait_for(
+    rx: &mpsc::Receiver<PlayerEvent>,
+    what: &str,
+    pred: impl Fn(&PlayerEvent) -> bool,
+) -> Vec<PlayerEvent> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        let event = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        let event = event.unwrap_or_else(|_| panic!("waited for {what}; saw {seen:?}"));
+        let done = pred(&event);
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn playback_through_alsa_is_exact_ordered_merged_and_survives_no_device() {
+    let home = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hall = Hall::builtin();
+    let pack = Pack::load(&root.join("assets/voice/id")).unwrap();
+
+    // 1. `papan voice say --play` hands the device exactly the rendered announcement.
+    let capture = home.path().join("say.raw");
+    write_asoundrc(home.path(), &capture);
+    let out = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["voice", "say", "A-123", "--counter", "4", "--play"])
+        .current_dir(root)
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let captured = read_capture(&capture);
+    let expected = rendered(&hall, &pack, "A-123", 4);
+    assert!(find(&captured, &expected, 0).is_some(), "capture holds the announcement bit for bit");
+
+    // 2. In this process: no device at first. The player says so once and keeps the call waiting.
+    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type hw card 97 }\n").unwrap();
+    // SAFETY: the only test in this binary; no other thread reads the environment yet.
+    unsafe { std::env::set_var("HOME", home.path()) };
+    let (events, rx) = mpsc::channel();
+    let options = PlayerOptions {
+        rate: pack.rate(),
+        retry_every: Duration::from_millis(200),
+        stale_after: Duration::from_secs(30),
+        ..PlayerOptions::default()
+    };
+    let player = AudioPlayer::spawn(options, events);
+    let first = rendered(&hall, &pack, "A-001", 1);
+    let second = rendered(&hall, &pack, "B-002", 5);
+    let queue = |seq, key: &str, samples: &[i16], queued_at| Queued {
+        seq,
+        key: key.into(),
+        samples: samples.into(),
+        queued_at,
+    };
+    player.enqueue(queue(1, "call A-001 1", &first, Instant::now()));
+    wait_for(&rx, "device unavailable", |e| matches!(e, PlayerEvent::DeviceUnavailable(_)));
+
+    // 3. The device appears: the waiting call plays; a second call follows it whole; the same
+    //    call again within the window is merged; one queued long ago is dropped as stale.
+    let capture = home.path().join("queue.raw");
+    write_asoundrc(home.path(), &capture);
+    wait_for(&rx, "device ready", |e| *e == PlayerEvent::DeviceReady);
+    player.enqueue(queue(2, "call B-002 5", &second, Instant::now()));
+    player.enqueue(queue(3, "call A-001 1", &first, Instant::now()));
+    player.enqueue(queue(4, "call C-003 7", &second, Instant::now() - Duration::from_secs(120)));
+    let seen = wait_for(&rx, "stale call dropped", |e| matches!(e, PlayerEvent::Dropped { seq: 4, .. }));
+    assert!(seen.contains(&PlayerEvent::Merged { seq: 3, into: 1 }), "{seen:?}");
+    let started: Vec<u64> = seen
+        .iter()
+        .filter_map(|e| match e {
+            PlayerEvent::Started { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, [1, 2], "FIFO, each once: {seen:?}");
+    let first_done = seen.iter().position(|e| *e == PlayerEvent::Finished { seq: 1 }).unwrap();
+    let second_started = seen.iter().position(|e| matches!(e, PlayerEvent::Started { seq: 2, .. })).unwrap();
+    assert!(first_done < second_started, "the second waits for the first to finish: {seen:?}");
+    player.finish();
+
+    let captured = read_capture(&capture);
+    let at_first = find(&captured, &first, 0).expect("first call captured whole");
+    let at_second = find(&captured, &second, at_first + first.len())
+        .expect("second call captured whole, after the first");
+    assert!(at_second >= at_first + first.len(), "no overlap");
+    assert_eq!(find(&captured, &first, at_first + first.len()), None, "the merged repeat was not played");
+    let loud_after = captured[at_second + second.len()..].iter().any(|&s| s != 0);
+    assert!(!loud_after, "the stale call was not played");
+}
