@@ -1,13 +1,12 @@
 //! Hall data (agencies, counters, ticket letters, phrases, time zone): parsing and validation.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::Ticket;
-use crate::source_error::{PathStep, SourceError, error_at, parse_toml};
+use crate::source_error::{PathStep, SourceErrors, error_at, parse_toml};
 use crate::voice::terbilang::NumberStyle;
 
 /// The hall file shipped for MPP Palembang, built into the binary so an installed `papan`
@@ -155,20 +154,7 @@ pub struct Phrase {
 }
 
 /// All problems found in a hall file, each with its place.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct HallError(pub Vec<SourceError>);
-
-impl fmt::Display for HallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, err) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{err}")?;
-        }
-        Ok(())
-    }
-}
+pub type HallError = SourceErrors;
 
 /// Why a call's counter/agency/ticket does not fit the hall.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,25 +179,18 @@ impl Hall {
 
     pub fn load(path: &Path) -> Result<Hall, HallError> {
         let label = path.display().to_string();
-        let src = std::fs::read_to_string(path).map_err(|e| {
-            HallError(vec![SourceError {
-                file: label.clone(),
-                line: None,
-                column: None,
-                message: format!("cannot read: {e}"),
-            }])
-        })?;
+        let src = std::fs::read_to_string(path).map_err(|e| SourceErrors::unreadable(&label, &e))?;
         Hall::parse(&label, &src)
     }
 
     /// Parses and validates a hall file; `file` names it in errors.
     pub fn parse(file: &str, src: &str) -> Result<Hall, HallError> {
-        let hall: Hall = parse_toml(file, src).map_err(|e| HallError(vec![e]))?;
+        let hall: Hall = parse_toml(file, src).map_err(|e| SourceErrors(vec![e]))?;
         let problems = hall.problems();
         if problems.is_empty() {
             Ok(hall)
         } else {
-            Err(HallError(
+            Err(SourceErrors(
                 problems
                     .into_iter()
                     .map(|(path, message)| error_at(file, src, &path.steps(), message))

@@ -3,8 +3,10 @@
 pub mod board;
 pub mod cli;
 pub mod client;
+pub mod fit;
 pub mod hall;
 pub mod hub;
+pub mod layout;
 pub mod protocol;
 pub mod source_error;
 pub mod voice;

@@ -24,6 +24,34 @@ impl fmt::Display for SourceError {
     }
 }
 
+/// Every problem found in one file, each with its place; displayed one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SourceErrors(pub Vec<SourceError>);
+
+impl fmt::Display for SourceErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, err) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{err}")?;
+        }
+        Ok(())
+    }
+}
+
+impl SourceErrors {
+    /// The file could not be read at all.
+    pub fn unreadable(file: &str, error: &std::io::Error) -> SourceErrors {
+        SourceErrors(vec![SourceError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            message: format!("cannot read: {error}"),
+        }])
+    }
+}
+
 /// One step into a TOML document: a table key or an array index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathStep<'a> {

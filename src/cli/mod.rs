@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod layout;
 mod staff;
 mod voice;
 
@@ -94,6 +95,9 @@ enum Cmd {
     /// Render announcements to WAV and check clip packs.
     #[command(subcommand)]
     Voice(voice::VoiceCmd),
+    /// Check screen layout files.
+    #[command(subcommand)]
+    Layout(layout::LayoutCmd),
 }
 
 #[derive(Args)]
@@ -210,6 +214,7 @@ async fn run(command: Cmd) -> Result<(), CliError> {
         Cmd::Demo(args) => demo::run(args).await.map_err(CliError::Other),
         Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
         Cmd::Voice(cmd) => voice::run(cmd).map_err(CliError::Other),
+        Cmd::Layout(cmd) => layout::run(cmd).map_err(CliError::Other),
         Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
         other => staff::command(other).await,
     }

@@ -1,4 +1,4 @@
-//! Voice integration tests through the real `papan` binary and the committed default clip pack.
+//! `papan voice` and `papan layout` through the real binary, with the committed clip pack and layouts.
 
 use std::path::Path;
 use std::process::Command;
@@ -92,4 +92,35 @@ fn voice_check_finds_removed_clips() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("no usable clip \"sebelas\""), "{stderr}");
+}
+
+#[test]
+fn layout_check_passes_shipped_layouts_and_reports_cuts_and_positions() {
+    for (layout, size) in
+        [("hall-landscape", "1920x1080"), ("agency-wall", "3840x2160"), ("counter-portrait", "1080x1920")]
+    {
+        let out = papan(&["layout", "check", &format!("assets/layouts/{layout}.toml"), "--size", size]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{layout}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("0 are cut"), "{stdout}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cramped = dir.path().join("cramped.toml");
+    std::fs::write(&cramped, "name = \"cramped\"\n\n[[region]]\nat = [0.0, 0.95, 1.0, 0.05]\nwidget = \"agency_panels\"\ncolumns = 12\n").unwrap();
+    let out = papan(&["layout", "check", cramped.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cut:  region 1 agency_panels agency name \"Disdukcapil\""), "{stdout}");
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "name = \"broken\"\n\n[[region]]\nat = [0.0, 0.0, 1.0, 1.0]\nwidget = \"ticker\"\nrows = 3\n",
+    )
+    .unwrap();
+    let out = papan(&["layout", "check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.toml:6:8: region 1: rows does not apply to ticker"), "{stderr}");
 }

@@ -1,0 +1,485 @@
+//! Screen layouts: regions (fractions of the screen) holding widgets. Parsing and validation with
+//! file:line:column, and the text boxes each widget puts on a screen of a given size, which the
+//! screens and `papan layout check` share so the check sees what citizens will see.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hall::{Agency, Hall};
+use crate::source_error::{PathStep, SourceErrors, error_at, parse_toml};
+
+/// The layouts shipped in `assets/layouts`, built in.
+pub const BUILTIN: [(&str, &str); 3] = [
+    ("hall-landscape", include_str!("../assets/layouts/hall-landscape.toml")),
+    ("counter-portrait", include_str!("../assets/layouts/counter-portrait.toml")),
+    ("agency-wall", include_str!("../assets/layouts/agency-wall.toml")),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    pub name: String,
+    #[serde(default)]
+    pub orientation: Orientation,
+    /// Screen background, `#RRGGBB`.
+    #[serde(default = "default_background")]
+    pub background: String,
+    #[serde(rename = "region")]
+    pub regions: Vec<Region>,
+}
+
+fn default_background() -> String {
+    "#0B1F3A".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Orientation {
+    #[default]
+    Landscape,
+    Portrait,
+}
+
+/// A rectangle of the screen and what it shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// x, y, width, height as fractions of the screen (0–1), from the top left.
+    pub at: [f32; 4],
+    pub widget: WidgetKind,
+    /// `history`: how many calls are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u8>,
+    /// `agency_panels`: panels per row (default: what suits the region's shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<u8>,
+    /// `now_calling`, `history`, `agency_panels`: only these agencies (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agencies: Option<Vec<String>>,
+    /// `image`: file under assets/.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetKind {
+    NowCalling,
+    History,
+    AgencyPanels,
+    Ticker,
+    Clock,
+    Header,
+    Image,
+}
+
+impl WidgetKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WidgetKind::NowCalling => "now_calling",
+            WidgetKind::History => "history",
+            WidgetKind::AgencyPanels => "agency_panels",
+            WidgetKind::Ticker => "ticker",
+            WidgetKind::Clock => "clock",
+            WidgetKind::Header => "header",
+            WidgetKind::Image => "image",
+        }
+    }
+}
+
+pub const DEFAULT_HISTORY_ROWS: u8 = 6;
+
+impl Layout {
+    pub fn builtin(name: &str) -> Option<Layout> {
+        let (_, src) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        Some(
+            Layout::parse(&format!("assets/layouts/{name}.toml"), src, None)
+                .expect("built-in layouts are valid"),
+        )
+    }
+
+    pub fn load(path: &Path, hall: Option<&Hall>) -> Result<Layout, SourceErrors> {
+        let label = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| SourceErrors::unreadable(&label, &e))?;
+        Layout::parse(&label, &src, hall)
+    }
+
+    /// Parses and validates; with a hall, agency ids are checked too.
+    pub fn parse(file: &str, src: &str, hall: Option<&Hall>) -> Result<Layout, SourceErrors> {
+        let layout: Layout = parse_toml(file, src).map_err(|e| SourceErrors(vec![e]))?;
+        let problems = layout.problems(hall);
+        if problems.is_empty() {
+            return Ok(layout);
+        }
+        Err(SourceErrors(
+            problems
+                .into_iter()
+                .map(|(index, field, message)| {
+                    let path = [PathStep::Key("region"), PathStep::Index(index), PathStep::Key(field)];
+                    error_at(file, src, &path, message)
+                })
+                .collect(),
+        ))
+    }
+
+    /// (region index, field, message) for every problem.
+    fn problems(&self, hall: Option<&Hall>) -> Vec<(usize, &'static str, String)> {
+        let mut problems = Vec::new();
+        for (i, region) in self.regions.iter().enumerate() {
+            let n = i + 1;
+            let widget = region.widget.name();
+            let [x, y, w, h] = region.at;
+            if region.at.iter().any(|v| !(0.0..=1.0).contains(v)) || w < 0.01 || h < 0.01 {
+                problems.push((i, "at", format!("region {n}: at = [x, y, width, height] are fractions from 0 to 1, width and height at least 0.01")));
+            } else if x + w > 1.0001 || y + h > 1.0001 {
+                problems.push((
+                    i,
+                    "at",
+                    format!(
+                        "region {n}: reaches past the screen edge (x + width = {:.3}, y + height = {:.3})",
+                        x + w,
+                        y + h
+                    ),
+                ));
+            }
+            let allowed = |field: &str| match field {
+                "rows" => region.widget == WidgetKind::History,
+                "columns" => region.widget == WidgetKind::AgencyPanels,
+                "agencies" => {
+                    matches!(
+                        region.widget,
+                        WidgetKind::NowCalling | WidgetKind::History | WidgetKind::AgencyPanels
+                    )
+                }
+                _ => region.widget == WidgetKind::Image,
+            };
+            let present = [
+                ("rows", region.rows.is_some()),
+                ("columns", region.columns.is_some()),
+                ("agencies", region.agencies.is_some()),
+                ("image", region.image.is_some()),
+            ];
+            for (field, is_set) in present {
+                if is_set && !allowed(field) {
+                    problems.push((i, field, format!("region {n}: {field} does not apply to {widget}")));
+                }
+            }
+            if region.rows.is_some_and(|r| !(1..=20).contains(&r)) {
+                problems.push((i, "rows", format!("region {n}: rows must be 1 to 20")));
+            }
+            if region.columns.is_some_and(|c| !(1..=12).contains(&c)) {
+                problems.push((i, "columns", format!("region {n}: columns must be 1 to 12")));
+            }
+            if region.widget == WidgetKind::Image && region.image.as_deref().is_none_or(str::is_empty) {
+                problems.push((i, "widget", format!("region {n}: an image region needs image = \"file\"")));
+            }
+            if let (Some(hall), Some(ids)) = (hall, &region.agencies) {
+                let unknown: Vec<&str> =
+                    ids.iter().filter(|id| hall.agency(id).is_none()).map(String::as_str).collect();
+                if !unknown.is_empty() {
+                    problems.push((
+                        i,
+                        "agencies",
+                        format!("region {n}: unknown agencies {}", unknown.join(", ")),
+                    ));
+                }
+            }
+            // Images may sit behind other widgets; everything else must not overlap.
+            if region.widget != WidgetKind::Image
+                && let Some(j) = self.regions[..i].iter().position(|other| {
+                    other.widget != WidgetKind::Image && overlap(other.at, region.at) > 1e-4
+                })
+            {
+                problems.push((
+                    i,
+                    "at",
+                    format!(
+                        "region {n} ({widget}) overlaps region {} ({})",
+                        j + 1,
+                        self.regions[j].widget.name()
+                    ),
+                ));
+            }
+        }
+        if self.regions.is_empty() {
+            problems.push((0, "at", "a layout needs at least one [[region]]".into()));
+        }
+        problems
+    }
+}
+
+/// Overlapping area of two [x, y, w, h] rectangles.
+fn overlap(a: [f32; 4], b: [f32; 4]) -> f32 {
+    let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
+    let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
+    w.max(0.0) * h.max(0.0)
+}
+
+/// A rectangle in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// How important a text is, for the readable minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emphasis {
+    /// The called ticket and counter in the hero: read from across the hall.
+    Key,
+    /// Names, header, clock, ticker.
+    Text,
+}
+
+impl Emphasis {
+    /// Smallest size in pixels still readable in a hall, for a screen whose short side is `short`:
+    /// 2.2 % of it for text (24 px at 1080p), 4.5 % for tickets and counters (48 px).
+    pub fn min_readable(self, short: f32) -> f32 {
+        match self {
+            Emphasis::Key => short * 0.045,
+            Emphasis::Text => short * 0.022,
+        }
+    }
+}
+
+/// One text a widget shows, in its box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextSlot {
+    pub region: usize,
+    pub widget: WidgetKind,
+    pub what: &'static str,
+    pub text: String,
+    pub rect: Rect,
+    pub max_lines: usize,
+    pub emphasis: Emphasis,
+    pub bold: bool,
+}
+
+/// The agencies a region shows.
+pub fn region_agencies<'h>(region: &Region, hall: &'h Hall) -> Vec<&'h Agency> {
+    match &region.agencies {
+        Some(ids) => ids.iter().filter_map(|id| hall.agency(id)).collect(),
+        None => hall.agencies.iter().collect(),
+    }
+}
+
+/// Grid of agency panels: (columns, rows) for `n` panels in a `w` × `h` region.
+pub fn panel_grid(n: usize, columns: Option<u8>, w: f32, h: f32) -> (usize, usize) {
+    let n = n.max(1);
+    let columns = match columns {
+        Some(c) => usize::from(c),
+        // Near-square cells, slightly wide (names are wide).
+        None => ((n as f32 * w / h / 1.6).sqrt().round() as usize).clamp(1, n),
+    };
+    (columns, n.div_ceil(columns))
+}
+
+/// The widest texts each widget can show for this hall, in their boxes on a `width` × `height`
+/// screen: what `layout check` fits, and the boxes the screens lay text into.
+pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<TextSlot> {
+    let mut slots = Vec::new();
+    let longest_ticket = longest_ticket(hall);
+    let last_counter = hall.agencies.iter().flat_map(|a| a.counters.iter()).max().copied().unwrap_or(1);
+    let loket = format!("Loket {last_counter}");
+    for (i, region) in layout.regions.iter().enumerate() {
+        let [x, y, w, h] = region.at;
+        let area = Rect { x: x * width, y: y * height, w: w * width, h: h * height };
+        let mut add = |what, text: String, rect: Rect, max_lines, emphasis, bold| {
+            slots.push(TextSlot {
+                region: i,
+                widget: region.widget,
+                what,
+                text,
+                rect,
+                max_lines,
+                emphasis,
+                bold,
+            });
+        };
+        let part = |fx: f32, fy: f32, fw: f32, fh: f32| Rect {
+            x: area.x + fx * area.w,
+            y: area.y + fy * area.h,
+            w: fw * area.w,
+            h: fh * area.h,
+        };
+        match region.widget {
+            WidgetKind::Header => {
+                add("hall name", hall.name.clone(), part(0.02, 0.15, 0.96, 0.7), 1, Emphasis::Text, true)
+            }
+            WidgetKind::Clock => add(
+                "date and time",
+                "Minggu, 30 September 2026 · 23.59 WIB".into(),
+                part(0.02, 0.15, 0.96, 0.7),
+                1,
+                Emphasis::Text,
+                false,
+            ),
+            // The ticker scrolls (or pages), so only its height limits the size.
+            WidgetKind::Ticker => {
+                let rect = Rect { w: f32::INFINITY, ..part(0.0, 0.15, 1.0, 0.7) };
+                add("ticker", "Selamat datang".into(), rect, 1, Emphasis::Text, false);
+            }
+            WidgetKind::NowCalling => {
+                add("label", "NOMOR ANTREAN".into(), part(0.05, 0.04, 0.9, 0.1), 1, Emphasis::Text, true);
+                add("ticket", longest_ticket.clone(), part(0.05, 0.15, 0.9, 0.4), 1, Emphasis::Key, true);
+                add("counter", loket.to_uppercase(), part(0.05, 0.57, 0.9, 0.2), 1, Emphasis::Key, true);
+                for agency in region_agencies(region, hall) {
+                    add(
+                        "agency name",
+                        agency.name.clone(),
+                        part(0.05, 0.79, 0.9, 0.18),
+                        2,
+                        Emphasis::Text,
+                        false,
+                    );
+                }
+            }
+            WidgetKind::History => {
+                let rows = f32::from(region.rows.unwrap_or(DEFAULT_HISTORY_ROWS));
+                let row = 1.0 / (rows + 1.0);
+                add(
+                    "title",
+                    "Panggilan Terakhir".into(),
+                    part(0.03, 0.0, 0.94, row * 0.8),
+                    1,
+                    Emphasis::Text,
+                    true,
+                );
+                add(
+                    "ticket",
+                    longest_ticket.clone(),
+                    part(0.03, row, 0.3, row * 0.8),
+                    1,
+                    Emphasis::Text,
+                    true,
+                );
+                add("counter", loket.clone(), part(0.35, row, 0.22, row * 0.8), 1, Emphasis::Text, false);
+                for agency in region_agencies(region, hall) {
+                    add(
+                        "agency",
+                        agency.short.clone(),
+                        part(0.59, row, 0.38, row * 0.8),
+                        1,
+                        Emphasis::Text,
+                        false,
+                    );
+                }
+            }
+            WidgetKind::AgencyPanels => {
+                let agencies = region_agencies(region, hall);
+                let (columns, rows) = panel_grid(agencies.len(), region.columns, area.w, area.h);
+                let (cw, ch) = (1.0 / columns as f32, 1.0 / rows as f32);
+                for agency in agencies {
+                    // Every cell has the same size, so the first cell's boxes stand for all.
+                    // Panels carry the name citizens know ("Disdukcapil"); the hero shows the full one.
+                    add(
+                        "agency name",
+                        agency.short.clone(),
+                        part(cw * 0.04, ch * 0.03, cw * 0.92, ch * 0.5),
+                        2,
+                        Emphasis::Text,
+                        true,
+                    );
+                }
+                // Ticket and counter side by side under the name. Panels are secondary to the
+                // hero, so their tickets need only text size.
+                add(
+                    "ticket",
+                    longest_ticket.clone(),
+                    part(cw * 0.04, ch * 0.56, cw * 0.5, ch * 0.4),
+                    1,
+                    Emphasis::Text,
+                    true,
+                );
+                add(
+                    "counter",
+                    loket.clone(),
+                    part(cw * 0.56, ch * 0.56, cw * 0.41, ch * 0.4),
+                    1,
+                    Emphasis::Text,
+                    false,
+                );
+            }
+            WidgetKind::Image => {}
+        }
+    }
+    slots
+}
+
+/// The widest ticket this hall can hand out, e.g. `AP-9999` → shown as `AP-9999`.
+fn longest_ticket(hall: &Hall) -> String {
+    let letters = hall
+        .agencies
+        .iter()
+        .flat_map(|a| a.letters.iter())
+        .max_by_key(|l| l.len())
+        .map_or("A", String::as_str);
+    format!("{letters}-8888")
+}
+
+/// Agency ids of all regions, for reporting.
+pub fn mentioned_agencies(layout: &Layout) -> BTreeSet<&str> {
+    layout.regions.iter().filter_map(|r| r.agencies.as_ref()).flatten().map(String::as_str).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_layouts_are_valid_for_the_builtin_hall() {
+        let hall = Hall::builtin();
+        for (name, src) in BUILTIN {
+            let layout = Layout::parse(name, src, Some(&hall)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(layout.name, name);
+            assert!(!text_slots(&layout, &hall, 1920.0, 1080.0).is_empty());
+        }
+        assert_eq!(Layout::builtin("counter-portrait").unwrap().orientation, Orientation::Portrait);
+    }
+
+    const GOOD: &str = "name = \"t\"\n\n[[region]]\nat = [0.0, 0.0, 0.5, 1.0]\nwidget = \"now_calling\"\n\n[[region]]\nat = [0.5, 0.0, 0.5, 1.0]\nwidget = \"history\"\nrows = 5\n";
+
+    #[test]
+    fn broken_files_have_exact_positions() {
+        assert!(Layout::parse("l.toml", GOOD, None).is_ok());
+        let cases = [
+            (GOOD.replace("rows = 5", "rows = 50"), "l.toml:10:8: region 2: rows must be 1 to 20"),
+            (
+                GOOD.replace("rows = 5", "columns = 3"),
+                "l.toml:10:11: region 2: columns does not apply to history",
+            ),
+            (
+                GOOD.replace("[0.5, 0.0, 0.5, 1.0]", "[0.4, 0.0, 0.5, 1.0]"),
+                "l.toml:8:6: region 2 (history) overlaps region 1 (now_calling)",
+            ),
+            (
+                GOOD.replace("[0.5, 0.0, 0.5, 1.0]", "[0.6, 0.0, 0.5, 1.0]"),
+                "l.toml:8:6: region 2: reaches past the screen edge (x + width = 1.100, y + height = 1.000)",
+            ),
+            (GOOD.replace("\"history\"", "\"histroy\""), "l.toml:9:10: "),
+            (GOOD.replace("rows = 5", "row = 5"), "l.toml:10:1: "),
+            (GOOD.replace("[0.5, 0.0, 0.5, 1.0]", "[0.5, 0.0, 0.5]"), "l.toml:8:6: "),
+        ];
+        for (src, expected) in cases {
+            let err = Layout::parse("l.toml", &src, None).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "expected {expected:?}, got {err:?}");
+        }
+        let hall = Hall::builtin();
+        let src = GOOD.replace("rows = 5", "agencies = [\"disdukcapil\", \"nasa\"]");
+        let err = Layout::parse("l.toml", &src, Some(&hall)).unwrap_err().to_string();
+        assert_eq!(err, "l.toml:10:12: region 2: unknown agencies nasa");
+    }
+
+    #[test]
+    fn panel_grids_suit_the_region() {
+        assert_eq!(panel_grid(28, Some(7), 1920.0, 600.0), (7, 4));
+        let (c, r) = panel_grid(28, None, 1920.0, 1080.0);
+        assert!(c * r >= 28 && c > r, "{c}×{r}");
+        let (c, r) = panel_grid(4, None, 1080.0, 1920.0);
+        assert!(c * r >= 4 && c <= r, "{c}×{r}");
+    }
+}
