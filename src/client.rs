@@ -39,6 +39,8 @@ pub enum ClientError {
     Refused { code: ErrorCode, message: String },
     #[error("the connection to the hub broke: {0}")]
     Broken(String),
+    #[error("no word from the hub at {url} for {secs:.0} s")]
+    Silent { url: String, secs: f64 },
     #[error("unexpected answer from the hub: {0}")]
     Protocol(String),
 }
@@ -46,11 +48,16 @@ pub enum ClientError {
 impl ClientError {
     /// Worth trying again with the same command id.
     fn is_transient(&self) -> bool {
-        matches!(self, ClientError::Unreachable { .. } | ClientError::Timeout { .. } | ClientError::Broken(_))
-            || matches!(
-                self,
-                ClientError::Refused { code: ErrorCode::ShuttingDown | ErrorCode::RateLimited, .. }
-            )
+        matches!(
+            self,
+            ClientError::Unreachable { .. }
+                | ClientError::Timeout { .. }
+                | ClientError::Broken(_)
+                | ClientError::Silent { .. }
+        ) || matches!(
+            self,
+            ClientError::Refused { code: ErrorCode::ShuttingDown | ErrorCode::RateLimited, .. }
+        )
     }
 }
 
@@ -79,6 +86,7 @@ pub struct Session {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     url: String,
     timeout: Duration,
+    silence_limit: Option<Duration>,
     /// The hub's seq when it welcomed us.
     pub welcome_seq: Seq,
 }
@@ -96,7 +104,7 @@ impl Session {
             Ok(Err(e)) => return Err(ClientError::Unreachable { url, reason: describe_connect_error(e) }),
             Ok(Ok(pair)) => pair,
         };
-        let mut session = Session { ws, url, timeout: options.timeout, welcome_seq: 0 };
+        let mut session = Session { ws, url, timeout: options.timeout, silence_limit: None, welcome_seq: 0 };
         let hello = Hello {
             protocol: PROTOCOL_VERSION,
             role: options.role,
@@ -135,14 +143,27 @@ impl Session {
 
     /// The next text frame, unparsed (for callers that only peek at it).
     pub async fn next_text(&mut self) -> Result<Option<Utf8Bytes>, ClientError> {
-        while let Some(message) = self.ws.next().await {
+        loop {
+            let message = match self.silence_limit {
+                None => self.ws.next().await,
+                Some(limit) => tokio::time::timeout(limit, self.ws.next())
+                    .await
+                    .map_err(|_| ClientError::Silent { url: self.url.clone(), secs: limit.as_secs_f64() })?,
+            };
+            let Some(message) = message else { return Ok(None) };
             match message.map_err(|e| ClientError::Broken(e.to_string()))? {
                 Message::Text(text) => return Ok(Some(text)),
                 Message::Close(_) => return Ok(None),
+                // Pings count as signs of life; tungstenite answers them itself.
                 _ => {}
             }
         }
-        Ok(None)
+    }
+
+    /// From now on, reading fails with [`ClientError::Silent`] when nothing at all (not even
+    /// the hub's ping) arrives for `limit`: the link is dead even if TCP has not noticed.
+    pub fn set_silence_limit(&mut self, limit: Duration) {
+        self.silence_limit = Some(limit);
     }
 
     /// Sends one command and waits for its ack or error (events in between are skipped).

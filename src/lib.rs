@@ -3,6 +3,7 @@
 pub mod board;
 pub mod cli;
 pub mod client;
+pub mod feed;
 pub mod fit;
 pub mod hall;
 pub mod hub;

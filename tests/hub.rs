@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use papan::client::{ClientOptions, Session};
+use papan::feed::{Feed, FeedOptions, FeedUpdate};
 use papan::hall::Hall;
 use papan::hub::config::{HubConfig, Limits};
 use papan::hub::{self, HubOptions, RunningHub};
@@ -448,8 +449,12 @@ struct HubProcess {
 
 impl HubProcess {
     fn start(data: &Path) -> HubProcess {
+        HubProcess::start_on(data, "127.0.0.1:0")
+    }
+
+    fn start_on(data: &Path, listen: &str) -> HubProcess {
         let mut child = Process::new(env!("CARGO_BIN_EXE_papan"))
-            .args(["hub", "--listen", "127.0.0.1:0", "--data"])
+            .args(["hub", "--listen", listen, "--data"])
             .arg(data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -619,4 +624,127 @@ fn cli_exits_non_zero_with_a_readable_message() {
     assert_eq!(no_token.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_token.stderr).contains("no token"));
     runtime.block_on(t.hub.stop()).unwrap();
+}
+
+fn next_update(feed: &Feed) -> FeedUpdate {
+    feed.updates.recv_timeout(WAIT).expect("a feed update in time")
+}
+
+#[tokio::test]
+async fn screen_feed_resumes_with_since_after_a_hub_restart_and_starts_from_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let cache = dir.path().join("screen-cache");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let hub = HubProcess::start_on(&data, &listen);
+    let staff_options = hub.options(&data, Role::Staff);
+    let mut staff = Session::connect(&staff_options, 0).await.unwrap();
+    let first = staff.command("f1", call("A-1", 1)).await.unwrap();
+
+    let mut options = FeedOptions::new(hub.options(&data, Role::Display));
+    options.offline_after = Duration::from_secs(1);
+    options.backoff_min = Duration::from_millis(100);
+    options.backoff_max = Duration::from_millis(300);
+    options.cache_dir = Some(cache.clone());
+    let feed = Feed::start(options.clone(), None);
+    assert_eq!(next_update(&feed), FeedUpdate::Online);
+    let FeedUpdate::Board { board, from_cache: false, .. } = next_update(&feed) else {
+        panic!("snapshot first")
+    };
+    assert_eq!(board.seq, first.seq);
+    let second = staff.command("f2", call("A-2", 1)).await.unwrap();
+    assert!(matches!(next_update(&feed), FeedUpdate::Event(e) if e.seq == second.seq));
+
+    // The hub dies: the screen says so within the silence limit and keeps its board.
+    hub.signal("-KILL");
+    drop(hub);
+    let went_offline = Instant::now();
+    assert!(matches!(next_update(&feed), FeedUpdate::Offline { .. }));
+    assert!(went_offline.elapsed() < Duration::from_secs(3));
+
+    // Back on the same address with a call made meanwhile: the screen resumes with since and
+    // gets the missed event, not a snapshot.
+    let hub = HubProcess::start_on(&data, &listen);
+    let mut staff = Session::connect(&staff_options, 0).await.unwrap();
+    let third = staff.command("f3", call("A-3", 1)).await.unwrap();
+    assert_eq!(next_update(&feed), FeedUpdate::Online);
+    match next_update(&feed) {
+        FeedUpdate::Event(e) => assert_eq!(e.seq, third.seq),
+        other => panic!("expected the missed event, got {other:?}"),
+    }
+    drop(feed);
+    drop(hub);
+
+    // A screen starting while its hub is down shows the cached board at once.
+    let feed = Feed::start(options, None);
+    let FeedUpdate::Board { board, from_cache: true, .. } = next_update(&feed) else {
+        panic!("cached board first")
+    };
+    assert_eq!((board.seq, board.recent[0].ticket.to_string()), (third.seq, "A-003".to_string()));
+    assert!(matches!(next_update(&feed), FeedUpdate::Offline { .. }));
+}
+
+// Multi-threaded: the test blocks on the feed's channel while the scripted hub runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
+    // A scripted hub that skips seq 7, then answers the resync.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let ticker = |seq: u64| {
+            let event = papan::protocol::Event::Ticker { text: format!("t{seq}") };
+            let frame = papan::protocol::EventFrame {
+                seq,
+                at: jiff::Timestamp::from_second(1_795_000_000).unwrap(),
+                event,
+            };
+            Message::text(HubFrame::Event(frame).to_json())
+        };
+        ws.next().await.unwrap().unwrap(); // hello
+        let welcome = HubFrame::Welcome { seq: 8, protocol: 1, hub: "fake".into() };
+        let board = papan::board::Board { seq: 5, ..Default::default() };
+        let snapshot = HubFrame::Snapshot { seq: 5, board: Box::new(board), hall: Box::new(Hall::builtin()) };
+        for frame in
+            [Message::text(welcome.to_json()), Message::text(snapshot.to_json()), ticker(6), ticker(8)]
+        {
+            ws.send(frame).await.unwrap();
+        }
+        let resync = ws.next().await.unwrap().unwrap();
+        assert_eq!(resync.to_text().unwrap(), r#"{"type":"resync","since":6}"#);
+        ws.send(ticker(7)).await.unwrap();
+        ws.send(ticker(8)).await.unwrap();
+        ws
+    });
+    let options = ClientOptions {
+        url: format!("ws://{addr}/ws"),
+        token: "display-token-for-the-fake".into(),
+        role: Role::Display,
+        client: "gap-test".into(),
+        timeout: WAIT,
+    };
+    let mut options = FeedOptions::new(options);
+    options.offline_after = Duration::from_secs(1);
+    let feed = Feed::start(options, None);
+    assert_eq!(next_update(&feed), FeedUpdate::Online);
+    assert!(matches!(next_update(&feed), FeedUpdate::Board { .. }));
+    let seqs: Vec<u64> = (0..3)
+        .map(|_| match next_update(&feed) {
+            FeedUpdate::Event(e) => e.seq,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, [6, 7, 8], "applied in order, nothing skipped");
+    // The scripted hub now holds the socket open but says nothing, not even pings: a dead link
+    // that TCP has not noticed. The screen notices within its silence limit.
+    let _ws = fake.await.unwrap();
+    let silent_since = Instant::now();
+    match next_update(&feed) {
+        FeedUpdate::Offline { reason } => assert!(reason.contains("no word from the hub"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let waited = silent_since.elapsed();
+    assert!(waited < Duration::from_millis(2500), "offline after {waited:?}");
 }

@@ -3,19 +3,19 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 
 use crate::client::{ClientOptions, Session, new_command_id};
+use crate::feed::{Feed, FeedOptions, FeedUpdate};
 use crate::hall::{Hall, TimeZone};
 use crate::hub::config::HubConfig;
 use crate::hub::{self, HubOptions, RunningHub};
-use crate::protocol::{
-    CallCommand, Command, EventFrame, HubFrame, RecallCommand, Role, TickerCommand, Ticket,
-};
+use crate::protocol::{CallCommand, Command, EventFrame, RecallCommand, Role, TickerCommand, Ticket};
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
 use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use crate::voice::render::{render, write_wav};
@@ -86,12 +86,17 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         client: "demo-staff".into(),
         ..screen.clone()
     };
-    let screen_task = tokio::spawn(print_screen(screen, hall.timezone, announcer.clone()));
+    let stop_screen = Arc::new(AtomicBool::new(false));
+    let screen_task = tokio::task::spawn_blocking({
+        let (stop, announcer, timezone) = (stop_screen.clone(), announcer.clone(), hall.timezone);
+        move || show_screen(screen, timezone, announcer, &stop)
+    });
     let simulated = tokio::select! {
         result = simulate_staff(&staff, &hall, args.calls, Duration::from_millis(args.interval_ms.max(50))) => result,
         _ = hub::shutdown::os_signal() => Ok(()),
     };
-    screen_task.abort();
+    stop_screen.store(true, Ordering::Relaxed);
+    screen_task.await?;
     running.stop().await?;
     if let Some(announcer) = announcer {
         // Let what was called finish speaking, as a hall would.
@@ -133,21 +138,27 @@ fn is_addr_in_use(e: &anyhow::Error) -> bool {
         .any(|io| io.kind() == std::io::ErrorKind::AddrInUse)
 }
 
-/// What a hall screen receives, printed as it arrives, and spoken.
-async fn print_screen(options: ClientOptions, timezone: TimeZone, announcer: Option<Arc<Announcer>>) {
-    let mut session = match Session::connect(&options, 0).await {
-        Ok(session) => session,
-        Err(e) => {
-            eprintln!("demo screen: {e}");
-            return;
-        }
-    };
-    while let Ok(Some(frame)) = session.next_frame().await {
-        if let HubFrame::Event(event) = frame {
-            println!("  screen  {}", super::staff::describe_event(&event, timezone));
-            if let Some(announcer) = &announcer {
-                announcer.announce(&event);
+/// A screen's view through the same feed a display uses: printed as it arrives, and spoken.
+fn show_screen(
+    options: ClientOptions,
+    timezone: TimeZone,
+    announcer: Option<Arc<Announcer>>,
+    stop: &AtomicBool,
+) {
+    let feed = Feed::start(FeedOptions::new(options), None);
+    while !stop.load(Ordering::Relaxed) {
+        match feed.updates.recv_timeout(Duration::from_millis(100)) {
+            Ok(FeedUpdate::Event(event)) => {
+                println!("  screen  {}", super::staff::describe_event(&event, timezone));
+                if let Some(announcer) = &announcer {
+                    announcer.announce(&event);
+                }
             }
+            Ok(FeedUpdate::Board { board, .. }) => println!("  screen  board at seq {}", board.seq),
+            Ok(FeedUpdate::Online) => println!("  screen  online"),
+            Ok(FeedUpdate::Offline { reason }) => println!("  screen  OFFLINE: {reason}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

@@ -1,0 +1,252 @@
+//! A screen's link to the hub, on its own thread with its own tokio runtime (bevy's task pools
+//! are not a tokio runtime): keeps a local board in step (snapshot, replay, live events, resync on
+//! a gap), reconnects with capped jittered backoff resuming with `since`, reports online/offline,
+//! and caches the last good hall and board so a screen starts without its hub.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::board::{Applied, Board};
+use crate::client::{ClientError, ClientOptions, Session};
+use crate::hall::Hall;
+use crate::protocol::{ClientFrame, ErrorCode, EventFrame, HubFrame, Resync};
+
+/// What the screen learns, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedUpdate {
+    /// The whole board (from a snapshot, or from the cache at start).
+    Board {
+        board: Box<Board>,
+        hall: Box<Hall>,
+        from_cache: bool,
+    },
+    /// One event, already applied to the feed's board; the screen applies it too.
+    Event(EventFrame),
+    Online,
+    /// The hub is unreachable or silent; the screen keeps its last board and shows a badge.
+    Offline {
+        reason: String,
+    },
+}
+
+#[derive(Clone)]
+pub struct FeedOptions {
+    /// The hub and the display token (role display).
+    pub client: ClientOptions,
+    /// Silence after which the link counts as dead (the hub pings every 5 s).
+    pub offline_after: Duration,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// Folder for the last good hall and board.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl FeedOptions {
+    pub fn new(client: ClientOptions) -> FeedOptions {
+        FeedOptions {
+            client,
+            offline_after: Duration::from_secs(10),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(15),
+            cache_dir: None,
+        }
+    }
+}
+
+/// Called after each update, e.g. to wake a reactive bevy loop.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// The running feed; dropping it stops the thread.
+pub struct Feed {
+    pub updates: mpsc::Receiver<FeedUpdate>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Feed {
+    pub fn start(options: FeedOptions, wake: Option<Wake>) -> Feed {
+        let (tx, updates) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("papan-feed".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let Ok(runtime) = runtime else {
+                    let _ =
+                        tx.send(FeedUpdate::Offline { reason: "cannot start the network runtime".into() });
+                    return;
+                };
+                let link = Link { options, tx, wake, board: None, online: false, offline_reported: false };
+                runtime.block_on(async move {
+                    tokio::select! {
+                        _ = link.run() => {}
+                        _ = stopped => {}
+                    }
+                });
+            })
+            .expect("spawning the feed thread");
+        Feed { updates, stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The cache file: the last good hall and board.
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    hall: Hall,
+    board: Board,
+}
+
+const CACHE_FILE: &str = "last-board.json";
+
+struct Link {
+    options: FeedOptions,
+    tx: mpsc::Sender<FeedUpdate>,
+    wake: Option<Wake>,
+    board: Option<(Board, Hall)>,
+    online: bool,
+    offline_reported: bool,
+}
+
+impl Link {
+    async fn run(mut self) {
+        if let Some(cached) = self.options.cache_dir.as_deref().and_then(load_cache) {
+            self.send(FeedUpdate::Board {
+                board: Box::new(cached.board.clone()),
+                hall: Box::new(cached.hall.clone()),
+                from_cache: true,
+            });
+            self.board = Some((cached.board, cached.hall));
+        }
+        let mut backoff = self.options.backoff_min;
+        loop {
+            let since = self.board.as_ref().map_or(0, |(board, _)| board.seq);
+            match Session::connect(&self.options.client, since).await {
+                Ok(mut session) => {
+                    backoff = self.options.backoff_min;
+                    session.set_silence_limit(self.options.offline_after);
+                    self.set_online(true, "");
+                    let reason = self.follow(&mut session).await;
+                    self.set_online(false, &reason);
+                }
+                Err(e) => self.set_online(false, &e.to_string()),
+            }
+            tokio::time::sleep(jitter(backoff)).await;
+            backoff = (backoff * 2).min(self.options.backoff_max);
+        }
+    }
+
+    /// Applies frames until the session ends; returns why it ended.
+    async fn follow(&mut self, session: &mut Session) -> String {
+        loop {
+            let frame = match session.next_frame().await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return "the hub closed the connection".into(),
+                Err(ClientError::Silent { secs, .. }) => {
+                    return format!("no word from the hub for {secs:.0} s");
+                }
+                Err(e) => return e.to_string(),
+            };
+            match frame {
+                HubFrame::Snapshot { board, hall, .. } => {
+                    self.board = Some(((*board).clone(), (*hall).clone()));
+                    self.save_cache();
+                    self.send(FeedUpdate::Board { board, hall, from_cache: false });
+                }
+                HubFrame::Event(event) => {
+                    let Some((board, _)) = self.board.as_mut() else {
+                        // Events before any snapshot cannot be placed: ask for everything.
+                        if let Err(e) = session.send(&ClientFrame::Resync(Resync { since: 0 })).await {
+                            return e.to_string();
+                        }
+                        continue;
+                    };
+                    match board.apply(&event) {
+                        Applied::Changed => {
+                            self.save_cache();
+                            self.send(FeedUpdate::Event(event));
+                        }
+                        Applied::AlreadyApplied => {}
+                        Applied::Gap { expected, got } => {
+                            tracing::warn!(expected, got, "missed events; asking the hub to resync");
+                            let resync = ClientFrame::Resync(Resync { since: expected - 1 });
+                            if let Err(e) = session.send(&resync).await {
+                                return e.to_string();
+                            }
+                        }
+                    }
+                }
+                HubFrame::Error { code: ErrorCode::TooSlow | ErrorCode::ShuttingDown, message, .. } => {
+                    return message;
+                }
+                HubFrame::Error { code, message, .. } => tracing::warn!(%code, "hub error: {message}"),
+                HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
+            }
+        }
+    }
+
+    /// Reports a change of link state once, not at every retry.
+    fn set_online(&mut self, online: bool, reason: &str) {
+        if online {
+            if !self.online {
+                tracing::info!("connected to the hub");
+                self.send(FeedUpdate::Online);
+            }
+            self.offline_reported = false;
+        } else if self.online || !self.offline_reported {
+            tracing::warn!("hub link down: {reason}");
+            self.send(FeedUpdate::Offline { reason: reason.to_string() });
+            self.offline_reported = true;
+        }
+        self.online = online;
+    }
+
+    fn send(&self, update: FeedUpdate) {
+        let _ = self.tx.send(update);
+        if let Some(wake) = &self.wake {
+            wake();
+        }
+    }
+
+    fn save_cache(&self) {
+        let (Some(dir), Some((board, hall))) = (&self.options.cache_dir, &self.board) else { return };
+        if let Err(e) = save_cache(dir, hall, board) {
+            tracing::warn!("cannot cache the board in {}: {e}", dir.display());
+        }
+    }
+}
+
+fn load_cache(dir: &Path) -> Option<Cached> {
+    let text = std::fs::read_to_string(dir.join(CACHE_FILE)).ok()?;
+    serde_json::from_str(&text).map_err(|e| tracing::warn!("ignoring a damaged board cache: {e}")).ok()
+}
+
+/// Writes atomically (temp file + rename), so a power cut never leaves half a cache.
+fn save_cache(dir: &Path, hall: &Hall, board: &Board) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json =
+        serde_json::to_vec(&Cached { hall: hall.clone(), board: board.clone() }).expect("boards serialize");
+    let tmp = dir.join(format!("{CACHE_FILE}.tmp"));
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(tmp, dir.join(CACHE_FILE))
+}
+
+/// Between 50 % and 100 % of `d`, so screens that lost the hub together do not return together.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
