@@ -80,6 +80,16 @@ impl Fitter {
         Fit { size, lines, fits: false }
     }
 
+    /// `text` fitted as a group with others: at most `size`, so that a row of panels shares one size.
+    pub fn fit_at_most(&self, text: &str, size: f32, width: f32, height: f32, max_lines: usize) -> Fit {
+        let own = self.fit(text, width, height, max_lines);
+        if own.size <= size {
+            return own;
+        }
+        let lines = self.wrap(text, size, width, max_lines).unwrap_or(own.lines);
+        Fit { size, lines, fits: true }
+    }
+
     /// Greedy word wrap; `None` if a word is wider than the box or more lines are needed.
     fn wrap(&self, text: &str, size: f32, width: f32, max_lines: usize) -> Option<Vec<String>> {
         let mut lines: Vec<String> = Vec::new();

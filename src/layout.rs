@@ -278,16 +278,96 @@ pub fn panel_grid(n: usize, columns: Option<u8>, w: f32, h: f32) -> (usize, usiz
     (columns, n.div_ceil(columns))
 }
 
+impl Rect {
+    /// A part of this rectangle, in fractions of it.
+    pub fn part(&self, fx: f32, fy: f32, fw: f32, fh: f32) -> Rect {
+        Rect { x: self.x + fx * self.w, y: self.y + fy * self.h, w: fw * self.w, h: fh * self.h }
+    }
+}
+
+/// A region's rectangle on a `width` × `height` screen.
+pub fn region_rect(region: &Region, width: f32, height: f32) -> Rect {
+    let [x, y, w, h] = region.at;
+    Rect { x: x * width, y: y * height, w: w * width, h: h * height }
+}
+
+/// The one line of header, clock and ticker regions.
+pub fn line_box(area: Rect) -> Rect {
+    area.part(0.02, 0.15, 0.96, 0.7)
+}
+
+/// The hero: label, ticket, counter, agency name.
+pub struct HeroBoxes {
+    pub label: Rect,
+    pub ticket: Rect,
+    pub counter: Rect,
+    pub agency: Rect,
+}
+
+pub fn hero_boxes(area: Rect) -> HeroBoxes {
+    HeroBoxes {
+        label: area.part(0.05, 0.04, 0.9, 0.1),
+        ticket: area.part(0.05, 0.15, 0.9, 0.4),
+        counter: area.part(0.05, 0.57, 0.9, 0.2),
+        agency: area.part(0.05, 0.79, 0.9, 0.18),
+    }
+}
+
+/// One history row: ticket, counter, agency.
+pub struct RowBoxes {
+    pub ticket: Rect,
+    pub counter: Rect,
+    pub agency: Rect,
+}
+
+/// The history title and `rows` rows below it.
+pub fn history_boxes(area: Rect, rows: u8) -> (Rect, Vec<RowBoxes>) {
+    let row = 1.0 / (f32::from(rows) + 1.0);
+    let title = area.part(0.03, 0.0, 0.94, row * 0.8);
+    let rows = (1..=rows)
+        .map(|r| {
+            let y = row * f32::from(r);
+            RowBoxes {
+                ticket: area.part(0.03, y, 0.3, row * 0.8),
+                counter: area.part(0.35, y, 0.22, row * 0.8),
+                agency: area.part(0.59, y, 0.38, row * 0.8),
+            }
+        })
+        .collect();
+    (title, rows)
+}
+
+/// The cells of `n` agency panels, row by row.
+pub fn panel_cells(area: Rect, n: usize, columns: Option<u8>) -> Vec<Rect> {
+    let (columns, rows) = panel_grid(n, columns, area.w, area.h);
+    let (cw, ch) = (1.0 / columns as f32, 1.0 / rows as f32);
+    (0..n).map(|i| area.part((i % columns) as f32 * cw, (i / columns) as f32 * ch, cw, ch)).collect()
+}
+
+/// Inside a panel: the agency's name on top, ticket and counter side by side below it.
+pub struct PanelBoxes {
+    pub name: Rect,
+    pub ticket: Rect,
+    pub counter: Rect,
+}
+
+pub fn panel_boxes(cell: Rect) -> PanelBoxes {
+    PanelBoxes {
+        name: cell.part(0.04, 0.03, 0.92, 0.5),
+        ticket: cell.part(0.04, 0.56, 0.5, 0.4),
+        counter: cell.part(0.56, 0.56, 0.41, 0.4),
+    }
+}
+
 /// The widest texts each widget can show for this hall, in their boxes on a `width` × `height`
-/// screen: what `layout check` fits, and the boxes the screens lay text into.
+/// screen: what `layout check` fits, in the same boxes the screens lay text into.
 pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<TextSlot> {
     let mut slots = Vec::new();
     let longest_ticket = longest_ticket(hall);
     let last_counter = hall.agencies.iter().flat_map(|a| a.counters.iter()).max().copied().unwrap_or(1);
     let loket = format!("Loket {last_counter}");
     for (i, region) in layout.regions.iter().enumerate() {
-        let [x, y, w, h] = region.at;
-        let area = Rect { x: x * width, y: y * height, w: w * width, h: h * height };
+        let area = region_rect(region, width, height);
         let mut add = |what, text: String, rect: Rect, max_lines, emphasis, bold| {
             slots.push(TextSlot {
                 region: i,
@@ -300,115 +380,61 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 bold,
             });
         };
-        let part = |fx: f32, fy: f32, fw: f32, fh: f32| Rect {
-            x: area.x + fx * area.w,
-            y: area.y + fy * area.h,
-            w: fw * area.w,
-            h: fh * area.h,
-        };
         match region.widget {
             WidgetKind::Header => {
-                add("hall name", hall.name.clone(), part(0.02, 0.15, 0.96, 0.7), 1, Emphasis::Text, true)
+                add("hall name", hall.name.clone(), line_box(area), 1, Emphasis::Text, true)
             }
-            WidgetKind::Clock => add(
-                "date and time",
-                "Minggu, 30 September 2026 · 23.59 WIB".into(),
-                part(0.02, 0.15, 0.96, 0.7),
-                1,
-                Emphasis::Text,
-                false,
-            ),
+            WidgetKind::Clock => {
+                add("date and time", LONGEST_DATE.into(), line_box(area), 1, Emphasis::Text, false);
+            }
             // The ticker scrolls (or pages), so only its height limits the size.
             WidgetKind::Ticker => {
-                let rect = Rect { w: f32::INFINITY, ..part(0.0, 0.15, 1.0, 0.7) };
+                let rect = Rect { w: f32::INFINITY, ..line_box(area) };
                 add("ticker", "Selamat datang".into(), rect, 1, Emphasis::Text, false);
             }
             WidgetKind::NowCalling => {
-                add("label", "NOMOR ANTREAN".into(), part(0.05, 0.04, 0.9, 0.1), 1, Emphasis::Text, true);
-                add("ticket", longest_ticket.clone(), part(0.05, 0.15, 0.9, 0.4), 1, Emphasis::Key, true);
-                add("counter", loket.to_uppercase(), part(0.05, 0.57, 0.9, 0.2), 1, Emphasis::Key, true);
+                let hero = hero_boxes(area);
+                add("label", HERO_LABEL.into(), hero.label, 1, Emphasis::Text, true);
+                add("ticket", longest_ticket.clone(), hero.ticket, 1, Emphasis::Key, true);
+                add("counter", loket.to_uppercase(), hero.counter, 1, Emphasis::Key, true);
                 for agency in region_agencies(region, hall) {
-                    add(
-                        "agency name",
-                        agency.name.clone(),
-                        part(0.05, 0.79, 0.9, 0.18),
-                        2,
-                        Emphasis::Text,
-                        false,
-                    );
+                    add("agency name", agency.name.clone(), hero.agency, 2, Emphasis::Text, false);
                 }
             }
             WidgetKind::History => {
-                let rows = f32::from(region.rows.unwrap_or(DEFAULT_HISTORY_ROWS));
-                let row = 1.0 / (rows + 1.0);
-                add(
-                    "title",
-                    "Panggilan Terakhir".into(),
-                    part(0.03, 0.0, 0.94, row * 0.8),
-                    1,
-                    Emphasis::Text,
-                    true,
-                );
-                add(
-                    "ticket",
-                    longest_ticket.clone(),
-                    part(0.03, row, 0.3, row * 0.8),
-                    1,
-                    Emphasis::Text,
-                    true,
-                );
-                add("counter", loket.clone(), part(0.35, row, 0.22, row * 0.8), 1, Emphasis::Text, false);
+                let (title, rows) = history_boxes(area, region.rows.unwrap_or(DEFAULT_HISTORY_ROWS));
+                add("title", HISTORY_TITLE.into(), title, 1, Emphasis::Text, true);
+                let row = &rows[0];
+                add("ticket", longest_ticket.clone(), row.ticket, 1, Emphasis::Text, true);
+                add("counter", loket.clone(), row.counter, 1, Emphasis::Text, false);
                 for agency in region_agencies(region, hall) {
-                    add(
-                        "agency",
-                        agency.short.clone(),
-                        part(0.59, row, 0.38, row * 0.8),
-                        1,
-                        Emphasis::Text,
-                        false,
-                    );
+                    add("agency", agency.short.clone(), row.agency, 1, Emphasis::Text, false);
                 }
             }
             WidgetKind::AgencyPanels => {
                 let agencies = region_agencies(region, hall);
-                let (columns, rows) = panel_grid(agencies.len(), region.columns, area.w, area.h);
-                let (cw, ch) = (1.0 / columns as f32, 1.0 / rows as f32);
+                // Every cell has the same size, so the first cell's boxes stand for all.
+                let cell = panel_cells(area, agencies.len(), region.columns)[0];
+                let panel = panel_boxes(cell);
                 for agency in agencies {
-                    // Every cell has the same size, so the first cell's boxes stand for all.
                     // Panels carry the name citizens know ("Disdukcapil"); the hero shows the full one.
-                    add(
-                        "agency name",
-                        agency.short.clone(),
-                        part(cw * 0.04, ch * 0.03, cw * 0.92, ch * 0.5),
-                        2,
-                        Emphasis::Text,
-                        true,
-                    );
+                    add("agency name", agency.short.clone(), panel.name, 2, Emphasis::Text, true);
                 }
-                // Ticket and counter side by side under the name. Panels are secondary to the
-                // hero, so their tickets need only text size.
-                add(
-                    "ticket",
-                    longest_ticket.clone(),
-                    part(cw * 0.04, ch * 0.56, cw * 0.5, ch * 0.4),
-                    1,
-                    Emphasis::Text,
-                    true,
-                );
-                add(
-                    "counter",
-                    loket.clone(),
-                    part(cw * 0.56, ch * 0.56, cw * 0.41, ch * 0.4),
-                    1,
-                    Emphasis::Text,
-                    false,
-                );
+                // Panels are secondary to the hero, so their tickets need only text size.
+                add("ticket", longest_ticket.clone(), panel.ticket, 1, Emphasis::Text, true);
+                add("counter", loket.clone(), panel.counter, 1, Emphasis::Text, false);
             }
             WidgetKind::Image => {}
         }
     }
     slots
 }
+
+/// Words citizens read on the screens.
+pub const HERO_LABEL: &str = "NOMOR ANTREAN";
+pub const HISTORY_TITLE: &str = "Panggilan Terakhir";
+/// The widest date the clock shows, for fitting.
+pub const LONGEST_DATE: &str = "Minggu, 30 September 2026 · 23.59 WIB";
 
 /// The widest ticket this hall can hand out, e.g. `AP-9999` → shown as `AP-9999`.
 fn longest_ticket(hall: &Hall) -> String {

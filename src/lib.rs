@@ -3,6 +3,8 @@
 pub mod board;
 pub mod cli;
 pub mod client;
+pub mod clock;
+pub mod display;
 pub mod feed;
 pub mod fit;
 pub mod hall;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod display;
 mod layout;
 mod staff;
 mod voice;
@@ -98,6 +99,8 @@ enum Cmd {
     /// Check screen layout files.
     #[command(subcommand)]
     Layout(layout::LayoutCmd),
+    /// The hall screen: board and (later) announcer, connected to a hub.
+    Display(display::DisplayArgs),
 }
 
 #[derive(Args)]
@@ -181,7 +184,7 @@ impl CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_log = match cli.command {
-        Cmd::Hub(_) | Cmd::Demo(_) => "info",
+        Cmd::Hub(_) | Cmd::Demo(_) | Cmd::Display(_) => "info,wgpu=warn,naga=warn",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -199,6 +202,16 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // The display runs bevy on this thread (winit needs the main thread), outside the runtime.
+    if let Cmd::Display(args) = cli.command {
+        return match display::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("papan: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -215,6 +228,7 @@ async fn run(command: Cmd) -> Result<(), CliError> {
         Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
         Cmd::Voice(cmd) => voice::run(cmd).map_err(CliError::Other),
         Cmd::Layout(cmd) => layout::run(cmd).map_err(CliError::Other),
+        Cmd::Display(args) => display::run(args).map_err(CliError::Other),
         Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
         other => staff::command(other).await,
     }

@@ -20,7 +20,13 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
         Cmd::Announce { phrase, hub } => (hub, Command::Announce(AnnounceCommand { phrase })),
         Cmd::Ticker { text, hub } => (hub, Command::Ticker(TickerCommand { text })),
         Cmd::Clear { counter, agency, hub } => (hub, Command::Clear(ClearCommand { counter, agency })),
-        Cmd::Hub(_) | Cmd::Watch { .. } | Cmd::Demo(_) | Cmd::Bench(_) | Cmd::Voice(_) | Cmd::Layout(_) => {
+        Cmd::Hub(_)
+        | Cmd::Watch { .. }
+        | Cmd::Demo(_)
+        | Cmd::Bench(_)
+        | Cmd::Voice(_)
+        | Cmd::Layout(_)
+        | Cmd::Display(_) => {
             unreachable!("not a staff command")
         }
     };

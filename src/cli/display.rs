@@ -1,0 +1,66 @@
+//! `papan display` arguments → the bevy app.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::HubClientArgs;
+use crate::feed::FeedOptions;
+use crate::layout::Layout;
+use crate::protocol::Role;
+
+#[derive(Args)]
+pub struct DisplayArgs {
+    /// Screen id, shown in the hub's log and fleet page.
+    #[arg(long, default_value = "screen-1")]
+    screen: String,
+    /// Layout: a built-in name (hall-landscape, counter-portrait, agency-wall) or a file.
+    #[arg(long, default_value = "hall-landscape")]
+    layout: String,
+    /// Monitor index for full screen.
+    #[arg(long, default_value_t = 0)]
+    monitor: usize,
+    /// Run in a window of this size (WIDTHxHEIGHT) instead of full screen.
+    #[arg(long)]
+    windowed: Option<String>,
+    /// Render, save a PNG here, and exit.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Wait this long before the screenshot.
+    #[arg(long, default_value_t = 1500)]
+    after_ms: u64,
+    /// Folder for the last good hall and board (to start without the hub).
+    #[arg(long, default_value = "papan-display-cache")]
+    cache: PathBuf,
+    #[command(flatten)]
+    hub: HubClientArgs,
+}
+
+pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
+    let layout = match Layout::builtin(&args.layout) {
+        Some(layout) => layout,
+        None => Layout::load(std::path::Path::new(&args.layout), None)?,
+    };
+    let windowed = args
+        .windowed
+        .as_deref()
+        .map(|s| {
+            let (w, h) = s.split_once(['x', 'X']).context("--windowed takes WIDTHxHEIGHT")?;
+            anyhow::Ok((w.parse::<u32>()?, h.parse::<u32>()?))
+        })
+        .transpose()?;
+    let mut client = args.hub.options(Role::Display).map_err(|e| anyhow::anyhow!("{e}"))?;
+    client.client = args.screen.clone();
+    let mut feed = FeedOptions::new(client);
+    feed.cache_dir = Some(args.cache.clone());
+    crate::display::run(crate::display::DisplayOptions {
+        feed,
+        layout,
+        windowed,
+        monitor: args.monitor,
+        screenshot: args.screenshot,
+        screenshot_after: Duration::from_millis(args.after_ms),
+    })
+}

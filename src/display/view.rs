@@ -1,0 +1,344 @@
+//! The board on screen: the layout's regions as UI nodes, every text fitted to its box with the
+//! shared fitting code, rebuilt when the board, hall or window size change; the clock ticks.
+
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+
+use super::DisplaySet;
+use super::net::BoardState;
+use crate::board::CallRecord;
+use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
+use crate::hall::{Agency, Hall, parse_colour};
+use crate::layout::{
+    DEFAULT_HISTORY_ROWS, HERO_LABEL, HISTORY_TITLE, Layout, Rect, WidgetKind, hero_boxes, history_boxes,
+    line_box, panel_boxes, panel_cells, region_agencies, region_rect,
+};
+
+/// The layout being shown.
+#[derive(Resource)]
+pub struct ScreenLayout(pub Layout);
+
+/// Fonts as bevy assets and as fontdue fitters (same files, so sizes agree).
+#[derive(Resource)]
+struct Fonts {
+    regular: Handle<Font>,
+    bold: Handle<Font>,
+    fit_regular: Fitter,
+    fit_bold: Fitter,
+}
+
+/// Root of everything the board spawned; despawned whole on rebuild.
+#[derive(Component)]
+struct BoardRoot;
+
+/// The clock's text, updated in place every minute.
+#[derive(Component)]
+struct ClockText;
+
+/// What the current UI was built from, to know when to rebuild.
+#[derive(Resource, Default, PartialEq)]
+struct Built {
+    seq: Option<u64>,
+    hall: Option<String>,
+    online: bool,
+    size: (u32, u32),
+}
+
+const WHITE: Color = Color::WHITE;
+const DIM: Color = Color::srgb(0.75, 0.8, 0.88);
+const PANEL_EMPTY: Color = Color::srgb(0.14, 0.2, 0.3);
+const HEADER_BG: Color = Color::srgb(0.03, 0.09, 0.2);
+const OFFLINE: Color = Color::srgb(0.75, 0.1, 0.1);
+const SIZES_MIN: f32 = crate::fit::SIZES[0];
+
+pub(super) fn plugin(app: &mut App, layout: Layout) {
+    app.insert_resource(ScreenLayout(layout))
+        .init_resource::<Built>()
+        .add_systems(Startup, (load_fonts, spawn_camera))
+        .add_systems(Update, (rebuild_board, tick_clock).chain().in_set(DisplaySet::Show));
+}
+
+fn spawn_camera(mut commands: Commands) {
+    commands.spawn(Camera2d);
+}
+
+fn load_fonts(mut commands: Commands, mut fonts: ResMut<Assets<Font>>) {
+    commands.insert_resource(Fonts {
+        regular: fonts.add(Font::from_bytes(REGULAR_TTF.to_vec())),
+        bold: fonts.add(Font::from_bytes(BOLD_TTF.to_vec())),
+        fit_regular: Fitter::regular(),
+        fit_bold: Fitter::bold(),
+    });
+}
+
+/// Rebuilds the whole board when what it shows has changed (a call is a few hundred nodes at
+/// most, a few times a minute: simpler and as cheap as patching).
+fn rebuild_board(
+    mut commands: Commands,
+    state: Res<BoardState>,
+    layout: Res<ScreenLayout>,
+    fonts: Option<Res<Fonts>>,
+    mut built: ResMut<Built>,
+    roots: Query<Entity, With<BoardRoot>>,
+    window: Query<&Window, With<PrimaryWindow>>,
+) {
+    let (Some(fonts), Ok(window)) = (fonts, window.single()) else { return };
+    let size = (window.width() as u32, window.height() as u32);
+    let now = Built {
+        seq: state.board.as_ref().map(|b| b.seq),
+        hall: state.hall.as_ref().map(|h| h.name.clone()),
+        online: state.online,
+        size,
+    };
+    if *built == now && !roots.is_empty() && !layout.is_changed() {
+        return;
+    }
+    for root in &roots {
+        commands.entity(root).despawn();
+    }
+    let (width, height) = (size.0 as f32, size.1 as f32);
+    let mut painter = Painter { fonts: &fonts, nodes: Vec::new() };
+    match (&state.hall, &state.board) {
+        (Some(hall), Some(board)) => {
+            for region in &layout.0.regions {
+                painter.region(region, hall, board, width, height);
+            }
+        }
+        _ => {
+            let whole = Rect { x: 0.0, y: 0.0, w: width, h: height };
+            painter.text(whole.part(0.1, 0.4, 0.8, 0.2), "Menghubungkan ke hub…", false, DIM, 1, None);
+        }
+    }
+    if !state.online {
+        let badge = Rect { x: width * 0.8, y: height * 0.005, w: width * 0.19, h: height * 0.04 };
+        painter.text(badge, "Tidak terhubung", true, WHITE, 1, Some(OFFLINE));
+    }
+    let nodes = painter.nodes;
+    commands
+        .spawn((BoardRoot, Node { width: percent(100), height: percent(100), ..default() }))
+        .with_children(|root| {
+            for node in nodes {
+                let mut entity =
+                    root.spawn((node.node, BackgroundColor(node.background.unwrap_or(Color::NONE))));
+                if let Some(text) = node.text {
+                    let (text, font, color, clock) = text;
+                    entity.with_children(|cell| {
+                        let mut spawned = cell.spawn((
+                            Text::new(text),
+                            font,
+                            TextColor(color),
+                            TextLayout::new(Justify::Center, LineBreak::NoWrap),
+                        ));
+                        if clock {
+                            spawned.insert(ClockText);
+                        }
+                    });
+                }
+            }
+        });
+    *built = now;
+}
+
+/// Updates the clock's text when the minute changes (the reactive loop wakes once a second).
+fn tick_clock(state: Res<BoardState>, mut clocks: Query<&mut Text, With<ClockText>>) {
+    let Some(hall) = &state.hall else { return };
+    let line = crate::clock::clock_line(jiff::Timestamp::now(), hall.timezone);
+    for mut text in &mut clocks {
+        if text.0 != line {
+            text.0 = line.clone();
+        }
+    }
+}
+
+/// A positioned node, optionally holding one fitted text.
+struct Placed {
+    node: Node,
+    background: Option<Color>,
+    text: Option<(String, TextFont, Color, bool)>,
+}
+
+/// Collects nodes for one rebuild.
+struct Painter<'a> {
+    fonts: &'a Fonts,
+    nodes: Vec<Placed>,
+}
+
+impl Painter<'_> {
+    fn rect_node(rect: Rect) -> Node {
+        Node {
+            position_type: PositionType::Absolute,
+            left: px(rect.x),
+            top: px(rect.y),
+            width: px(rect.w),
+            height: px(rect.h),
+            justify_content: JustifyContent::Center,
+            align_items: AlignItems::Center,
+            overflow: Overflow::clip(),
+            ..default()
+        }
+    }
+
+    fn fill(&mut self, rect: Rect, colour: Color) {
+        self.nodes.push(Placed { node: Self::rect_node(rect), background: Some(colour), text: None });
+    }
+
+    /// Places `text` at the largest ladder size that fits `rect`.
+    fn text(
+        &mut self,
+        rect: Rect,
+        text: &str,
+        bold: bool,
+        colour: Color,
+        max_lines: usize,
+        background: Option<Color>,
+    ) {
+        let fitter = if bold { &self.fonts.fit_bold } else { &self.fonts.fit_regular };
+        let fit = fitter.fit(text, rect.w, rect.h, max_lines);
+        self.place(rect, fit, bold, colour);
+        if let Some(background) = background {
+            self.nodes.last_mut().expect("just placed").background = Some(background);
+        }
+    }
+
+    /// Places already fitted lines.
+    fn place(&mut self, rect: Rect, fit: crate::fit::Fit, bold: bool, colour: Color) {
+        let font = if bold { &self.fonts.bold } else { &self.fonts.regular };
+        let font = TextFont { font: font.clone().into(), font_size: FontSize::Px(fit.size), ..default() };
+        self.nodes.push(Placed {
+            node: Self::rect_node(rect),
+            background: None,
+            text: Some((fit.lines.join("\n"), font, colour, false)),
+        });
+    }
+
+    fn region(
+        &mut self,
+        region: &crate::layout::Region,
+        hall: &Hall,
+        board: &crate::board::Board,
+        w: f32,
+        h: f32,
+    ) {
+        let area = region_rect(region, w, h);
+        let agencies = region_agencies(region, hall);
+        let ids: Vec<&str> = agencies.iter().map(|a| a.id.as_str()).collect();
+        let shown = |record: &&CallRecord| region.agencies.is_none() || ids.contains(&record.agency.as_str());
+        match region.widget {
+            WidgetKind::Header => {
+                self.fill(area, HEADER_BG);
+                self.text(line_box(area), &hall.name, true, WHITE, 1, None);
+            }
+            WidgetKind::Clock => {
+                self.fill(area, HEADER_BG);
+                let line = crate::clock::clock_line(jiff::Timestamp::now(), hall.timezone);
+                // Fitted for the widest date, so the size never changes (one font atlas).
+                let fit = self.fonts.fit_regular.fit(
+                    crate::layout::LONGEST_DATE,
+                    line_box(area).w,
+                    line_box(area).h,
+                    1,
+                );
+                let font = TextFont {
+                    font: self.fonts.regular.clone().into(),
+                    font_size: FontSize::Px(fit.size),
+                    ..default()
+                };
+                self.nodes.push(Placed {
+                    node: Self::rect_node(line_box(area)),
+                    background: None,
+                    text: Some((line, font, DIM, true)),
+                });
+            }
+            WidgetKind::Ticker => {
+                self.fill(area, HEADER_BG);
+                let text = board.ticker.clone().unwrap_or_default();
+                let rect = line_box(area);
+                // One line at the size its height allows; longer text is clipped (paging comes later).
+                let size = self.fonts.fit_regular.fit("Ag", f32::INFINITY, rect.h, 1).size;
+                let font = TextFont {
+                    font: self.fonts.regular.clone().into(),
+                    font_size: FontSize::Px(size),
+                    ..default()
+                };
+                self.nodes.push(Placed {
+                    node: Self::rect_node(rect),
+                    background: None,
+                    text: Some((text, font, WHITE, false)),
+                });
+            }
+            WidgetKind::NowCalling => {
+                let current = board.recent.iter().find(shown);
+                let agency = current.and_then(|c| hall.agency(&c.agency));
+                self.fill(area.part(0.02, 0.02, 0.96, 0.96), agency.map_or(PANEL_EMPTY, agency_colour));
+                let hero = hero_boxes(area);
+                self.text(hero.label, HERO_LABEL, true, WHITE, 1, None);
+                match (current, agency) {
+                    (Some(call), Some(agency)) => {
+                        self.text(hero.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
+                        self.text(hero.counter, &format!("LOKET {}", call.counter), true, WHITE, 1, None);
+                        self.text(hero.agency, &agency.name, false, WHITE, 2, None);
+                    }
+                    _ => self.text(hero.ticket, "—", true, DIM, 1, None),
+                }
+            }
+            WidgetKind::History => {
+                let rows = region.rows.unwrap_or(DEFAULT_HISTORY_ROWS);
+                let (title, row_boxes) = history_boxes(area, rows);
+                self.text(title, HISTORY_TITLE, true, DIM, 1, None);
+                for (record, row) in board.recent.iter().filter(shown).zip(row_boxes) {
+                    let short =
+                        hall.agency(&record.agency).map_or(record.agency.as_str(), |a| a.short.as_str());
+                    self.text(row.ticket, &record.ticket.to_string(), true, WHITE, 1, None);
+                    self.text(row.counter, &format!("Loket {}", record.counter), false, WHITE, 1, None);
+                    self.text(row.agency, short, false, DIM, 1, None);
+                }
+            }
+            WidgetKind::AgencyPanels => {
+                let cells = panel_cells(area, agencies.len(), region.columns);
+                // One name size for the whole grid (the size the longest name needs): tidier from
+                // afar, and one font atlas instead of many.
+                let name_box = cells.first().map(|c| panel_boxes(*c).name);
+                let name_size = name_box.map_or(SIZES_MIN, |b| {
+                    agencies
+                        .iter()
+                        .map(|a| self.fonts.fit_bold.fit(&a.short, b.w, b.h, 2).size)
+                        .fold(f32::MAX, f32::min)
+                });
+                for (agency, cell) in agencies.iter().zip(cells) {
+                    let latest = board.agencies.get(&agency.id);
+                    let colour = if latest.is_some() { agency_colour(agency) } else { PANEL_EMPTY };
+                    self.fill(cell.part(0.03, 0.05, 0.94, 0.9), colour);
+                    let panel = panel_boxes(cell);
+                    let fit = self.fonts.fit_bold.fit_at_most(
+                        &agency.short,
+                        name_size,
+                        panel.name.w,
+                        panel.name.h,
+                        2,
+                    );
+                    self.place(panel.name, fit, true, WHITE);
+                    match latest {
+                        Some(call) => {
+                            self.text(panel.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
+                            self.text(
+                                panel.counter,
+                                &format!("Loket {}", call.counter),
+                                false,
+                                WHITE,
+                                1,
+                                None,
+                            );
+                        }
+                        None => self.text(panel.ticket, "—", true, DIM, 1, None),
+                    }
+                }
+            }
+            WidgetKind::Image => {}
+        }
+    }
+}
+
+fn agency_colour(agency: &Agency) -> Color {
+    let (r, g, b) = parse_colour(&agency.colour).unwrap_or((40, 60, 90));
+    Color::srgb_u8(r, g, b)
+}

@@ -1,0 +1,146 @@
+//! The hall screen rendered for real (bevy → wgpu → Vulkan; lavapipe under Xvfb in CI): a hub with
+//! scripted calls, `papan display --screenshot` at several sizes, and checks on the pixels.
+
+use std::path::Path;
+use std::process::Command;
+
+use papan::client::{ClientOptions, Session};
+use papan::hall::{Hall, parse_colour};
+use papan::hub::config::HubConfig;
+use papan::hub::{self, HubOptions};
+use papan::layout::{Layout, hero_boxes, panel_cells, region_rect};
+use papan::protocol::{CallCommand, Command as HubCommand, Role, TickerCommand};
+
+type Image = image::RgbImage;
+
+fn screenshot(hub_url: &str, token: &str, layout: &str, size: (u32, u32), out: &Path, cache: &Path) -> Image {
+    let status = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["display", "--layout", layout, "--windowed", &format!("{}x{}", size.0, size.1)])
+        .args(["--hub", hub_url, "--token", token, "--screen", "test-screen", "--after-ms", "800"])
+        .arg("--screenshot")
+        .arg(out)
+        .arg("--cache")
+        .arg(cache)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "papan display exited with {status}");
+    let image = image::open(out).unwrap().to_rgb8();
+    assert_eq!(image.dimensions(), size, "{layout}");
+    image
+}
+
+/// Share of pixels in `rect` (fractions of the image) close to `colour`.
+fn share_near(image: &Image, rect: papan::layout::Rect, colour: (u8, u8, u8)) -> f32 {
+    let (mut near, mut all) = (0u32, 0u32);
+    for y in rect.y as u32..(rect.y + rect.h) as u32 {
+        for x in rect.x as u32..(rect.x + rect.w) as u32 {
+            let p = image.get_pixel(x.min(image.width() - 1), y.min(image.height() - 1));
+            let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).abs();
+            if d(p[0], colour.0) + d(p[1], colour.1) + d(p[2], colour.2) < 30 {
+                near += 1;
+            }
+            all += 1;
+        }
+    }
+    near as f32 / all.max(1) as f32
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hall_screens_show_the_calls_at_every_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let (staff, display) = (
+        config.token_for(Role::Staff).unwrap().to_string(),
+        config.token_for(Role::Display).unwrap().to_string(),
+    );
+    let hall = Hall::builtin();
+    let options = HubOptions {
+        config,
+        data_dir: dir.path().join("hub"),
+        hall: hall.clone(),
+        clock: hub::core::system_clock(),
+    };
+    let running = hub::start(options).await.unwrap();
+    let client = ClientOptions {
+        url: running.ws_url(),
+        token: staff,
+        role: Role::Staff,
+        client: "t".into(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let mut session = Session::connect(&client, 0).await.unwrap();
+    let calls = [("B-17", 5), ("G-204", 13), ("A-123", 2)];
+    for (i, (ticket, counter)) in calls.iter().enumerate() {
+        let call =
+            CallCommand { ticket: ticket.parse().unwrap(), counter: *counter, agency: None, service: None };
+        session.command(&format!("c{i}"), HubCommand::Call(call)).await.unwrap();
+    }
+    let ticker = TickerCommand { text: "Selamat datang di Mal Pelayanan Publik Kota Palembang".into() };
+    session.command("t", HubCommand::Ticker(ticker)).await.unwrap();
+
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let cases = [
+        ("hall-landscape", (1920, 1080)),
+        ("hall-landscape", (1366, 768)),
+        ("hall-landscape", (3840, 2160)),
+        ("agency-wall", (1920, 1080)),
+        ("counter-portrait", (1080, 1920)),
+    ];
+    for (name, size) in cases {
+        let out = dir.path().join(format!("{name}-{}x{}.png", size.0, size.1));
+        let url = running.ws_url();
+        let (token, cache) = (display.clone(), dir.path().join(format!("cache-{name}-{}", size.0)));
+        let out2 = out.clone();
+        let image = tokio::task::spawn_blocking(move || screenshot(&url, &token, name, size, &out2, &cache))
+            .await
+            .unwrap();
+        let layout = Layout::builtin(name).unwrap();
+        let (w, h) = (size.0 as f32, size.1 as f32);
+        let background = parse_colour(&layout.background).unwrap();
+        for region in &layout.regions {
+            let area = region_rect(region, w, h);
+            match region.widget {
+                papan::layout::WidgetKind::NowCalling => {
+                    // The newest call of the region's agencies fills the hero with its colour,
+                    // and its ticket is drawn in white on it.
+                    let agency = match &region.agencies {
+                        Some(ids) => hall.agency(&ids[0]).unwrap(),
+                        None => hall.agency("disdukcapil").unwrap(),
+                    };
+                    let hero = hero_boxes(area);
+                    let colour = parse_colour(&agency.colour).unwrap();
+                    assert!(
+                        share_near(&image, hero.counter, colour) > 0.3,
+                        "{name} {size:?}: hero in agency colour"
+                    );
+                    let white = share_near(&image, hero.ticket, (255, 255, 255));
+                    assert!(
+                        white > 0.05 && white < 0.8,
+                        "{name} {size:?}: ticket text in the hero ({white})"
+                    );
+                }
+                papan::layout::WidgetKind::AgencyPanels => {
+                    // Called agencies' panels are in their colour; the others are not.
+                    let agencies = papan::layout::region_agencies(region, &hall);
+                    let cells = panel_cells(area, agencies.len(), region.columns);
+                    for (agency, cell) in agencies.iter().zip(cells) {
+                        let colour = parse_colour(&agency.colour).unwrap();
+                        let called = ["bni", "bpjs-kesehatan", "disdukcapil"].contains(&agency.id.as_str());
+                        let share = share_near(&image, cell.part(0.1, 0.1, 0.8, 0.8), colour);
+                        assert_eq!(share > 0.3, called, "{name} {size:?}: panel of {} ({share})", agency.id);
+                    }
+                }
+                _ => {
+                    let share = share_near(&image, area, background);
+                    assert!(share < 0.98, "{name} {size:?}: region {} shows something", region.widget.name());
+                }
+            }
+        }
+        if name == "hall-landscape" && size == (1920, 1080) {
+            std::fs::copy(&out, docs.join("hall-landscape-1920x1080.png")).unwrap();
+        }
+    }
+    running.stop().await.unwrap();
+}
