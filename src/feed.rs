@@ -26,7 +26,12 @@ pub enum FeedUpdate {
         from_cache: bool,
     },
     /// One event, already applied to the feed's board; the screen applies it too.
-    Event(EventFrame),
+    Event {
+        frame: EventFrame,
+        /// Older than the connection: caught up after an outage, not happening now (so it
+        /// is shown in history but only announced if still fresh).
+        replayed: bool,
+    },
     Online,
     /// The hub is unreachable or silent; the screen keeps its last board and shows a badge.
     Offline {
@@ -179,7 +184,8 @@ impl Link {
                     match board.apply(&event) {
                         Applied::Changed => {
                             self.save_cache();
-                            self.send(FeedUpdate::Event(event));
+                            let replayed = event.seq <= session.welcome_seq;
+                            self.send(FeedUpdate::Event { frame: event, replayed });
                         }
                         Applied::AlreadyApplied => {}
                         Applied::Gap { expected, got } => {

@@ -48,6 +48,13 @@ pub struct VoiceSettings {
     pub repeat: u8,
     /// Silence between the repeats.
     pub repeat_gap_ms: u32,
+    /// Silence between two announcements that follow each other.
+    pub between_ms: u32,
+    /// The same call queued again within this many seconds is spoken once.
+    pub merge_window_s: u32,
+    /// Calls older than this many seconds when their turn comes (after an outage, a replay of
+    /// missed calls) are not spoken: citizens would go to a counter that has moved on.
+    pub stale_after_s: u32,
 }
 
 impl Default for VoiceSettings {
@@ -79,6 +86,9 @@ impl Default for VoiceSettings {
             gap_ms: 60,
             repeat: 1,
             repeat_gap_ms: 700,
+            between_ms: 400,
+            merge_window_s: 10,
+            stale_after_s: 60,
         }
     }
 }
@@ -283,6 +293,18 @@ impl Hall {
             add(
                 FieldPath::item_key("voice", "gap_ms"),
                 "voice gaps are at most 5 s (10 s between repeats)".into(),
+            );
+        }
+        if voice.between_ms > 10_000 {
+            add(FieldPath::item_key("voice", "between_ms"), "voice.between_ms is at most 10000".into());
+        }
+        if voice.merge_window_s > 300 {
+            add(FieldPath::item_key("voice", "merge_window_s"), "voice.merge_window_s is at most 300".into());
+        }
+        if !(5..=3600).contains(&voice.stale_after_s) {
+            add(
+                FieldPath::item_key("voice", "stale_after_s"),
+                "voice.stale_after_s must be between 5 and 3600".into(),
             );
         }
         let mut phrase_ids = BTreeSet::new();

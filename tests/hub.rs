@@ -654,7 +654,9 @@ async fn screen_feed_resumes_with_since_after_a_hub_restart_and_starts_from_cach
     };
     assert_eq!(board.seq, first.seq);
     let second = staff.command("f2", call("A-2", 1)).await.unwrap();
-    assert!(matches!(next_update(&feed), FeedUpdate::Event(e) if e.seq == second.seq));
+    assert!(
+        matches!(next_update(&feed), FeedUpdate::Event { frame: e, replayed: false } if e.seq == second.seq)
+    );
 
     // The hub dies: the screen says so within the silence limit and keeps its board.
     hub.signal("-KILL");
@@ -670,7 +672,7 @@ async fn screen_feed_resumes_with_since_after_a_hub_restart_and_starts_from_cach
     let third = staff.command("f3", call("A-3", 1)).await.unwrap();
     assert_eq!(next_update(&feed), FeedUpdate::Online);
     match next_update(&feed) {
-        FeedUpdate::Event(e) => assert_eq!(e.seq, third.seq),
+        FeedUpdate::Event { frame: e, .. } => assert_eq!(e.seq, third.seq),
         other => panic!("expected the missed event, got {other:?}"),
     }
     drop(feed);
@@ -732,7 +734,7 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
     assert!(matches!(next_update(&feed), FeedUpdate::Board { .. }));
     let seqs: Vec<u64> = (0..3)
         .map(|_| match next_update(&feed) {
-            FeedUpdate::Event(e) => e.seq,
+            FeedUpdate::Event { frame: e, .. } => e.seq,
             other => panic!("{other:?}"),
         })
         .collect();

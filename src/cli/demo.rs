@@ -3,23 +3,24 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
 use crate::client::{ClientOptions, Session, new_command_id};
+use crate::display::VoiceSetup;
 use crate::feed::{Feed, FeedOptions, FeedUpdate};
 use crate::hall::{Hall, TimeZone};
 use crate::hub::config::HubConfig;
 use crate::hub::{self, HubOptions, RunningHub};
-use crate::protocol::{CallCommand, Command, EventFrame, RecallCommand, Role, TickerCommand, Ticket};
+use crate::layout::Layout;
+use crate::protocol::{CallCommand, Command, RecallCommand, Role, TickerCommand, Ticket};
+use crate::voice::announcer::Announcer;
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
-use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
-use crate::voice::render::{render, write_wav};
-use crate::voice::script::{merge_key, script};
+use crate::voice::player::PlayerEvent;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -38,18 +39,21 @@ pub struct DemoArgs {
     /// Voice clip pack.
     #[arg(long, default_value = DEFAULT_PACK_DIR)]
     pack: PathBuf,
+    /// Print the screen's view in the terminal instead of opening the display window.
+    #[arg(long)]
+    no_window: bool,
 }
 
 const WELCOME_TICKER: &str = "Selamat datang di Mal Pelayanan Publik Kota Palembang. \
     Siapkan KTP dan dokumen Anda sebelum dipanggil.";
 
-pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let data = args
         .data
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("papan-demo-{}", std::process::id())));
     let hall = Hall::builtin();
-    let (running, config) = start_hub(&args, &data, &hall).await?;
+    let (running, config) = runtime.block_on(start_hub(&args, &data, &hall))?;
     let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
     let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
     println!("papan demo — {}", hall.name);
@@ -62,16 +66,25 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  or call yourself:        papan call A-123 --counter 2 --hub {} --token {staff_token}",
         running.ws_url()
     );
-    let announcer = Announcer::start(hall.clone(), &args.pack, &data.join("voice"));
-    match &announcer {
-        Some(a) => println!(
-            "  voice:    {} — every announcement is also saved in {}",
-            a.pack.manifest.name,
-            a.wav_dir.display()
-        ),
-        None => println!("  voice:    off (no usable clip pack at {})", args.pack.display()),
+    let pack = match Pack::load(&args.pack) {
+        Ok(pack) => {
+            println!(
+                "  voice:    {} — every announcement is also saved in {}",
+                pack.manifest.name,
+                data.join("voice").display()
+            );
+            Some(pack)
+        }
+        Err(e) => {
+            println!("  voice:    off ({e})");
+            None
+        }
+    };
+    let window = !args.no_window && has_graphics();
+    if !args.no_window && !window {
+        println!("  screen:   no graphical session (DISPLAY/WAYLAND_DISPLAY unset): printed here instead");
     }
-    println!("  (the bevy screen joins the demo when it lands; Ctrl-C stops)\n");
+    println!("  ({} stops)\n", if window { "closing the window or Ctrl-C" } else { "Ctrl-C" });
 
     let screen = ClientOptions {
         url: running.ws_url(),
@@ -86,26 +99,67 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         client: "demo-staff".into(),
         ..screen.clone()
     };
-    let stop_screen = Arc::new(AtomicBool::new(false));
-    let screen_task = tokio::task::spawn_blocking({
-        let (stop, announcer, timezone) = (stop_screen.clone(), announcer.clone(), hall.timezone);
-        move || show_screen(screen, timezone, announcer, &stop)
-    });
-    let simulated = tokio::select! {
-        result = simulate_staff(&staff, &hall, args.calls, Duration::from_millis(args.interval_ms.max(50))) => result,
-        _ = hub::shutdown::os_signal() => Ok(()),
-    };
-    stop_screen.store(true, Ordering::Relaxed);
-    screen_task.await?;
-    running.stop().await?;
-    if let Some(announcer) = announcer {
-        // Let what was called finish speaking, as a hall would.
-        if let Ok(announcer) = Arc::try_unwrap(announcer) {
-            tokio::task::spawn_blocking(move || announcer.player.finish()).await?;
+    // The last seq the simulated staff made, once they are done (0 until then).
+    let staff_done = Arc::new(AtomicU64::new(0));
+    let staff_task = runtime.spawn({
+        let (hall, done, limit) = (hall.clone(), staff_done.clone(), args.calls);
+        let every = Duration::from_millis(args.interval_ms.max(50));
+        async move {
+            let last = match simulate_staff(&staff, &hall, limit, every).await {
+                Ok(last) => last,
+                Err(e) => {
+                    println!("  staff   stopped: {e:#}");
+                    1
+                }
+            };
+            done.store(last.max(1), Ordering::Relaxed);
         }
+    });
+    if window {
+        let mut feed = FeedOptions::new(screen);
+        feed.cache_dir = Some(data.join("screen-cache"));
+        crate::display::run(crate::display::DisplayOptions {
+            feed,
+            layout: Layout::builtin("hall-landscape").expect("hall-landscape is built in"),
+            windowed: Some((1280, 720)),
+            monitor: 0,
+            screenshot: None,
+            screenshot_after: Duration::ZERO,
+            voice: pack.map(|pack| VoiceSetup { pack, wav_dir: Some(data.join("voice")) }),
+            // With --calls the demo ends once they are made, shown and spoken; without, when closed.
+            quit_at_seq: args.calls.map(|_| staff_done),
+        })?;
+    } else {
+        let announcer = pack.and_then(|pack| start_announcer(&hall, pack, &data.join("voice")));
+        let stop_screen = Arc::new(AtomicBool::new(false));
+        let screen_thread = std::thread::spawn({
+            let (stop, quit_at, timezone) = (stop_screen.clone(), staff_done.clone(), hall.timezone);
+            move || {
+                show_screen(screen, timezone, announcer.as_ref(), &quit_at, &stop);
+                // Let what was called finish speaking, as a hall would.
+                if let Some(announcer) = announcer {
+                    announcer.finish();
+                }
+            }
+        });
+        runtime.block_on(async {
+            tokio::select! {
+                _ = async { while !screen_thread.is_finished() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                } } => {}
+                _ = hub::shutdown::os_signal() => stop_screen.store(true, Ordering::Relaxed),
+            }
+        });
+        let _ = screen_thread.join();
     }
-    println!("\ndemo stopped; its journal stays in {}", data.display());
-    simulated
+    staff_task.abort();
+    runtime.block_on(running.stop())?;
+    println!("\ndemo stopped; its journal and spoken WAVs stay in {}", data.display());
+    Ok(())
+}
+
+fn has_graphics() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
 }
 
 async fn start_hub(
@@ -139,22 +193,33 @@ fn is_addr_in_use(e: &anyhow::Error) -> bool {
 }
 
 /// A screen's view through the same feed a display uses: printed as it arrives, and spoken.
+/// Returns when stopped, or once the board reached `quit_at` (0: not yet asked).
 fn show_screen(
     options: ClientOptions,
     timezone: TimeZone,
-    announcer: Option<Arc<Announcer>>,
+    announcer: Option<&Announcer>,
+    quit_at: &AtomicU64,
     stop: &AtomicBool,
 ) {
     let feed = Feed::start(FeedOptions::new(options), None);
+    let mut seq = 0;
     while !stop.load(Ordering::Relaxed) {
+        let target = quit_at.load(Ordering::Relaxed);
+        if target > 0 && seq >= target {
+            return;
+        }
         match feed.updates.recv_timeout(Duration::from_millis(100)) {
-            Ok(FeedUpdate::Event(event)) => {
-                println!("  screen  {}", super::staff::describe_event(&event, timezone));
-                if let Some(announcer) = &announcer {
-                    announcer.announce(&event);
+            Ok(FeedUpdate::Event { frame, replayed }) => {
+                seq = frame.seq;
+                println!("  screen  {}", super::staff::describe_event(&frame, timezone));
+                if let Some(announcer) = announcer {
+                    announcer.announce(&frame, replayed);
                 }
             }
-            Ok(FeedUpdate::Board { board, .. }) => println!("  screen  board at seq {}", board.seq),
+            Ok(FeedUpdate::Board { board, .. }) => {
+                println!("  screen  board at seq {}", board.seq);
+                seq = board.seq;
+            }
             Ok(FeedUpdate::Online) => println!("  screen  online"),
             Ok(FeedUpdate::Offline { reason }) => println!("  screen  OFFLINE: {reason}"),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -169,13 +234,14 @@ async fn simulate_staff(
     hall: &Hall,
     limit: Option<u64>,
     every: Duration,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let mut session = Session::connect(options, 0).await.context("demo staff connecting")?;
     let ticker = Command::Ticker(TickerCommand { text: WELCOME_TICKER.into() });
-    session.command(&new_command_id(), ticker).await?;
+    let mut last_seq = session.command(&new_command_id(), ticker).await?.seq;
     let mut next_number: HashMap<String, u16> = HashMap::new();
     let mut serving: Vec<u16> = Vec::new();
-    let mut tick = tokio::time::interval(every);
+    // The first call waits one interval, so the screen has joined and hears it.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut done = 0u64;
     while limit.is_none_or(|limit| done < limit) {
         tick.tick().await;
@@ -198,70 +264,45 @@ async fn simulate_staff(
             _ => unreachable!("the demo sends calls and recalls"),
         };
         match session.command(&new_command_id(), command).await {
-            Ok(ack) => println!("  staff   {what}: ack seq {}", ack.seq),
+            Ok(ack) => {
+                println!("  staff   {what}: ack seq {}", ack.seq);
+                last_seq = ack.seq;
+            }
             Err(e) => println!("  staff   {what}: {e}"),
         }
         done += 1;
     }
     session.close().await;
-    Ok(())
+    Ok(last_seq)
 }
 
-/// The demo's announcer: renders what each event says, keeps it as a WAV, and plays it.
-struct Announcer {
-    hall: Hall,
-    pack: Pack,
-    player: AudioPlayer,
-    wav_dir: PathBuf,
-}
-
-impl Announcer {
-    fn start(hall: Hall, pack_dir: &Path, wav_dir: &Path) -> Option<Arc<Announcer>> {
-        let pack = match Pack::load(pack_dir) {
-            Ok(pack) => pack,
-            Err(e) => {
-                eprintln!("demo voice: {e}");
-                return None;
-            }
-        };
-        if let Err(e) = std::fs::create_dir_all(wav_dir) {
+/// The terminal demo's announcer: prints what the player does.
+fn start_announcer(hall: &Hall, pack: Pack, wav_dir: &Path) -> Option<Announcer> {
+    let (events, rx) = std::sync::mpsc::channel();
+    let announcer = match Announcer::start(hall.clone(), pack, events).keep_wavs_in(wav_dir.to_path_buf()) {
+        Ok(announcer) => announcer,
+        Err(e) => {
             eprintln!("demo voice: cannot create {}: {e}", wav_dir.display());
             return None;
         }
-        let (events, rx) = std::sync::mpsc::channel();
-        let player =
-            AudioPlayer::spawn(PlayerOptions { rate: pack.rate(), ..PlayerOptions::default() }, events);
-        std::thread::spawn(move || {
-            for event in rx {
-                match event {
-                    PlayerEvent::Started { seq, .. } => println!("  voice   ▶ #{seq} speaking"),
-                    PlayerEvent::Merged { seq, into } => {
-                        println!("  voice   #{seq} is the same call as #{into}: merged")
-                    }
-                    PlayerEvent::Dropped { seq, waited } => {
-                        println!("  voice   #{seq} dropped: waited {waited:?}")
-                    }
-                    PlayerEvent::DeviceUnavailable(problem) => {
-                        println!("  voice   no audio output ({problem}); WAVs are still written, retrying")
-                    }
-                    PlayerEvent::DeviceReady => println!("  voice   audio output ready"),
-                    PlayerEvent::Finished { .. } => {}
+    };
+    std::thread::spawn(move || {
+        for event in rx {
+            match event {
+                PlayerEvent::Started { seq, .. } => println!("  voice   ▶ #{seq} speaking"),
+                PlayerEvent::Merged { seq, into } => {
+                    println!("  voice   #{seq} is the same call as #{into}: merged")
                 }
+                PlayerEvent::Dropped { seq, waited } => {
+                    println!("  voice   #{seq} dropped: waited {waited:?}")
+                }
+                PlayerEvent::DeviceUnavailable(problem) => {
+                    println!("  voice   no audio output ({problem}); WAVs are still written, retrying")
+                }
+                PlayerEvent::DeviceReady => println!("  voice   audio output ready"),
+                PlayerEvent::Finished { .. } => {}
             }
-        });
-        Some(Arc::new(Announcer { hall, pack, player, wav_dir: wav_dir.to_path_buf() }))
-    }
-
-    fn announce(&self, frame: &EventFrame) {
-        let (Some(tokens), Some(key)) = (script(&self.hall, &frame.event), merge_key(&frame.event)) else {
-            return;
-        };
-        let rendered = render(&tokens, &self.pack, self.hall.voice.gap_ms, self.hall.voice.repeat_gap_ms);
-        let wav = self.wav_dir.join(format!("{:05}-{}.wav", frame.seq, frame.event.kind()));
-        if let Err(e) = write_wav(&wav, &rendered) {
-            eprintln!("demo voice: writing {}: {e}", wav.display());
         }
-        let samples = rendered.samples.into();
-        self.player.enqueue(Queued { seq: frame.seq, key, samples, queued_at: Instant::now() });
-    }
+    });
+    Some(announcer)
 }

@@ -7,9 +7,11 @@ use anyhow::Context;
 use clap::Args;
 
 use super::HubClientArgs;
+use crate::display::VoiceSetup;
 use crate::feed::FeedOptions;
 use crate::layout::Layout;
 use crate::protocol::Role;
+use crate::voice::pack::Pack;
 
 #[derive(Args)]
 pub struct DisplayArgs {
@@ -31,6 +33,12 @@ pub struct DisplayArgs {
     /// Wait this long before the screenshot.
     #[arg(long, default_value_t = 1500)]
     after_ms: u64,
+    /// Voice clip pack for announcements.
+    #[arg(long, default_value = crate::voice::pack::DEFAULT_PACK_DIR)]
+    pack: PathBuf,
+    /// A silent screen: no announcements from this display.
+    #[arg(long)]
+    no_voice: bool,
     /// Folder for the last good hall and board (to start without the hub).
     #[arg(long, default_value = "papan-display-cache")]
     cache: PathBuf,
@@ -55,6 +63,18 @@ pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
     client.client = args.screen.clone();
     let mut feed = FeedOptions::new(client);
     feed.cache_dir = Some(args.cache.clone());
+    // A screenshot is a picture, not an announcement.
+    let voice = if args.no_voice || args.screenshot.is_some() {
+        None
+    } else {
+        match Pack::load(&args.pack) {
+            Ok(pack) => Some(VoiceSetup { pack, wav_dir: None }),
+            Err(e) => {
+                tracing::error!("{e}; this screen stays silent");
+                None
+            }
+        }
+    };
     crate::display::run(crate::display::DisplayOptions {
         feed,
         layout,
@@ -62,5 +82,7 @@ pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
         monitor: args.monitor,
         screenshot: args.screenshot,
         screenshot_after: Duration::from_millis(args.after_ms),
+        voice,
+        quit_at_seq: None,
     })
 }

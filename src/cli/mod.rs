@@ -202,17 +202,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // The display runs bevy on this thread (winit needs the main thread), outside the runtime.
-    if let Cmd::Display(args) = cli.command {
-        return match display::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("papan: {e:#}");
-                ExitCode::from(1)
-            }
-        };
-    }
-    match runtime.block_on(run(cli.command)) {
+    // The display (also the demo's) runs bevy on this thread: winit needs the main thread.
+    let result = match cli.command {
+        Cmd::Display(args) => display::run(args).map_err(CliError::Other),
+        Cmd::Demo(args) => demo::run(args, &runtime).map_err(CliError::Other),
+        command => runtime.block_on(run(command)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("papan: {e}");
@@ -224,11 +220,10 @@ pub fn main() -> ExitCode {
 async fn run(command: Cmd) -> Result<(), CliError> {
     match command {
         Cmd::Hub(args) => run_hub(args).await.map_err(CliError::Other),
-        Cmd::Demo(args) => demo::run(args).await.map_err(CliError::Other),
         Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
         Cmd::Voice(cmd) => voice::run(cmd).map_err(CliError::Other),
         Cmd::Layout(cmd) => layout::run(cmd).map_err(CliError::Other),
-        Cmd::Display(args) => display::run(args).map_err(CliError::Other),
+        Cmd::Demo(_) | Cmd::Display(_) => unreachable!("run outside the runtime"),
         Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
         other => staff::command(other).await,
     }

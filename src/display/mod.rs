@@ -1,19 +1,29 @@
 //! `papan display`: the bevy app on a hall screen, composed of feature plugins (network feed,
-//! board view, screenshot). Full screen borderless on a chosen monitor, or windowed for desks.
+//! voice, board view, screenshot). Full screen borderless on a chosen monitor, or windowed.
 
+mod audio;
 mod net;
 mod screenshot;
+#[cfg(test)]
+mod tests;
 mod view;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy::window::{ExitCondition, MonitorSelection, WindowMode, WindowResolution};
-use bevy::winit::{UpdateMode, WinitSettings};
+use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
 
-use crate::feed::FeedOptions;
+use crate::feed::{Feed, FeedOptions, Wake};
 use crate::layout::Layout;
+use crate::voice::announcer::Announcer;
+use crate::voice::pack::Pack;
+
+pub use audio::{Speaker, Voice};
+pub use net::{Arrived, BoardState, FeedSource, HallChanged, Highlight};
 
 /// Everything `papan display` needs.
 pub struct DisplayOptions {
@@ -26,6 +36,17 @@ pub struct DisplayOptions {
     pub screenshot: Option<PathBuf>,
     /// How long to wait before the screenshot (for the board to arrive).
     pub screenshot_after: Duration,
+    /// Speak calls with this clip pack (None: a silent screen).
+    pub voice: Option<VoiceSetup>,
+    /// Set by someone else (the demo) to a seq: the display closes once its board has reached
+    /// it and everything is spoken (0: keep running).
+    pub quit_at_seq: Option<Arc<AtomicU64>>,
+}
+
+pub struct VoiceSetup {
+    pub pack: Pack,
+    /// Also keep every announcement as a WAV here.
+    pub wav_dir: Option<PathBuf>,
 }
 
 /// The order of the display's systems within a frame.
@@ -33,6 +54,8 @@ pub struct DisplayOptions {
 pub enum DisplaySet {
     /// Take what the network thread delivered.
     Receive,
+    /// Speak what arrived; decide what to highlight.
+    Announce,
     /// Rebuild or update what is shown.
     Show,
     /// Screenshots after everything is in place.
@@ -81,13 +104,62 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
             }),
     )
     .insert_resource(WinitSettings { focused_mode: update_mode, unfocused_mode: update_mode })
-    .insert_resource(ClearColor(Color::srgb_u8(background.0, background.1, background.2)))
-    .configure_sets(Update, (DisplaySet::Receive, DisplaySet::Show, DisplaySet::Capture).chain());
-    net::plugin(&mut app, options.feed);
-    view::plugin(&mut app, options.layout);
+    .insert_resource(ClearColor(Color::srgb_u8(background.0, background.1, background.2)));
+    // The network thread wakes the reactive loop the moment an update arrives.
+    let wake: Option<Wake> = app.world().get_resource::<EventLoopProxyWrapper>().map(|proxy| {
+        let proxy = std::sync::Mutex::new((**proxy).clone());
+        Arc::new(move || {
+            if let Ok(proxy) = proxy.lock() {
+                let _ = proxy.send_event(WinitUserEvent::WakeUp);
+            }
+        }) as Wake
+    });
+    let source = FeedSource::from_feed(Feed::start(options.feed, wake));
+    let voice = options.voice.and_then(|setup| {
+        let hall = crate::hall::Hall::builtin();
+        let (events, rx) = std::sync::mpsc::channel();
+        let announcer = Announcer::start(hall, setup.pack, events);
+        let announcer = match setup.wav_dir {
+            Some(dir) => announcer.keep_wavs_in(dir).map_err(|e| warn!("cannot keep WAVs: {e}")).ok()?,
+            None => announcer,
+        };
+        Some(Voice::new(Box::new(announcer), rx))
+    });
+    add_board_features(&mut app, source, voice, options.layout);
+    if let Some(quit) = options.quit_at_seq {
+        app.insert_resource(QuitAt(quit)).add_systems(Last, quit_when_asked);
+    }
     if let Some(path) = options.screenshot {
         screenshot::plugin(&mut app, path, options.screenshot_after);
     }
     app.run();
     Ok(())
+}
+
+/// What every display runs, windowed or in a test app: feed, voice, board view.
+pub(crate) fn add_board_features(app: &mut App, source: FeedSource, voice: Option<Voice>, layout: Layout) {
+    app.configure_sets(
+        Update,
+        (DisplaySet::Receive, DisplaySet::Announce, DisplaySet::Show, DisplaySet::Capture).chain(),
+    );
+    net::plugin(app, source);
+    audio::plugin(app, voice);
+    view::plugin(app, layout);
+}
+
+#[derive(Resource)]
+struct QuitAt(Arc<AtomicU64>);
+
+/// Closes the app once asked to, the board has caught up and nothing is waiting to be spoken.
+fn quit_when_asked(
+    quit: Res<QuitAt>,
+    state: Res<BoardState>,
+    voice: Option<Res<Voice>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let target = quit.0.load(Ordering::Relaxed);
+    let caught_up = state.board.as_ref().is_some_and(|b| b.seq >= target);
+    if target > 0 && caught_up && voice.is_none_or(|v| v.unfinished() == 0) {
+        exit.write(AppExit::Success);
+    }
 }

@@ -1,14 +1,15 @@
-//! The display's end of the feed: drains what the network thread delivered into [`BoardState`].
+//! The display's end of the feed: drains what the network thread delivered into [`BoardState`]
+//! and tells the other features what arrived.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 
 use bevy::prelude::*;
 
 use super::DisplaySet;
 use crate::board::{Applied, Board};
-use crate::feed::{Feed, FeedOptions, FeedUpdate};
+use crate::feed::{Feed, FeedUpdate};
 use crate::hall::Hall;
-use crate::protocol::{Event, Seq};
+use crate::protocol::{EventFrame, Seq};
 
 /// What the screen shows, as last received.
 #[derive(Resource, Default)]
@@ -17,37 +18,83 @@ pub struct BoardState {
     pub hall: Option<Hall>,
     pub online: bool,
     pub offline_reason: Option<String>,
-    /// The newest call, for the highlight.
-    pub newest_call: Option<Seq>,
 }
 
-#[derive(Resource)]
-struct FeedLink(Mutex<Feed>);
+/// An event just applied to the board.
+#[derive(Message, Debug, Clone)]
+pub struct Arrived {
+    pub frame: EventFrame,
+    /// Caught up after an outage rather than happening now.
+    pub replayed: bool,
+}
 
-pub(super) fn plugin(app: &mut App, options: FeedOptions) {
-    app.insert_resource(FeedLink(Mutex::new(Feed::start(options, None))))
+/// Draw the eye to this call now (its announcement has started, or there is none).
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Highlight {
+    pub seq: Seq,
+}
+
+/// The hall data changed (new snapshot or edited hall file).
+#[derive(Message, Debug, Clone, Copy)]
+pub struct HallChanged;
+
+/// Where updates come from: the network thread, or a channel in tests.
+#[derive(Resource)]
+pub struct FeedSource {
+    updates: Mutex<mpsc::Receiver<FeedUpdate>>,
+    /// Keeps the network thread running as long as the app.
+    _feed: Option<Mutex<Feed>>,
+}
+
+impl FeedSource {
+    pub fn from_feed(mut feed: Feed) -> FeedSource {
+        let (_, empty) = mpsc::channel();
+        let updates = std::mem::replace(&mut feed.updates, empty);
+        FeedSource { updates: Mutex::new(updates), _feed: Some(Mutex::new(feed)) }
+    }
+
+    pub fn from_channel(updates: mpsc::Receiver<FeedUpdate>) -> FeedSource {
+        FeedSource { updates: Mutex::new(updates), _feed: None }
+    }
+}
+
+pub(super) fn plugin(app: &mut App, source: FeedSource) {
+    app.insert_resource(source)
         .init_resource::<BoardState>()
+        .add_message::<Arrived>()
+        .add_message::<Highlight>()
+        .add_message::<HallChanged>()
         .add_systems(Update, receive_updates.in_set(DisplaySet::Receive));
 }
 
 /// Applies every update the network thread has delivered since the last frame.
-fn receive_updates(link: Res<FeedLink>, mut state: ResMut<BoardState>) {
-    let Ok(feed) = link.0.lock() else { return };
-    for update in feed.updates.try_iter() {
+fn receive_updates(
+    source: Res<FeedSource>,
+    mut state: ResMut<BoardState>,
+    mut arrived: MessageWriter<Arrived>,
+    mut hall_changed: MessageWriter<HallChanged>,
+) {
+    let Ok(updates) = source.updates.lock() else { return };
+    for update in updates.try_iter() {
         match update {
             FeedUpdate::Board { board, hall, .. } => {
                 state.board = Some(*board);
-                state.hall = Some(*hall);
-            }
-            FeedUpdate::Event(frame) => {
-                if matches!(frame.event, Event::Call(_) | Event::Recall(_)) {
-                    state.newest_call = Some(frame.seq);
+                if state.hall.as_ref() != Some(&*hall) {
+                    state.hall = Some(*hall);
+                    hall_changed.write(HallChanged);
                 }
-                if let Some(board) = state.board.as_mut()
-                    && let Applied::Gap { expected, got } = board.apply(&frame)
-                {
+            }
+            FeedUpdate::Event { frame, replayed } => {
+                let Some(board) = state.board.as_mut() else { continue };
+                match board.apply(&frame) {
+                    Applied::Changed => {
+                        arrived.write(Arrived { frame, replayed });
+                    }
+                    Applied::AlreadyApplied => {}
                     // The feed resyncs before passing events on, so this would be a bug.
-                    warn!("display board out of step: expected {expected}, got {got}");
+                    Applied::Gap { expected, got } => {
+                        warn!("display board out of step: expected {expected}, got {got}")
+                    }
                 }
             }
             FeedUpdate::Online => {

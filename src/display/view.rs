@@ -1,11 +1,13 @@
 //! The board on screen: the layout's regions as UI nodes, every text fitted to its box with the
 //! shared fitting code, rebuilt when the board, hall or window size change; the clock ticks.
 
+use std::time::{Duration, Instant};
+
 use bevy::prelude::*;
-use bevy::window::PrimaryWindow;
+use bevy::window::{PrimaryWindow, RequestRedraw};
 
 use super::DisplaySet;
-use super::net::BoardState;
+use super::net::{BoardState, Highlight};
 use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
 use crate::hall::{Agency, Hall, parse_colour};
@@ -13,6 +15,7 @@ use crate::layout::{
     DEFAULT_HISTORY_ROWS, HERO_LABEL, HISTORY_TITLE, Layout, Rect, WidgetKind, hero_boxes, history_boxes,
     line_box, panel_boxes, panel_cells, region_agencies, region_rect,
 };
+use crate::protocol::Seq;
 
 /// The layout being shown.
 #[derive(Resource)]
@@ -35,6 +38,31 @@ struct BoardRoot;
 #[derive(Component)]
 struct ClockText;
 
+/// Parts of the hero that flash when its call is highlighted.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub enum HeroPart {
+    /// The coloured card; flashes brighter.
+    Card { seq: Seq, base: Color },
+    /// The margin around it; flashes amber.
+    Frame { seq: Seq },
+}
+
+/// The hero text showing the current ticket (tests and the fleet page read it).
+#[derive(Component)]
+pub struct HeroTicket;
+
+/// A running flash of the hero.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct Flash {
+    pub seq: Seq,
+    pub started: Instant,
+}
+
+/// Three flashes, on for a third of a second each: seen from across the hall, over before it annoys.
+const FLASH_HALF_PERIOD: Duration = Duration::from_millis(330);
+const FLASH_HALF_PERIODS: u32 = 6;
+const AMBER: Color = Color::srgb(1.0, 0.77, 0.0);
+
 /// What the current UI was built from, to know when to rebuild.
 #[derive(Resource, Default, PartialEq)]
 struct Built {
@@ -54,8 +82,13 @@ const SIZES_MIN: f32 = crate::fit::SIZES[0];
 pub(super) fn plugin(app: &mut App, layout: Layout) {
     app.insert_resource(ScreenLayout(layout))
         .init_resource::<Built>()
+        // Normally registered by the window plugin; test apps run without it.
+        .add_message::<RequestRedraw>()
         .add_systems(Startup, (load_fonts, spawn_camera))
-        .add_systems(Update, (rebuild_board, tick_clock).chain().in_set(DisplaySet::Show));
+        .add_systems(
+            Update,
+            (start_flash, rebuild_board, tick_clock, flash_hero).chain().in_set(DisplaySet::Show),
+        );
 }
 
 fn spawn_camera(mut commands: Commands) {
@@ -120,6 +153,10 @@ fn rebuild_board(
             for node in nodes {
                 let mut entity =
                     root.spawn((node.node, BackgroundColor(node.background.unwrap_or(Color::NONE))));
+                if let Some(part) = node.hero {
+                    entity.insert(part);
+                }
+                let hero_ticket = node.hero_ticket;
                 if let Some(text) = node.text {
                     let (text, font, color, clock) = text;
                     entity.with_children(|cell| {
@@ -132,11 +169,62 @@ fn rebuild_board(
                         if clock {
                             spawned.insert(ClockText);
                         }
+                        if hero_ticket {
+                            spawned.insert(HeroTicket);
+                        }
                     });
                 }
             }
         });
     *built = now;
+}
+
+/// A highlighted call starts the hero's flash (the newest highlight wins).
+fn start_flash(mut commands: Commands, mut highlights: MessageReader<Highlight>) {
+    if let Some(highlight) = highlights.read().last() {
+        commands.insert_resource(Flash { seq: highlight.seq, started: Instant::now() });
+    }
+}
+
+/// Animates the flash of the hero showing the highlighted call, keeping the reactive loop
+/// drawing until it is over.
+fn flash_hero(
+    mut commands: Commands,
+    flash: Option<Res<Flash>>,
+    mut parts: Query<(&HeroPart, &mut BackgroundColor)>,
+    mut redraw: MessageWriter<RequestRedraw>,
+) {
+    let Some(flash) = flash else { return };
+    let half_periods = (flash.started.elapsed().as_millis() / FLASH_HALF_PERIOD.as_millis()) as u32;
+    let over = half_periods >= FLASH_HALF_PERIODS;
+    let on = !over && half_periods.is_multiple_of(2);
+    for (part, mut background) in &mut parts {
+        let colour = match *part {
+            HeroPart::Card { seq, base } if seq == flash.seq => {
+                if on {
+                    base.mix(&Color::WHITE, 0.35)
+                } else {
+                    base
+                }
+            }
+            HeroPart::Frame { seq } if seq == flash.seq => {
+                if on {
+                    AMBER
+                } else {
+                    Color::NONE
+                }
+            }
+            _ => continue,
+        };
+        if background.0 != colour {
+            background.0 = colour;
+        }
+    }
+    if over {
+        commands.remove_resource::<Flash>();
+    } else {
+        redraw.write(RequestRedraw);
+    }
 }
 
 /// Updates the clock's text when the minute changes (the reactive loop wakes once a second).
@@ -155,6 +243,8 @@ struct Placed {
     node: Node,
     background: Option<Color>,
     text: Option<(String, TextFont, Color, bool)>,
+    hero: Option<HeroPart>,
+    hero_ticket: bool,
 }
 
 /// Collects nodes for one rebuild.
@@ -178,8 +268,18 @@ impl Painter<'_> {
         }
     }
 
+    fn mark(&mut self, part: HeroPart) {
+        self.nodes.last_mut().expect("just placed").hero = Some(part);
+    }
+
     fn fill(&mut self, rect: Rect, colour: Color) {
-        self.nodes.push(Placed { node: Self::rect_node(rect), background: Some(colour), text: None });
+        self.nodes.push(Placed {
+            node: Self::rect_node(rect),
+            background: Some(colour),
+            text: None,
+            hero: None,
+            hero_ticket: false,
+        });
     }
 
     /// Places `text` at the largest ladder size that fits `rect`.
@@ -208,6 +308,8 @@ impl Painter<'_> {
             node: Self::rect_node(rect),
             background: None,
             text: Some((fit.lines.join("\n"), font, colour, false)),
+            hero: None,
+            hero_ticket: false,
         });
     }
 
@@ -247,6 +349,8 @@ impl Painter<'_> {
                     node: Self::rect_node(line_box(area)),
                     background: None,
                     text: Some((line, font, DIM, true)),
+                    hero: None,
+                    hero_ticket: false,
                 });
             }
             WidgetKind::Ticker => {
@@ -264,17 +368,28 @@ impl Painter<'_> {
                     node: Self::rect_node(rect),
                     background: None,
                     text: Some((text, font, WHITE, false)),
+                    hero: None,
+                    hero_ticket: false,
                 });
             }
             WidgetKind::NowCalling => {
                 let current = board.recent.iter().find(shown);
                 let agency = current.and_then(|c| hall.agency(&c.agency));
-                self.fill(area.part(0.02, 0.02, 0.96, 0.96), agency.map_or(PANEL_EMPTY, agency_colour));
+                let base = agency.map_or(PANEL_EMPTY, agency_colour);
+                if let Some(call) = current {
+                    self.fill(area, Color::NONE);
+                    self.mark(HeroPart::Frame { seq: call.seq });
+                }
+                self.fill(area.part(0.02, 0.02, 0.96, 0.96), base);
+                if let Some(call) = current {
+                    self.mark(HeroPart::Card { seq: call.seq, base });
+                }
                 let hero = hero_boxes(area);
                 self.text(hero.label, HERO_LABEL, true, WHITE, 1, None);
                 match (current, agency) {
                     (Some(call), Some(agency)) => {
                         self.text(hero.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
+                        self.nodes.last_mut().expect("just placed").hero_ticket = true;
                         self.text(hero.counter, &format!("LOKET {}", call.counter), true, WHITE, 1, None);
                         self.text(hero.agency, &agency.name, false, WHITE, 2, None);
                     }
@@ -295,6 +410,7 @@ impl Painter<'_> {
             }
             WidgetKind::AgencyPanels => {
                 let cells = panel_cells(area, agencies.len(), region.columns);
+                let newest = board.recent.iter().find(shown).map(|c| c.agency.as_str());
                 // One name size for the whole grid (the size the longest name needs): tidier from
                 // afar, and one font atlas instead of many.
                 let name_box = cells.first().map(|c| panel_boxes(*c).name);
@@ -307,6 +423,10 @@ impl Painter<'_> {
                 for (agency, cell) in agencies.iter().zip(cells) {
                     let latest = board.agencies.get(&agency.id);
                     let colour = if latest.is_some() { agency_colour(agency) } else { PANEL_EMPTY };
+                    // The agency just called stands out in an amber frame.
+                    if newest == Some(agency.id.as_str()) {
+                        self.fill(cell.part(0.005, 0.01, 0.99, 0.98), AMBER);
+                    }
                     self.fill(cell.part(0.03, 0.05, 0.94, 0.9), colour);
                     let panel = panel_boxes(cell);
                     let fit = self.fonts.fit_bold.fit_at_most(

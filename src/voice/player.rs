@@ -78,6 +78,7 @@ pub enum PlayerEvent {
 
 enum Request {
     Enqueue(Queued),
+    Options(PlayerOptions),
     DeviceError(String),
     /// Stop; with `drain`, after everything queued has played.
     Shutdown {
@@ -108,6 +109,11 @@ impl AudioPlayer {
 
     pub fn enqueue(&self, queued: Queued) {
         let _ = self.tx.send(Request::Enqueue(queued));
+    }
+
+    /// New limits (the hall file changed); the sample rate stays that of the open device.
+    pub fn set_options(&self, options: PlayerOptions) {
+        let _ = self.tx.send(Request::Options(options));
     }
 
     /// Plays what is queued (or gives up on it when there is no device) and stops.
@@ -172,6 +178,9 @@ impl Worker {
         loop {
             match rx.recv_timeout(POLL) {
                 Ok(Request::Enqueue(queued)) => self.enqueue(queued),
+                Ok(Request::Options(options)) => {
+                    self.options = PlayerOptions { rate: self.options.rate, ..options };
+                }
                 Ok(Request::DeviceError(e)) => self.lose_device(e),
                 Ok(Request::Shutdown { drain: false }) | Err(RecvTimeoutError::Disconnected) => return,
                 Ok(Request::Shutdown { drain: true }) => draining = true,

@@ -1,0 +1,159 @@
+//! The display's announcer: speaks arriving calls through the player thread and highlights each
+//! call on screen when its announcement is actually heard (or at once when nothing will be heard).
+
+use std::collections::HashSet;
+use std::sync::{Mutex, mpsc};
+
+use bevy::prelude::*;
+
+use super::DisplaySet;
+use super::net::{Arrived, BoardState, HallChanged, Highlight};
+use crate::hall::Hall;
+use crate::protocol::{EventFrame, Seq};
+use crate::voice::announcer::{Announced, Announcer};
+use crate::voice::player::PlayerEvent;
+
+/// What speaks: the real announcer, or a stand-in in tests.
+pub trait Speaker: Send + Sync + 'static {
+    fn announce(&self, frame: &EventFrame, replayed: bool) -> Announced;
+    fn set_hall(&mut self, hall: Hall);
+}
+
+impl Speaker for Announcer {
+    fn announce(&self, frame: &EventFrame, replayed: bool) -> Announced {
+        Announcer::announce(self, frame, replayed)
+    }
+
+    fn set_hall(&mut self, hall: Hall) {
+        Announcer::set_hall(self, hall)
+    }
+}
+
+/// The speaker and what its player thread reports.
+#[derive(Resource)]
+pub struct Voice {
+    speaker: Box<dyn Speaker>,
+    events: Mutex<mpsc::Receiver<PlayerEvent>>,
+    /// Queued announcements not yet started, merged or dropped.
+    pending: HashSet<Seq>,
+    /// Queued announcements not yet finished (or merged, dropped).
+    unfinished: HashSet<Seq>,
+    /// False while the player has no audio device: calls are highlighted at once, not when heard.
+    device_ready: bool,
+}
+
+impl Voice {
+    pub fn new(speaker: Box<dyn Speaker>, events: mpsc::Receiver<PlayerEvent>) -> Voice {
+        Voice {
+            speaker,
+            events: Mutex::new(events),
+            pending: HashSet::new(),
+            unfinished: HashSet::new(),
+            device_ready: true,
+        }
+    }
+
+    /// Announcements still to be heard to their end (the demo waits for them before quitting).
+    pub fn unfinished(&self) -> usize {
+        self.unfinished.len()
+    }
+}
+
+pub(super) fn plugin(app: &mut App, voice: Option<Voice>) {
+    match voice {
+        Some(voice) => {
+            app.insert_resource(voice).add_systems(
+                Update,
+                (follow_hall, announce_arrivals, relay_player_events).chain().in_set(DisplaySet::Announce),
+            );
+        }
+        None => {
+            app.add_systems(Update, highlight_arrivals.in_set(DisplaySet::Announce));
+        }
+    }
+}
+
+fn is_call(frame: &EventFrame) -> bool {
+    matches!(frame.event, crate::protocol::Event::Call(_) | crate::protocol::Event::Recall(_))
+}
+
+/// Without a voice, live calls are highlighted as they arrive.
+fn highlight_arrivals(mut arrived: MessageReader<Arrived>, mut highlight: MessageWriter<Highlight>) {
+    for Arrived { frame, replayed } in arrived.read() {
+        if is_call(frame) && !replayed {
+            highlight.write(Highlight { seq: frame.seq });
+        }
+    }
+}
+
+fn follow_hall(mut changed: MessageReader<HallChanged>, state: Res<BoardState>, mut voice: ResMut<Voice>) {
+    if changed.read().last().is_some()
+        && let Some(hall) = &state.hall
+    {
+        voice.speaker.set_hall(hall.clone());
+    }
+}
+
+fn announce_arrivals(
+    mut arrived: MessageReader<Arrived>,
+    mut voice: ResMut<Voice>,
+    mut highlight: MessageWriter<Highlight>,
+) {
+    for Arrived { frame, replayed } in arrived.read() {
+        let outcome = voice.speaker.announce(frame, *replayed);
+        if outcome == Announced::Queued && voice.device_ready {
+            voice.unfinished.insert(frame.seq);
+        }
+        if !is_call(frame) {
+            continue;
+        }
+        match outcome {
+            Announced::Queued if voice.device_ready => {
+                voice.pending.insert(frame.seq);
+            }
+            // Nothing will be heard (no device, no clips): the screen must not wait for it.
+            Announced::Queued | Announced::Silent if !replayed => {
+                highlight.write(Highlight { seq: frame.seq });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn relay_player_events(mut voice: ResMut<Voice>, mut highlight: MessageWriter<Highlight>) {
+    let events: Vec<PlayerEvent> = match voice.events.lock() {
+        Ok(rx) => rx.try_iter().collect(),
+        Err(_) => return,
+    };
+    for event in events {
+        match event {
+            PlayerEvent::Started { seq, .. } => {
+                if voice.pending.remove(&seq) {
+                    highlight.write(Highlight { seq });
+                }
+            }
+            PlayerEvent::Merged { seq, .. } => {
+                voice.unfinished.remove(&seq);
+                if voice.pending.remove(&seq) {
+                    highlight.write(Highlight { seq });
+                }
+            }
+            PlayerEvent::Dropped { seq, .. } => {
+                voice.pending.remove(&seq);
+                voice.unfinished.remove(&seq);
+            }
+            PlayerEvent::Finished { seq } => {
+                voice.unfinished.remove(&seq);
+            }
+            PlayerEvent::DeviceReady => voice.device_ready = true,
+            PlayerEvent::DeviceUnavailable(_) => {
+                voice.device_ready = false;
+                voice.unfinished.clear();
+                // What waits for the device is shown now; it is spoken when the device returns.
+                for seq in std::mem::take(&mut voice.pending) {
+                    highlight.write(Highlight { seq });
+                }
+            }
+        }
+    }
+}

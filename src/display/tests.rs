@@ -1,0 +1,185 @@
+//! The display's features in a `MinimalPlugins` app with no window server or GPU: updates from a
+//! channel, a stand-in speaker, then asserts on the entities after `app.update()`.
+
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+
+use super::view::{Flash, HeroPart, HeroTicket};
+use super::{FeedSource, Speaker, Voice, add_board_features};
+use crate::board::Board;
+use crate::feed::FeedUpdate;
+use crate::hall::Hall;
+use crate::layout::Layout;
+use crate::protocol::{Call, Event, EventFrame, Seq};
+use crate::voice::announcer::Announced;
+use crate::voice::player::PlayerEvent;
+
+struct Harness {
+    app: App,
+    feed: mpsc::Sender<FeedUpdate>,
+    player: mpsc::Sender<PlayerEvent>,
+    spoken: Arc<Mutex<Vec<(Seq, bool)>>>,
+}
+
+/// Records what it was asked to say and answers as a player with a device would.
+struct FakeSpeaker {
+    spoken: Arc<Mutex<Vec<(Seq, bool)>>>,
+}
+
+impl Speaker for FakeSpeaker {
+    fn announce(&self, frame: &EventFrame, replayed: bool) -> Announced {
+        self.spoken.lock().unwrap().push((frame.seq, replayed));
+        if replayed { Announced::Stale { age: Duration::from_secs(600) } } else { Announced::Queued }
+    }
+
+    fn set_hall(&mut self, _hall: Hall) {}
+}
+
+fn test_app(with_voice: bool) -> Harness {
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Font>();
+    app.world_mut().spawn((Window { resolution: (1920, 1080).into(), ..default() }, PrimaryWindow));
+    let (feed, updates) = mpsc::channel();
+    let (player, events) = mpsc::channel();
+    let spoken = Arc::new(Mutex::new(Vec::new()));
+    let voice = with_voice.then(|| Voice::new(Box::new(FakeSpeaker { spoken: spoken.clone() }), events));
+    add_board_features(
+        &mut app,
+        FeedSource::from_channel(updates),
+        voice,
+        Layout::builtin("hall-landscape").unwrap(),
+    );
+    feed.send(FeedUpdate::Online).unwrap();
+    feed.send(FeedUpdate::Board {
+        board: Box::new(Board::default()),
+        hall: Box::new(Hall::builtin()),
+        from_cache: false,
+    })
+    .unwrap();
+    app.update();
+    Harness { app, feed, player, spoken }
+}
+
+fn call(seq: Seq, ticket: &str, counter: u16) -> EventFrame {
+    let agency = Hall::builtin().resolve_counter(counter, None).unwrap().id.clone();
+    EventFrame {
+        seq,
+        at: jiff::Timestamp::now(),
+        event: Event::Call(Call { ticket: ticket.parse().unwrap(), counter, agency, service: None }),
+    }
+}
+
+impl Harness {
+    fn texts(&mut self) -> Vec<String> {
+        let mut query = self.app.world_mut().query::<&Text>();
+        query.iter(self.app.world()).map(|t| t.0.clone()).collect()
+    }
+
+    fn hero_ticket(&mut self) -> Option<String> {
+        let mut query = self.app.world_mut().query_filtered::<&Text, With<HeroTicket>>();
+        query.single(self.app.world()).ok().map(|t| t.0.clone())
+    }
+
+    fn flash(&self) -> Option<Seq> {
+        self.app.world().get_resource::<Flash>().map(|f| f.seq)
+    }
+
+    fn hero_card(&mut self) -> (HeroPart, Color) {
+        let mut query = self.app.world_mut().query::<(&HeroPart, &BackgroundColor)>();
+        query
+            .iter(self.app.world())
+            .find(|(p, _)| matches!(p, HeroPart::Card { .. }))
+            .map(|(p, c)| (*p, c.0))
+            .expect("a hero card")
+    }
+}
+
+#[test]
+fn a_call_updates_hero_history_and_panels_on_the_next_update() {
+    let mut h = test_app(false);
+    assert_eq!(h.hero_ticket(), None, "nothing called yet");
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-012", 3), replayed: false }).unwrap();
+    h.feed.send(FeedUpdate::Event { frame: call(2, "A-013", 4), replayed: false }).unwrap();
+    h.app.update();
+
+    assert_eq!(h.hero_ticket().as_deref(), Some("A-013"));
+    let texts = h.texts();
+    assert!(texts.contains(&"LOKET 4".to_string()), "hero counter: {texts:?}");
+    // History lists both, newest first, and the agency panel shows its latest.
+    assert!(texts.iter().filter(|t| *t == "A-012").count() >= 1, "{texts:?}");
+    assert!(texts.iter().filter(|t| *t == "A-013").count() >= 2, "hero and history/panel: {texts:?}");
+    assert!(texts.contains(&"Loket 3".to_string()), "{texts:?}");
+}
+
+#[test]
+fn without_voice_a_live_call_flashes_at_once_and_a_replayed_one_does_not() {
+    let mut h = test_app(false);
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: true }).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), None, "caught-up calls are shown, not flashed");
+
+    h.feed.send(FeedUpdate::Event { frame: call(2, "A-002", 1), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), Some(2));
+    h.app.update();
+    let (part, colour) = h.hero_card();
+    let HeroPart::Card { seq, base } = part else { unreachable!() };
+    assert_eq!(seq, 2);
+    assert_ne!(colour, base, "the card is lit during the first flash");
+}
+
+#[test]
+fn with_voice_the_flash_waits_for_the_announcement_to_start() {
+    let mut h = test_app(true);
+    h.feed.send(FeedUpdate::Event { frame: call(1, "B-020", 5), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.spoken.lock().unwrap().as_slice(), &[(1, false)]);
+    assert_eq!(h.hero_ticket().as_deref(), Some("B-020"), "shown at once");
+    assert_eq!(h.flash(), None, "not flashed before it is heard");
+    assert_eq!(h.app.world().resource::<Voice>().unfinished(), 1);
+
+    h.player.send(PlayerEvent::Started { seq: 1, at: std::time::Instant::now() }).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), Some(1));
+    h.player.send(PlayerEvent::Finished { seq: 1 }).unwrap();
+    h.app.update();
+    assert_eq!(h.app.world().resource::<Voice>().unfinished(), 0);
+
+    // A stale caught-up call is neither spoken nor flashed.
+    h.feed.send(FeedUpdate::Event { frame: call(2, "B-021", 5), replayed: true }).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), Some(1));
+    assert_eq!(h.app.world().resource::<Voice>().unfinished(), 0);
+}
+
+#[test]
+fn with_voice_but_no_audio_device_calls_flash_at_once() {
+    let mut h = test_app(true);
+    h.feed.send(FeedUpdate::Event { frame: call(1, "C-001", 9), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), None);
+    // The device is gone: what waited is highlighted now, later calls at once.
+    h.player.send(PlayerEvent::DeviceUnavailable("no card".into())).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), Some(1));
+    h.feed.send(FeedUpdate::Event { frame: call(2, "C-002", 9), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.flash(), Some(2));
+}
+
+#[test]
+fn the_flash_ends_and_restores_the_agency_colour() {
+    let mut h = test_app(false);
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
+    h.app.update();
+    let started = h.app.world().resource::<Flash>().started;
+    // Pretend the flash began long ago.
+    h.app.world_mut().resource_mut::<Flash>().started = started - Duration::from_secs(10);
+    h.app.update();
+    assert_eq!(h.flash(), None);
+    let (HeroPart::Card { base, .. }, colour) = h.hero_card() else { unreachable!() };
+    assert_eq!(colour, base);
+}
