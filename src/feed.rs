@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::board::{Applied, Board};
 use crate::client::{ClientError, ClientOptions, Session};
 use crate::hall::Hall;
-use crate::protocol::{ClientFrame, ErrorCode, EventFrame, HubFrame, Resync};
+use crate::hub::files::Layouts;
+use crate::protocol::{ClientFrame, ErrorCode, EventFrame, HubFrame, Resync, Status};
 
 /// What the screen learns, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,8 @@ pub enum FeedUpdate {
     Board {
         board: Box<Board>,
         hall: Box<Hall>,
+        /// Layouts the hub serves by name.
+        layouts: Layouts,
         from_cache: bool,
     },
     /// One event, already applied to the feed's board; the screen applies it too.
@@ -69,6 +72,8 @@ pub type Wake = Arc<dyn Fn() + Send + Sync>;
 /// The running feed; dropping it stops the thread.
 pub struct Feed {
     pub updates: mpsc::Receiver<FeedUpdate>,
+    /// The screen's latest status, sent to the hub now and after every reconnect.
+    status: tokio::sync::watch::Sender<Option<Status>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -77,6 +82,7 @@ impl Feed {
     pub fn start(options: FeedOptions, wake: Option<Wake>) -> Feed {
         let (tx, updates) = mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (status, status_rx) = tokio::sync::watch::channel(None);
         let thread = std::thread::Builder::new()
             .name("papan-feed".into())
             .spawn(move || {
@@ -86,7 +92,16 @@ impl Feed {
                         tx.send(FeedUpdate::Offline { reason: "cannot start the network runtime".into() });
                     return;
                 };
-                let link = Link { options, tx, wake, board: None, online: false, offline_reported: false };
+                let link = Link {
+                    options,
+                    tx,
+                    wake,
+                    board: None,
+                    layouts: Layouts::new(),
+                    status: status_rx,
+                    online: false,
+                    offline_reported: false,
+                };
                 runtime.block_on(async move {
                     tokio::select! {
                         _ = link.run() => {}
@@ -95,7 +110,12 @@ impl Feed {
                 });
             })
             .expect("spawning the feed thread");
-        Feed { updates, stop: Some(stop), thread: Some(thread) }
+        Feed { updates, status, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// Tells the hub how this screen is doing (e.g. a broken layout file).
+    pub fn report(&self, status: Status) {
+        self.status.send_replace(Some(status));
     }
 }
 
@@ -115,6 +135,8 @@ impl Drop for Feed {
 struct Cached {
     hall: Hall,
     board: Board,
+    #[serde(default)]
+    layouts: Layouts,
 }
 
 const CACHE_FILE: &str = "last-board.json";
@@ -124,6 +146,8 @@ struct Link {
     tx: mpsc::Sender<FeedUpdate>,
     wake: Option<Wake>,
     board: Option<(Board, Hall)>,
+    layouts: Layouts,
+    status: tokio::sync::watch::Receiver<Option<Status>>,
     online: bool,
     offline_reported: bool,
 }
@@ -134,8 +158,10 @@ impl Link {
             self.send(FeedUpdate::Board {
                 board: Box::new(cached.board.clone()),
                 hall: Box::new(cached.hall.clone()),
+                layouts: cached.layouts.clone(),
                 from_cache: true,
             });
+            self.layouts = cached.layouts;
             self.board = Some((cached.board, cached.hall));
         }
         let mut backoff = self.options.backoff_min;
@@ -158,8 +184,22 @@ impl Link {
 
     /// Applies frames until the session ends; returns why it ended.
     async fn follow(&mut self, session: &mut Session) -> String {
+        self.status.mark_changed();
         loop {
-            let frame = match session.next_frame().await {
+            let next = tokio::select! {
+                next = session.next_frame() => next,
+                Ok(()) = self.status.changed() => {
+                    let Some(mut status) = self.status.borrow_and_update().clone() else { continue };
+                    if status.screen.is_empty() {
+                        status.screen = self.options.client.client.clone();
+                    }
+                    if let Err(e) = session.send(&ClientFrame::Status(status)).await {
+                        return e.to_string();
+                    }
+                    continue;
+                }
+            };
+            let frame = match next {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return "the hub closed the connection".into(),
                 Err(ClientError::Silent { secs, .. }) => {
@@ -168,10 +208,11 @@ impl Link {
                 Err(e) => return e.to_string(),
             };
             match frame {
-                HubFrame::Snapshot { board, hall, .. } => {
+                HubFrame::Snapshot { board, hall, layouts, .. } => {
                     self.board = Some(((*board).clone(), (*hall).clone()));
+                    self.layouts = layouts.clone();
                     self.save_cache();
-                    self.send(FeedUpdate::Board { board, hall, from_cache: false });
+                    self.send(FeedUpdate::Board { board, hall, layouts, from_cache: false });
                 }
                 HubFrame::Event(event) => {
                     let Some((board, _)) = self.board.as_mut() else {
@@ -231,7 +272,7 @@ impl Link {
 
     fn save_cache(&self) {
         let (Some(dir), Some((board, hall))) = (&self.options.cache_dir, &self.board) else { return };
-        if let Err(e) = save_cache(dir, hall, board) {
+        if let Err(e) = save_cache(dir, hall, board, &self.layouts) {
             tracing::warn!("cannot cache the board in {}: {e}", dir.display());
         }
     }
@@ -243,10 +284,11 @@ fn load_cache(dir: &Path) -> Option<Cached> {
 }
 
 /// Writes atomically (temp file + rename), so a power cut never leaves half a cache.
-fn save_cache(dir: &Path, hall: &Hall, board: &Board) -> std::io::Result<()> {
+fn save_cache(dir: &Path, hall: &Hall, board: &Board, layouts: &Layouts) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let json =
-        serde_json::to_vec(&Cached { hall: hall.clone(), board: board.clone() }).expect("boards serialize");
+        serde_json::to_vec(&Cached { hall: hall.clone(), board: board.clone(), layouts: layouts.clone() })
+            .expect("boards serialize");
     let tmp = dir.join(format!("{CACHE_FILE}.tmp"));
     std::fs::write(&tmp, json)?;
     std::fs::rename(tmp, dir.join(CACHE_FILE))

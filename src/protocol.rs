@@ -1,11 +1,13 @@
 //! Wire types of protocol v1 (JSON text frames over WebSocket `/ws`); no IO. See docs/protocol.md.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::board::Board;
 use crate::hall::Hall;
+use crate::layout::Layout;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -92,6 +94,9 @@ pub struct Status {
     pub audio: String,
     #[serde(default)]
     pub last_seq: Seq,
+    /// Why the screen's own layout file is not in use (file:line:col: what is wrong).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout_error: Option<String>,
 }
 
 /// Frames the hub sends to clients.
@@ -103,10 +108,14 @@ pub enum HubFrame {
         protocol: u32,
         hub: String,
     },
+    /// The whole board, the hall and the layouts screens may ask for by name. Also sent to
+    /// every client when the hall file or a layout is edited.
     Snapshot {
         seq: Seq,
         board: Box<Board>,
         hall: Box<Hall>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        layouts: BTreeMap<String, Layout>,
     },
     Event(EventFrame),
     Ack {

@@ -140,7 +140,7 @@ async fn snapshot_on_connect_then_live_events() {
     let first = staff.command("c1", call("A-12", 2)).await.unwrap();
     let mut display = t.session(Role::Display, 0).await;
     assert_eq!(display.welcome_seq, first.seq);
-    let Some(HubFrame::Snapshot { seq, board, hall }) = display.next_frame().await.unwrap() else {
+    let Some(HubFrame::Snapshot { seq, board, hall, .. }) = display.next_frame().await.unwrap() else {
         panic!("snapshot expected")
     };
     assert_eq!((seq, board.seq), (first.seq, first.seq));
@@ -708,7 +708,12 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
         ws.next().await.unwrap().unwrap(); // hello
         let welcome = HubFrame::Welcome { seq: 8, protocol: 1, hub: "fake".into() };
         let board = papan::board::Board { seq: 5, ..Default::default() };
-        let snapshot = HubFrame::Snapshot { seq: 5, board: Box::new(board), hall: Box::new(Hall::builtin()) };
+        let snapshot = HubFrame::Snapshot {
+            seq: 5,
+            board: Box::new(board),
+            hall: Box::new(Hall::builtin()),
+            layouts: Default::default(),
+        };
         for frame in
             [Message::text(welcome.to_json()), Message::text(snapshot.to_json()), ticker(6), ticker(8)]
         {
@@ -749,4 +754,64 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
     }
     let waited = silent_since.elapsed();
     assert!(waited < Duration::from_millis(2500), "offline after {waited:?}");
+}
+
+/// Waits for the feed's next whole-board update that satisfies `pred`, skipping events.
+fn next_board_where(feed: &Feed, pred: impl Fn(&Hall, &papan::hub::files::Layouts) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        if let FeedUpdate::Board { hall, layouts, .. } = next_update(feed)
+            && pred(&hall, &layouts)
+        {
+            return started.elapsed();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_hall_and_layout_files_reach_connected_screens_and_broken_edits_do_not() {
+    let t = start_hub(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (hall_file, layouts) = (dir.path().join("hall.toml"), dir.path().join("layouts"));
+    let hall_src = std::fs::read_to_string("assets/halls/mpp-palembang.toml").unwrap();
+    std::fs::write(&hall_file, &hall_src).unwrap();
+    std::fs::create_dir(&layouts).unwrap();
+    let lobby = "name = \"lobby\"\n\n[[region]]\nat = [0.0, 0.0, 1.0, 1.0]\nwidget = \"now_calling\"\n";
+    std::fs::write(layouts.join("lobby.toml"), lobby).unwrap();
+    let files =
+        papan::hub::files::ConfigFiles { hall: Some(hall_file.clone()), layouts: Some(layouts.clone()) };
+    t.hub.watch_files(files, Hall::builtin());
+
+    let feed = Feed::start(FeedOptions::new(t.options(Role::Display)), None);
+    next_board_where(&feed, |_, layouts| {
+        layouts.contains_key("lobby") && layouts.contains_key("agency-wall")
+    });
+
+    // The hall renamed: every connected screen has it within a second.
+    std::fs::write(
+        &hall_file,
+        hall_src.replacen("Publik Kota Palembang\"", "Publik Kota Palembang (Uji)\"", 1),
+    )
+    .unwrap();
+    let took = next_board_where(&feed, |hall, _| hall.name.ends_with("(Uji)"));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    // A typo: nothing is sent, calls are still checked against the last good hall.
+    std::fs::write(&hall_file, hall_src.replacen("timezone = \"WIB\"", "timezone = \"WIBB\"", 1)).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut staff = t.session(Role::Staff, 0).await;
+    let ack = staff.command("after-typo", call("A-5", 1)).await.unwrap();
+    match next_update(&feed) {
+        FeedUpdate::Event { frame, .. } => assert_eq!(frame.seq, ack.seq),
+        other => panic!("the broken hall was sent: {other:?}"),
+    }
+    let unknown = staff.command("unknown-counter", call("A-6", 99)).await;
+    assert!(unknown.is_err(), "counter 99 is not in the hall");
+
+    // A layout edit reaches the screens too.
+    std::fs::write(layouts.join("lobby.toml"), lobby.replace("now_calling", "history")).unwrap();
+    let took = next_board_where(&feed, |_, layouts| layouts["lobby"].regions[0].widget.name() == "history");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    drop(feed);
+    t.hub.stop().await.unwrap();
 }

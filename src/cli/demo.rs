@@ -11,12 +11,11 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::client::{ClientOptions, Session, new_command_id};
-use crate::display::VoiceSetup;
+use crate::display::{LayoutChoice, VoiceSetup};
 use crate::feed::{Feed, FeedOptions, FeedUpdate};
 use crate::hall::{Hall, TimeZone};
 use crate::hub::config::HubConfig;
 use crate::hub::{self, HubOptions, RunningHub};
-use crate::layout::Layout;
 use crate::protocol::{CallCommand, Command, RecallCommand, Role, TickerCommand, Ticket};
 use crate::voice::announcer::Announcer;
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
@@ -120,7 +119,7 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
         feed.cache_dir = Some(data.join("screen-cache"));
         crate::display::run(crate::display::DisplayOptions {
             feed,
-            layout: Layout::builtin("hall-landscape").expect("hall-landscape is built in"),
+            layout: LayoutChoice::Named("hall-landscape".into()),
             windowed: Some((1280, 720)),
             monitor: 0,
             screenshot: None,

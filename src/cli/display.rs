@@ -7,9 +7,8 @@ use anyhow::Context;
 use clap::Args;
 
 use super::HubClientArgs;
-use crate::display::VoiceSetup;
+use crate::display::{LayoutChoice, VoiceSetup};
 use crate::feed::FeedOptions;
-use crate::layout::Layout;
 use crate::protocol::Role;
 use crate::voice::pack::Pack;
 
@@ -18,7 +17,8 @@ pub struct DisplayArgs {
     /// Screen id, shown in the hub's log and fleet page.
     #[arg(long, default_value = "screen-1")]
     screen: String,
-    /// Layout: a built-in name (hall-landscape, counter-portrait, agency-wall) or a file.
+    /// Layout: a name the hub serves (built in: hall-landscape, counter-portrait, agency-wall), or a
+    /// local NAME.toml file, reloaded when it changes.
     #[arg(long, default_value = "hall-landscape")]
     layout: String,
     /// Monitor index for full screen.
@@ -47,10 +47,7 @@ pub struct DisplayArgs {
 }
 
 pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
-    let layout = match Layout::builtin(&args.layout) {
-        Some(layout) => layout,
-        None => Layout::load(std::path::Path::new(&args.layout), None)?,
-    };
+    let layout = LayoutChoice::from(args.layout.as_str());
     let windowed = args
         .windowed
         .as_deref()

@@ -114,9 +114,12 @@ struct HubArgs {
     /// Folder for the journal.
     #[arg(long, default_value = "papan-data")]
     data: PathBuf,
-    /// Hall file (overrides the config; default: built-in MPP Palembang).
+    /// Hall file (overrides the config; default: built-in MPP Palembang). Edits reach the screens live.
     #[arg(long)]
     hall: Option<PathBuf>,
+    /// Folder of layout files served to screens by name, e.g. assets/layouts. Edits reach the screens live.
+    #[arg(long)]
+    layouts: Option<PathBuf>,
 }
 
 /// Where the hub is and how to identify to it.
@@ -250,9 +253,15 @@ async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
         None => Hall::builtin(),
     };
     hub::raise_open_file_limit();
-    let hall_label = hall_path.map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
-    let options = HubOptions { config, data_dir: args.data, hall, clock: hub::core::system_clock() };
+    let hall_label = hall_path.as_ref().map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
+    let files = hub::files::ConfigFiles {
+        hall: hall_path.clone(),
+        layouts: args.layouts.clone().or_else(|| config.layouts.clone()),
+    };
+    let options =
+        HubOptions { config, data_dir: args.data, hall: hall.clone(), clock: hub::core::system_clock() };
     let running = hub::start(options).await?;
+    running.watch_files(files, hall);
     println!(
         "papan hub: listening on {} (WebSocket {}), hall {hall_label}, journal {}",
         running.http_url(),

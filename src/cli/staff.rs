@@ -72,7 +72,7 @@ pub(super) async fn watch(options: &ClientOptions, since: u64, json: bool) -> Re
             continue;
         }
         match frame {
-            HubFrame::Snapshot { seq, board, hall } => {
+            HubFrame::Snapshot { seq, board, hall, .. } => {
                 timezone = hall.timezone;
                 println!(
                     "board of {} at seq {seq}: {} counters serving, {} recent calls",

@@ -2,6 +2,7 @@
 //! voice, board view, screenshot). Full screen borderless on a chosen monitor, or windowed.
 
 mod audio;
+mod layouts;
 mod net;
 mod screenshot;
 #[cfg(test)]
@@ -23,12 +24,13 @@ use crate::voice::announcer::Announcer;
 use crate::voice::pack::Pack;
 
 pub use audio::{Speaker, Voice};
+pub use layouts::{LayoutChoice, LayoutProblem};
 pub use net::{Arrived, BoardState, FeedSource, HallChanged, Highlight};
 
 /// Everything `papan display` needs.
 pub struct DisplayOptions {
     pub feed: FeedOptions,
-    pub layout: Layout,
+    pub layout: LayoutChoice,
     /// Windowed at this size instead of full screen.
     pub windowed: Option<(u32, u32)>,
     pub monitor: usize,
@@ -54,6 +56,8 @@ pub struct VoiceSetup {
 pub enum DisplaySet {
     /// Take what the network thread delivered.
     Receive,
+    /// Follow layout changes (the hub's or the local file's).
+    Configure,
     /// Speak what arrived; decide what to highlight.
     Announce,
     /// Rebuild or update what is shown.
@@ -64,13 +68,14 @@ pub enum DisplaySet {
 
 /// Runs the display until it is closed (or the screenshot is saved).
 pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
-    let (width, height) = options.windowed.unwrap_or(match options.layout.orientation {
+    let (layout, layout_problem) = options.layout.initial();
+    let (width, height) = options.windowed.unwrap_or(match layout.orientation {
         crate::layout::Orientation::Landscape => (1920, 1080),
         crate::layout::Orientation::Portrait => (1080, 1920),
     });
     let kiosk = options.windowed.is_none() && options.screenshot.is_none();
     let window = Window {
-        title: format!("papan — {}", options.layout.name),
+        title: format!("papan — {}", layout.name),
         // Pixel-exact layouts: the OS scale factor must not resize the board.
         resolution: WindowResolution::new(width, height).with_scale_factor_override(1.0),
         // Never exclusive full screen: it panics when the monitor lookup fails (bevy#25477).
@@ -88,7 +93,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         // Redraw only when woken (new data) or once a second for the clock; mouse moves do not count.
         UpdateMode::reactive_low_power(Duration::from_secs(1))
     };
-    let background = crate::hall::parse_colour(&options.layout.background).unwrap_or((11, 31, 58));
+    let background = crate::hall::parse_colour(&layout.background).unwrap_or((11, 31, 58));
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -114,7 +119,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
             }
         }) as Wake
     });
-    let source = FeedSource::from_feed(Feed::start(options.feed, wake));
+    let source = FeedSource::from_feed(Feed::start(options.feed, wake.clone()));
     let voice = options.voice.and_then(|setup| {
         let hall = crate::hall::Hall::builtin();
         let (events, rx) = std::sync::mpsc::channel();
@@ -125,7 +130,8 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         };
         Some(Voice::new(Box::new(announcer), rx))
     });
-    add_board_features(&mut app, source, voice, options.layout);
+    add_board_features(&mut app, source, voice, layout);
+    layouts::plugin(&mut app, options.layout, layout_problem, wake);
     if let Some(quit) = options.quit_at_seq {
         app.insert_resource(QuitAt(quit)).add_systems(Last, quit_when_asked);
     }
@@ -140,7 +146,14 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
 pub(crate) fn add_board_features(app: &mut App, source: FeedSource, voice: Option<Voice>, layout: Layout) {
     app.configure_sets(
         Update,
-        (DisplaySet::Receive, DisplaySet::Announce, DisplaySet::Show, DisplaySet::Capture).chain(),
+        (
+            DisplaySet::Receive,
+            DisplaySet::Configure,
+            DisplaySet::Announce,
+            DisplaySet::Show,
+            DisplaySet::Capture,
+        )
+            .chain(),
     );
     net::plugin(app, source);
     audio::plugin(app, voice);

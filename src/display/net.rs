@@ -9,13 +9,16 @@ use super::DisplaySet;
 use crate::board::{Applied, Board};
 use crate::feed::{Feed, FeedUpdate};
 use crate::hall::Hall;
-use crate::protocol::{EventFrame, Seq};
+use crate::hub::files::Layouts;
+use crate::protocol::{EventFrame, Seq, Status};
 
 /// What the screen shows, as last received.
 #[derive(Resource, Default)]
 pub struct BoardState {
     pub board: Option<Board>,
     pub hall: Option<Hall>,
+    /// Layouts the hub serves by name.
+    pub layouts: Layouts,
     pub online: bool,
     pub offline_reason: Option<String>,
 }
@@ -42,19 +45,26 @@ pub struct HallChanged;
 #[derive(Resource)]
 pub struct FeedSource {
     updates: Mutex<mpsc::Receiver<FeedUpdate>>,
-    /// Keeps the network thread running as long as the app.
-    _feed: Option<Mutex<Feed>>,
+    /// The network thread (runs as long as the app holds it).
+    feed: Option<Mutex<Feed>>,
 }
 
 impl FeedSource {
     pub fn from_feed(mut feed: Feed) -> FeedSource {
         let (_, empty) = mpsc::channel();
         let updates = std::mem::replace(&mut feed.updates, empty);
-        FeedSource { updates: Mutex::new(updates), _feed: Some(Mutex::new(feed)) }
+        FeedSource { updates: Mutex::new(updates), feed: Some(Mutex::new(feed)) }
     }
 
     pub fn from_channel(updates: mpsc::Receiver<FeedUpdate>) -> FeedSource {
-        FeedSource { updates: Mutex::new(updates), _feed: None }
+        FeedSource { updates: Mutex::new(updates), feed: None }
+    }
+
+    /// Sends the screen's status to the hub (nowhere in tests).
+    pub fn report(&self, status: Status) {
+        if let Some(Ok(feed)) = self.feed.as_ref().map(Mutex::lock) {
+            feed.report(status);
+        }
     }
 }
 
@@ -77,8 +87,9 @@ fn receive_updates(
     let Ok(updates) = source.updates.lock() else { return };
     for update in updates.try_iter() {
         match update {
-            FeedUpdate::Board { board, hall, .. } => {
+            FeedUpdate::Board { board, hall, layouts, .. } => {
                 state.board = Some(*board);
+                state.layouts = layouts;
                 if state.hall.as_ref() != Some(&*hall) {
                     state.hall = Some(*hall);
                     hall_changed.write(HallChanged);

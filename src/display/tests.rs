@@ -7,7 +7,8 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
-use super::view::{Flash, HeroPart, HeroTicket};
+use super::layouts::{LayoutChoice, LayoutProblem};
+use super::view::{Flash, HeroPart, HeroTicket, ScreenLayout};
 use super::{FeedSource, Speaker, Voice, add_board_features};
 use crate::board::Board;
 use crate::feed::FeedUpdate;
@@ -39,6 +40,10 @@ impl Speaker for FakeSpeaker {
 }
 
 fn test_app(with_voice: bool) -> Harness {
+    test_app_showing(with_voice, LayoutChoice::Named("hall-landscape".into()))
+}
+
+fn test_app_showing(with_voice: bool, choice: LayoutChoice) -> Harness {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Font>();
     app.world_mut().spawn((Window { resolution: (1920, 1080).into(), ..default() }, PrimaryWindow));
@@ -46,16 +51,14 @@ fn test_app(with_voice: bool) -> Harness {
     let (player, events) = mpsc::channel();
     let spoken = Arc::new(Mutex::new(Vec::new()));
     let voice = with_voice.then(|| Voice::new(Box::new(FakeSpeaker { spoken: spoken.clone() }), events));
-    add_board_features(
-        &mut app,
-        FeedSource::from_channel(updates),
-        voice,
-        Layout::builtin("hall-landscape").unwrap(),
-    );
+    let (layout, problem) = choice.initial();
+    add_board_features(&mut app, FeedSource::from_channel(updates), voice, layout);
+    super::layouts::plugin(&mut app, choice, problem, None);
     feed.send(FeedUpdate::Online).unwrap();
     feed.send(FeedUpdate::Board {
         board: Box::new(Board::default()),
         hall: Box::new(Hall::builtin()),
+        layouts: Default::default(),
         from_cache: false,
     })
     .unwrap();
@@ -182,4 +185,80 @@ fn the_flash_ends_and_restores_the_agency_colour() {
     assert_eq!(h.flash(), None);
     let (HeroPart::Card { base, .. }, colour) = h.hero_card() else { unreachable!() };
     assert_eq!(colour, base);
+}
+
+impl Harness {
+    fn layout(&self) -> Layout {
+        self.app.world().resource::<ScreenLayout>().0.clone()
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.app.world().resource::<LayoutProblem>().0.clone()
+    }
+
+    /// Updates until `done` holds (the file watcher polls every 250 ms).
+    fn update_until(&mut self, what: &str, done: impl Fn(&Harness) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while !done(self) {
+            assert!(std::time::Instant::now() < deadline, "waited for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+            self.app.update();
+        }
+    }
+}
+
+#[test]
+fn a_named_layout_follows_what_the_hub_serves() {
+    let mut h = test_app(false);
+    assert_eq!(h.layout(), Layout::builtin("hall-landscape").unwrap());
+    let mut edited = Layout::builtin("hall-landscape").unwrap();
+    edited.regions.truncate(2);
+    let layouts = [("hall-landscape".to_string(), edited.clone())].into_iter().collect();
+    h.feed
+        .send(FeedUpdate::Board {
+            board: Box::new(Board::default()),
+            hall: Box::new(Hall::builtin()),
+            layouts,
+            from_cache: false,
+        })
+        .unwrap();
+    h.app.update();
+    assert_eq!(h.layout(), edited);
+}
+
+#[test]
+fn a_layout_file_reloads_and_a_broken_edit_keeps_the_last_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lobby.toml");
+    let good = "name = \"lobby\"\n\n[[region]]\nat = [0.0, 0.0, 1.0, 1.0]\nwidget = \"now_calling\"\n";
+    std::fs::write(&file, good).unwrap();
+    let mut h = test_app_showing(false, LayoutChoice::File(file.clone()));
+    assert_eq!((h.layout().name.as_str(), h.problem()), ("lobby", None));
+
+    std::fs::write(&file, good.replace("now_calling", "history")).unwrap();
+    h.update_until("the edit", |h| h.layout().regions[0].widget.name() == "history");
+
+    // Broken: the error with its position is kept for the hub; the screen keeps "history".
+    std::fs::write(&file, good.replace("[0.0, 0.0, 1.0, 1.0]", "[0.0, 0.0, 1.5, 1.0]")).unwrap();
+    h.update_until("the error", |h| h.problem().is_some());
+    let problem = h.problem().unwrap();
+    assert!(problem.starts_with(&format!("{}:4:", file.display())), "{problem}");
+    assert_eq!(h.layout().regions[0].widget.name(), "history");
+
+    std::fs::write(&file, good).unwrap();
+    h.update_until("the fix", |h| h.problem().is_none());
+    assert_eq!(h.layout().regions[0].widget.name(), "now_calling");
+}
+
+#[test]
+fn a_screen_starting_with_a_broken_layout_file_shows_the_default_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.toml");
+    std::fs::write(&file, "name = \"broken\"\n[[region]]\nwidget = 3\n").unwrap();
+    let mut h = test_app_showing(false, LayoutChoice::File(file.clone()));
+    assert_eq!(h.layout().name, "hall-landscape");
+    assert!(h.problem().unwrap().starts_with(&file.display().to_string()));
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.hero_ticket().as_deref(), Some("A-001"));
 }

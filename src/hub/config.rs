@@ -20,6 +20,9 @@ pub struct HubConfig {
     /// Hall file; the built-in MPP Palembang hall when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hall: Option<PathBuf>,
+    /// Folder of layout files served to screens by name (over the built-in ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layouts: Option<PathBuf>,
     #[serde(default)]
     pub limits: Limits,
     pub tokens: Vec<TokenEntry>,
@@ -106,6 +109,7 @@ impl HubConfig {
         HubConfig {
             listen: default_listen(),
             hall: None,
+            layouts: None,
             limits: Limits::default(),
             tokens: vec![
                 TokenEntry { name: "staff".into(), role: Role::Staff, token: new_token("staff") },

@@ -74,7 +74,8 @@ pub async fn serve(
     tracing::info!(%peer, role = %hello.role, client, token = principal.name, since = hello.since, "connection opened");
     let stats = shared.clone();
     let _gauge = stats.stats.connected(hello.role);
-    let mut conn = Connection { socket, shared, role: hello.role, principal, bad_frames: 0 };
+    let mut conn =
+        Connection { socket, shared, role: hello.role, principal, bad_frames: 0, layout_error: None };
     let end = conn.run(hello.since).await;
     tracing::info!(
         %peer, role = %hello.role, client, reason = %end, secs = started.elapsed().as_secs(),
@@ -148,6 +149,8 @@ struct Connection {
     role: Role,
     principal: Principal,
     bad_frames: u32,
+    /// The screen's last reported layout problem, logged once when it appears or clears.
+    layout_error: Option<String>,
 }
 
 impl Connection {
@@ -245,6 +248,15 @@ impl Connection {
             }
             Ok(ClientFrame::Status(status)) => {
                 self.bad_frames = 0;
+                if status.layout_error != self.layout_error {
+                    match &status.layout_error {
+                        Some(error) => {
+                            tracing::warn!(screen = status.screen, "screen's layout file: {error}")
+                        }
+                        None => tracing::info!(screen = status.screen, "screen's layout file is good again"),
+                    }
+                    self.layout_error = status.layout_error.clone();
+                }
                 tracing::debug!(
                     screen = status.screen,
                     fps = status.fps,

@@ -10,6 +10,7 @@ use std::time::Duration;
 pub use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::files::Layouts;
 use super::journal::{Entry, Journal, JournalError};
 use crate::board::Board;
 use crate::hall::{Hall, LookupError};
@@ -72,6 +73,7 @@ enum Request {
     Subscribe { since: Seq, reply: oneshot::Sender<Subscription> },
     Board { reply: oneshot::Sender<Board> },
     CheckDay,
+    Reconfigure { hall: Arc<Hall>, layouts: Arc<Layouts> },
 }
 
 /// Cheap handle to the writer thread; clone one per connection.
@@ -102,6 +104,12 @@ impl CoreHandle {
         rx.await.ok()
     }
 
+    /// New hall data and layouts (edited files): commands are checked against them from now on
+    /// and every client gets a fresh snapshot.
+    pub async fn reconfigure(&self, hall: Arc<Hall>, layouts: Arc<Layouts>) -> bool {
+        self.tx.send(Request::Reconfigure { hall, layouts }).await.is_ok()
+    }
+
     /// Asks the writer to start a new service day if the date has changed.
     pub async fn check_day(&self) -> bool {
         self.tx.send(Request::CheckDay).await.is_ok()
@@ -129,7 +137,8 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
     let (events, _) = broadcast::channel(options.send_queue.max(1));
     tracing::info!(seq = board.seq, kept_events = kept, "journal recovered");
-    let mut writer = Writer { journal, hall, board, events, options, kept };
+    let layouts = Arc::new(super::files::builtin_layouts());
+    let mut writer = Writer { journal, hall, layouts, board, events, options, kept };
     let thread = std::thread::Builder::new()
         .name("papan-journal".into())
         .spawn(move || writer.run(rx))
@@ -140,6 +149,7 @@ pub fn spawn(
 struct Writer {
     journal: Box<dyn Journal>,
     hall: Arc<Hall>,
+    layouts: Arc<Layouts>,
     board: Board,
     events: broadcast::Sender<Utf8Bytes>,
     options: CoreOptions,
@@ -187,6 +197,12 @@ impl Writer {
                 let _ = reply.send(self.board.clone());
             }
             Request::CheckDay => self.commit(&mut Vec::new()),
+            Request::Reconfigure { hall, layouts } => {
+                self.hall = hall;
+                self.layouts = layouts;
+                // No receivers (no clients) is not an error.
+                let _ = self.events.send(self.snapshot_frame());
+            }
             Request::Command { .. } => unreachable!("commands are batched"),
         }
     }
@@ -217,6 +233,7 @@ impl Writer {
             seq: self.board.seq,
             board: Box::new(self.board.clone()),
             hall: Box::new((*self.hall).clone()),
+            layouts: (*self.layouts).clone(),
         })
     }
 

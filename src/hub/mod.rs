@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 mod connection;
 pub mod core;
+pub mod files;
 pub mod http;
 pub mod journal;
 pub mod rate;
@@ -23,6 +24,7 @@ use tokio::sync::Semaphore;
 use self::auth::Tokens;
 use self::config::HubConfig;
 use self::core::{Clock, CoreOptions};
+use self::files::ConfigFiles;
 use self::journal::SqliteJournal;
 use self::rate::RateLimiter;
 use self::server::{Shared, Stats};
@@ -39,6 +41,14 @@ pub struct HubOptions {
     pub data_dir: PathBuf,
     pub hall: Hall,
     pub clock: Clock,
+}
+
+impl RunningHub {
+    /// Watches the hall file and layouts folder, sending every good edit to the screens.
+    pub fn watch_files(&self, files: ConfigFiles, hall: Hall) {
+        let watched = files::Watched::new(files, hall);
+        tokio::spawn(files::watch(watched, self.shared.core.clone(), self.shared.shutdown.clone()));
+    }
 }
 
 /// A started hub; dropping it does not stop it: call [`RunningHub::stop`].
