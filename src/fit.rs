@@ -90,6 +90,26 @@ impl Fitter {
         Fit { size, lines, fits: true }
     }
 
+    /// `text` as one-line pages of at most `width` at `size`, for a ticker that pages rather than
+    /// scrolls (steady text is easier to read from afar, and a static page costs no frames). A
+    /// word wider than the box gets a page of its own (and is clipped).
+    pub fn pages(&self, text: &str, size: f32, width: f32) -> Vec<String> {
+        let mut pages: Vec<String> = Vec::new();
+        let mut current = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if current.is_empty() { word.to_string() } else { format!("{current} {word}") };
+            if current.is_empty() || self.line_width(&candidate, size) <= width {
+                current = candidate;
+            } else {
+                pages.push(std::mem::replace(&mut current, word.to_string()));
+            }
+        }
+        if !current.is_empty() || pages.is_empty() {
+            pages.push(current);
+        }
+        pages
+    }
+
     /// Greedy word wrap; `None` if a word is wider than the box or more lines are needed.
     fn wrap(&self, text: &str, size: f32, width: f32, max_lines: usize) -> Option<Vec<String>> {
         let mut lines: Vec<String> = Vec::new();
@@ -118,6 +138,23 @@ impl Fitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticker_pages_fit_and_keep_every_word_in_order() {
+        let f = Fitter::regular();
+        let text = "Selamat datang di Mal Pelayanan Publik Kota Palembang. Siapkan KTP dan dokumen \
+            Anda sebelum dipanggil. Layanan Samsat buka sampai pukul 15.00 WIB.";
+        let pages = f.pages(text, 40.0, 600.0);
+        assert!(pages.len() >= 3, "{pages:?}");
+        for page in &pages {
+            assert!(f.line_width(page, 40.0) <= 600.0, "{page}");
+        }
+        assert_eq!(pages.join(" "), text.split_whitespace().collect::<Vec<_>>().join(" "));
+        assert_eq!(f.pages("Singkat", 40.0, 600.0), vec!["Singkat"]);
+        assert_eq!(f.pages("", 40.0, 600.0), vec![""]);
+        // A word wider than the box stands alone rather than vanishing.
+        assert_eq!(f.pages("a Dinas-Kependudukan-dan-Pencatatan-Sipil b", 40.0, 200.0).len(), 3);
+    }
 
     #[test]
     fn widths_grow_with_text_and_size() {

@@ -202,3 +202,18 @@ fn demo_shows_and_speaks_its_calls_then_stops() {
         assert!(played_whole, "{wav} was played whole");
     }
 }
+
+/// A screen PC without a Vulkan driver says what to install instead of panicking inside bevy.
+#[test]
+fn a_screen_without_a_gpu_driver_says_what_to_install() {
+    let out = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["display", "--hub", "ws://127.0.0.1:9/ws", "--token", "t", "--cache"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("papan: no Vulkan GPU driver found: install"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

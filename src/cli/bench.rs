@@ -1,4 +1,5 @@
-//! `papan bench fanout`: hub fan-out latency from command to delivery at every screen.
+//! `papan bench fanout` (hub fan-out latency from command to delivery at every screen) and
+//! `papan bench voice`; `papan bench display` is in its own file.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub enum BenchCmd {
     Fanout(FanoutArgs),
     /// Time event → script → render → first sample pulled by the default audio device.
     Voice(VoiceArgs),
+    /// Run a real display against an embedded hub: cold start, call → frame, idle CPU and RSS
+    /// (needs a screen: X or Xvfb, and Vulkan, e.g. lavapipe).
+    Display(super::bench_display::DisplayBenchArgs),
 }
 
 #[derive(Args)]
@@ -50,6 +54,7 @@ pub(super) async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Fanout(args) => fanout(args).await,
         BenchCmd::Voice(args) => tokio::task::spawn_blocking(move || voice(args)).await?,
+        BenchCmd::Display(args) => super::bench_display::run(args).await,
     }
 }
 

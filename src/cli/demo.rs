@@ -79,10 +79,17 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
             None
         }
     };
-    let window = !args.no_window && has_graphics();
-    if !args.no_window && !window {
+    let window = if args.no_window {
+        false
+    } else if !has_graphics() {
         println!("  screen:   no graphical session (DISPLAY/WAYLAND_DISPLAY unset): printed here instead");
-    }
+        false
+    } else if let Err(e) = crate::display::find_gpu() {
+        println!("  screen:   {e}; printed here instead");
+        false
+    } else {
+        true
+    };
     println!("  ({} stops)\n", if window { "closing the window or Ctrl-C" } else { "Ctrl-C" });
 
     let screen = ClientOptions {
@@ -127,6 +134,7 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
             voice: pack.map(|pack| VoiceSetup { pack, wav_dir: Some(data.join("voice")) }),
             // With --calls the demo ends once they are made, shown and spoken; without, when closed.
             quit_at_seq: args.calls.map(|_| staff_done),
+            bench_log: None,
         })?;
     } else {
         let announcer = pack.and_then(|pack| start_announcer(&hall, pack, &data.join("voice")));

@@ -42,6 +42,9 @@ pub struct DisplayArgs {
     /// Folder for the last good hall and board (to start without the hub).
     #[arg(long, default_value = "papan-display-cache")]
     cache: PathBuf,
+    /// Log every frame to this file (used by `papan bench display`).
+    #[arg(long, hide = true)]
+    bench_log: Option<PathBuf>,
     #[command(flatten)]
     hub: HubClientArgs,
 }
@@ -81,5 +84,6 @@ pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
         screenshot_after: Duration::from_millis(args.after_ms),
         voice,
         quit_at_seq: None,
+        bench_log: args.bench_log,
     })
 }

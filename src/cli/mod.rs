@@ -1,6 +1,7 @@
 //! Command line: `papan hub | call | recall | announce | ticker | clear | watch | demo | bench`.
 
 mod bench;
+mod bench_display;
 mod demo;
 mod display;
 mod layout;

@@ -2,8 +2,10 @@
 //! voice, board view, screenshot). Full screen borderless on a chosen monitor, or windowed.
 
 mod audio;
+mod kiosk;
 mod layouts;
 mod net;
+mod probe;
 mod screenshot;
 #[cfg(test)]
 mod tests;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use bevy::prelude::*;
 use bevy::window::{ExitCondition, MonitorSelection, WindowMode, WindowResolution};
 use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
@@ -43,6 +46,8 @@ pub struct DisplayOptions {
     /// Set by someone else (the demo) to a seq: the display closes once its board has reached
     /// it and everything is spoken (0: keep running).
     pub quit_at_seq: Option<Arc<AtomicU64>>,
+    /// Log every frame here (for `papan bench display`).
+    pub bench_log: Option<PathBuf>,
 }
 
 pub struct VoiceSetup {
@@ -66,8 +71,27 @@ pub enum DisplaySet {
     Capture,
 }
 
+/// The Vulkan adapter bevy will find, or what to do about there being none. bevy itself panics
+/// deep in its renderer without one; a screen PC with a missing driver should say so plainly.
+pub fn find_gpu() -> Result<String, String> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::VULKAN,
+        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+    });
+    let adapters = bevy::tasks::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN));
+    match adapters.first() {
+        Some(adapter) => Ok(adapter.get_info().name),
+        None => Err("no Vulkan GPU driver found: install the GPU vendor's Vulkan driver, or Mesa's \
+            (`apt install mesa-vulkan-drivers libvulkan1`, which also brings lavapipe for PCs \
+            without a GPU)"
+            .into()),
+    }
+}
+
 /// Runs the display until it is closed (or the screenshot is saved).
 pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
+    let gpu = find_gpu().map_err(|e| anyhow::anyhow!(e))?;
+    info!("rendering with {gpu}");
     let (layout, layout_problem) = options.layout.initial();
     let (width, height) = options.windowed.unwrap_or(match layout.orientation {
         crate::layout::Orientation::Landscape => (1920, 1080),
@@ -94,7 +118,11 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         UpdateMode::reactive_low_power(Duration::from_secs(1))
     };
     let background = crate::hall::parse_colour(&layout.background).unwrap_or((11, 31, 58));
+    let cursor = bevy::window::CursorOptions { visible: !kiosk, ..default() };
     let mut app = App::new();
+    if kiosk {
+        kiosk::plugin(&mut app, window.clone(), cursor.clone());
+    }
     app.add_plugins(
         DefaultPlugins
             .build()
@@ -102,7 +130,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
             .disable::<bevy::log::LogPlugin>()
             .set(WindowPlugin {
                 primary_window: Some(window),
-                primary_cursor_options: Some(bevy::window::CursorOptions { visible: !kiosk, ..default() }),
+                primary_cursor_options: Some(cursor),
                 // A kiosk survives its monitor going away (bevy#24867) instead of exiting.
                 exit_condition: if kiosk { ExitCondition::DontExit } else { ExitCondition::OnPrimaryClosed },
                 ..default()
@@ -134,6 +162,9 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
     if let Some(quit) = options.quit_at_seq {
         app.insert_resource(QuitAt(quit)).add_systems(Last, quit_when_asked);
+    }
+    if let Some(path) = &options.bench_log {
+        probe::plugin(&mut app, path).with_context(|| format!("creating {}", path.display()))?;
     }
     if let Some(path) = options.screenshot {
         screenshot::plugin(&mut app, path, options.screenshot_after);

@@ -8,7 +8,7 @@ use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
 use super::layouts::{LayoutChoice, LayoutProblem};
-use super::view::{Flash, HeroPart, HeroTicket, ScreenLayout};
+use super::view::{Flash, HeroPart, HeroTicket, ScreenLayout, TickerPages};
 use super::{FeedSource, Speaker, Voice, add_board_features};
 use crate::board::Board;
 use crate::feed::FeedUpdate;
@@ -261,4 +261,57 @@ fn a_screen_starting_with_a_broken_layout_file_shows_the_default_board() {
     h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
     h.app.update();
     assert_eq!(h.hero_ticket().as_deref(), Some("A-001"));
+}
+
+#[test]
+fn a_kiosk_opens_its_window_again_after_the_monitor_went_away() {
+    let mut h = test_app(false);
+    let window = Window { title: "papan — hall-landscape".into(), ..default() };
+    super::kiosk::plugin(&mut h.app, window, bevy::window::CursorOptions { visible: false, ..default() });
+    h.app.update();
+    let mut primary = h.app.world_mut().query_filtered::<Entity, With<PrimaryWindow>>();
+    let first = primary.single(h.app.world()).unwrap();
+    assert_ne!(h.app.world().get::<Window>(first).unwrap().title, "papan — hall-landscape", "the test's own");
+
+    // What bevy does when the monitor goes: the window entity is despawned.
+    h.app.world_mut().despawn(first);
+    h.app.update();
+    let again = primary.single(h.app.world()).expect("a primary window again");
+    assert_ne!(again, first);
+    assert_eq!(h.app.world().get::<Window>(again).unwrap().title, "papan — hall-landscape");
+    assert!(!h.app.world().get::<bevy::window::CursorOptions>(again).unwrap().visible);
+
+    // The board is drawn into it: a call still reaches the hero.
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-009", 1), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.hero_ticket().as_deref(), Some("A-009"));
+}
+
+#[test]
+fn a_long_ticker_turns_pages_that_each_fit() {
+    let mut h = test_app(false);
+    let text = "Selamat datang di Mal Pelayanan Publik Kota Palembang. Siapkan KTP, Kartu Keluarga dan \
+        dokumen asli Anda sebelum dipanggil. Layanan Samsat dan Imigrasi buka sampai pukul 15.00 WIB. \
+        Terima kasih atas kesabaran Anda.";
+    let ticker = Event::Ticker { text: text.into() };
+    h.feed
+        .send(FeedUpdate::Event {
+            frame: EventFrame { seq: 1, at: jiff::Timestamp::now(), event: ticker },
+            replayed: false,
+        })
+        .unwrap();
+    h.app.update();
+    let mut query = h.app.world_mut().query::<(&TickerPages, &Text)>();
+    let (pages, shown) = query.single(h.app.world()).map(|(p, t)| (p.pages.clone(), t.0.clone())).unwrap();
+    assert!(pages.len() >= 2, "{pages:?}");
+    assert_eq!(shown, pages[0]);
+    assert_eq!(pages.join(" "), text.split_whitespace().collect::<Vec<_>>().join(" "));
+
+    let mut query = h.app.world_mut().query::<&mut TickerPages>();
+    for mut ticker in query.iter_mut(h.app.world_mut()) {
+        ticker.since -= Duration::from_secs(7);
+    }
+    h.app.update();
+    let mut query = h.app.world_mut().query::<(&TickerPages, &Text)>();
+    assert_eq!(query.single(h.app.world()).unwrap().1.0, pages[1]);
 }

@@ -38,6 +38,15 @@ struct BoardRoot;
 #[derive(Component)]
 struct ClockText;
 
+/// The ticker's pages, turned every [`TICKER_PAGE`] in place.
+#[derive(Component)]
+pub struct TickerPages {
+    pub pages: Vec<String>,
+    pub since: Instant,
+}
+
+const TICKER_PAGE: Duration = Duration::from_secs(6);
+
 /// Parts of the hero that flash when its call is highlighted.
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub enum HeroPart {
@@ -87,7 +96,9 @@ pub(super) fn plugin(app: &mut App, layout: Layout) {
         .add_systems(Startup, (load_fonts, spawn_camera))
         .add_systems(
             Update,
-            (start_flash, rebuild_board, tick_clock, flash_hero).chain().in_set(DisplaySet::Show),
+            (start_flash, rebuild_board, tick_clock, turn_ticker_pages, flash_hero)
+                .chain()
+                .in_set(DisplaySet::Show),
         );
 }
 
@@ -156,7 +167,7 @@ fn rebuild_board(
                 if let Some(part) = node.hero {
                     entity.insert(part);
                 }
-                let hero_ticket = node.hero_ticket;
+                let (hero_ticket, pages) = (node.hero_ticket, node.pages);
                 if let Some(text) = node.text {
                     let (text, font, color, clock) = text;
                     entity.with_children(|cell| {
@@ -172,11 +183,24 @@ fn rebuild_board(
                         if hero_ticket {
                             spawned.insert(HeroTicket);
                         }
+                        if let Some(pages) = pages {
+                            spawned.insert(TickerPages { pages, since: Instant::now() });
+                        }
                     });
                 }
             }
         });
     *built = now;
+}
+
+/// Shows the ticker page due now (the reactive loop wakes at least once a second).
+fn turn_ticker_pages(mut tickers: Query<(&TickerPages, &mut Text)>) {
+    for (ticker, mut text) in &mut tickers {
+        let page = (ticker.since.elapsed().as_secs() / TICKER_PAGE.as_secs()) as usize % ticker.pages.len();
+        if text.0 != ticker.pages[page] {
+            text.0.clone_from(&ticker.pages[page]);
+        }
+    }
 }
 
 /// A highlighted call starts the hero's flash (the newest highlight wins).
@@ -239,12 +263,15 @@ fn tick_clock(state: Res<BoardState>, mut clocks: Query<&mut Text, With<ClockTex
 }
 
 /// A positioned node, optionally holding one fitted text.
+#[derive(Default)]
 struct Placed {
     node: Node,
     background: Option<Color>,
     text: Option<(String, TextFont, Color, bool)>,
     hero: Option<HeroPart>,
     hero_ticket: bool,
+    /// Ticker pages to turn (the text shows the first).
+    pages: Option<Vec<String>>,
 }
 
 /// Collects nodes for one rebuild.
@@ -277,8 +304,7 @@ impl Painter<'_> {
             node: Self::rect_node(rect),
             background: Some(colour),
             text: None,
-            hero: None,
-            hero_ticket: false,
+            ..Default::default()
         });
     }
 
@@ -308,8 +334,7 @@ impl Painter<'_> {
             node: Self::rect_node(rect),
             background: None,
             text: Some((fit.lines.join("\n"), font, colour, false)),
-            hero: None,
-            hero_ticket: false,
+            ..Default::default()
         });
     }
 
@@ -349,16 +374,16 @@ impl Painter<'_> {
                     node: Self::rect_node(line_box(area)),
                     background: None,
                     text: Some((line, font, DIM, true)),
-                    hero: None,
-                    hero_ticket: false,
+                    ..Default::default()
                 });
             }
             WidgetKind::Ticker => {
                 self.fill(area, HEADER_BG);
                 let text = board.ticker.clone().unwrap_or_default();
                 let rect = line_box(area);
-                // One line at the size its height allows; longer text is clipped (paging comes later).
+                // One line at the size its height allows; longer text is shown page by page.
                 let size = self.fonts.fit_regular.fit("Ag", f32::INFINITY, rect.h, 1).size;
+                let pages = self.fonts.fit_regular.pages(&text, size, rect.w);
                 let font = TextFont {
                     font: self.fonts.regular.clone().into(),
                     font_size: FontSize::Px(size),
@@ -367,9 +392,9 @@ impl Painter<'_> {
                 self.nodes.push(Placed {
                     node: Self::rect_node(rect),
                     background: None,
-                    text: Some((text, font, WHITE, false)),
-                    hero: None,
-                    hero_ticket: false,
+                    text: Some((pages[0].clone(), font, WHITE, false)),
+                    pages: (pages.len() > 1).then_some(pages),
+                    ..Default::default()
                 });
             }
             WidgetKind::NowCalling => {

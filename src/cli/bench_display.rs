@@ -1,0 +1,204 @@
+//! `papan bench display`: a real `papan display` process against an embedded hub, measured from
+//! outside through its frame log and /proc: cold start to the first frame drawing the board, call
+//! → the frame that draws it, and CPU and memory of a static board with its ticking clock.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::client::{ClientOptions, Session};
+use crate::hall::Hall;
+use crate::hub::config::HubConfig;
+use crate::hub::{self, HubOptions};
+use crate::protocol::{CallCommand, Command, Role, Seq, TickerCommand, Ticket};
+
+#[derive(Args)]
+pub struct DisplayBenchArgs {
+    /// Calls to time, one every --interval-ms.
+    #[arg(long, default_value_t = 30)]
+    calls: u16,
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// How long to watch the static board for CPU use.
+    #[arg(long, default_value_t = 30)]
+    idle_secs: u64,
+    #[arg(long, default_value = "1920x1080")]
+    size: String,
+    #[arg(long, default_value = "hall-landscape")]
+    layout: String,
+}
+
+/// One line of the display's `--bench-log`.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    unix_us: i64,
+    seq: Seq,
+}
+
+fn frames(log: &Path) -> Vec<Frame> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            match parts.as_slice() {
+                ["frame", _, "unix_us", t, "seq", s] => {
+                    Some(Frame { unix_us: t.parse().ok()?, seq: s.parse().ok()? })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn now_us() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
+
+/// Polls the frame log until a frame shows `seq`; returns that frame and the frames drawn since `after_us`
+/// before it.
+async fn wait_for_seq(log: &Path, seq: Seq, after_us: i64) -> anyhow::Result<(Frame, usize)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let all = frames(log);
+        if let Some(at) = all.iter().position(|f| f.seq >= seq) {
+            let before = all[..at].iter().filter(|f| f.unix_us > after_us).count();
+            return Ok((all[at], before));
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the display never showed seq {seq}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start at ")".
+    let fields: Vec<&str> = stat.rsplit_once(')').context("odd /proc stat")?.1.split_whitespace().collect();
+    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key}"))?;
+    Ok(line.split_whitespace().nth(1).context("odd status line")?.parse()?)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
+    let temp = std::env::temp_dir().join(format!("papan-bench-display-{}", std::process::id()));
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse()?;
+    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
+    let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
+    let options = HubOptions {
+        config,
+        data_dir: temp.join("hub"),
+        hall: Hall::builtin(),
+        clock: hub::core::system_clock(),
+    };
+    let running = hub::start(options).await?;
+    let staff = ClientOptions {
+        url: running.ws_url(),
+        token: staff_token,
+        role: Role::Staff,
+        client: "bench-staff".into(),
+        timeout: Duration::from_secs(10),
+    };
+    let mut session = Session::connect(&staff, 0).await?;
+    let ticker = TickerCommand { text: "Selamat datang di Mal Pelayanan Publik Kota Palembang".into() };
+    let first = session.command("bench-ticker", Command::Ticker(ticker)).await?.seq;
+
+    let log = temp.join("frames.log");
+    let started_us = now_us();
+    let child = std::process::Command::new(std::env::current_exe()?)
+        .args(["display", "--no-voice", "--screen", "bench", "--layout", &args.layout])
+        .args(["--windowed", &args.size, "--hub", &running.ws_url(), "--token", &display_token])
+        .arg("--cache")
+        .arg(temp.join("cache"))
+        .arg("--bench-log")
+        .arg(&log)
+        .spawn()
+        .context("starting papan display")?;
+    let child = KillOnDrop(child);
+    let pid = child.0.id();
+    let (shown, _) = wait_for_seq(&log, first, started_us).await?;
+    let cold_ms = (shown.unix_us - started_us) as f64 / 1000.0;
+
+    let (mut latency_ms, mut frames_before) = (Vec::new(), Vec::new());
+    for number in 1..=args.calls {
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+        let ticket = Ticket::new("A", number).expect("valid ticket");
+        let call =
+            Command::Call(CallCommand { ticket, counter: 1 + number % 4, agency: None, service: None });
+        let sent_us = now_us();
+        let seq = session.command(&format!("bench-{number}"), call).await?.seq;
+        let (frame, before) = wait_for_seq(&log, seq, sent_us).await?;
+        latency_ms.push((frame.unix_us - sent_us) as f64 / 1000.0);
+        frames_before.push(before);
+    }
+
+    // The static board: the clock still ticks, nothing else happens.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (ticks_before, frames_at_start) = (cpu_ticks(pid)?, frames(&log).len());
+    tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
+    let (ticks_after, frames_at_end) = (cpu_ticks(pid)?, frames(&log).len());
+    let cpu_percent =
+        (ticks_after - ticks_before) as f64 / clock_ticks_per_second() / args.idle_secs as f64 * 100.0;
+    let (rss, hwm) = (status_kib(pid, "VmRSS:")?, status_kib(pid, "VmHWM:")?);
+    drop(child);
+    session.close().await;
+    running.stop().await?;
+    let _ = std::fs::remove_dir_all(&temp);
+
+    latency_ms.sort_by(f64::total_cmp);
+    let next_frame = frames_before.iter().filter(|&&n| n == 0).count();
+    println!(
+        "papan bench display — {} {}, {} calls every {} ms",
+        args.layout, args.size, args.calls, args.interval_ms
+    );
+    println!("  cold start → first frame drawing the board: {cold_ms:.0} ms");
+    println!(
+        "  call sent → frame drawing it: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&latency_ms, 0.5),
+        percentile(&latency_ms, 0.99),
+        percentile(&latency_ms, 1.0)
+    );
+    println!(
+        "  drawn in the first frame after the call: {next_frame} of {} (most frames before it: {})",
+        frames_before.len(),
+        frames_before.iter().max().unwrap_or(&0)
+    );
+    println!(
+        "  static board over {} s: CPU {cpu_percent:.2} % of one core, {} frames ({:.2}/s), RSS {} MiB (peak {} MiB)",
+        args.idle_secs,
+        frames_at_end - frames_at_start,
+        (frames_at_end - frames_at_start) as f64 / args.idle_secs as f64,
+        rss / 1024,
+        hwm / 1024
+    );
+    Ok(())
+}
+
+/// The display goes when the bench does, also on an error.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,35 @@
+//! Keeps a kiosk's window: bevy closes the window when its monitor goes away (TV switched off,
+//! HDMI unplugged); the app stays alive and opens it again, on the same settings, until it sticks.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::window::{CursorOptions, PrimaryWindow};
+
+/// The window to bring back, and when it was last tried.
+#[derive(Resource)]
+pub struct KioskWindow {
+    pub window: Window,
+    pub cursor: CursorOptions,
+    last_try: Option<Instant>,
+}
+
+/// Not more often than this: a monitor that is still gone makes the new window fail too.
+const RETRY_EVERY: Duration = Duration::from_secs(2);
+
+pub(super) fn plugin(app: &mut App, window: Window, cursor: CursorOptions) {
+    app.insert_resource(KioskWindow { window, cursor, last_try: None }).add_systems(Last, restore_window);
+}
+
+fn restore_window(
+    mut commands: Commands,
+    mut kiosk: ResMut<KioskWindow>,
+    windows: Query<(), With<PrimaryWindow>>,
+) {
+    if !windows.is_empty() || kiosk.last_try.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
+        return;
+    }
+    warn!("the screen's window is gone (monitor switched off or unplugged?); opening it again");
+    kiosk.last_try = Some(Instant::now());
+    commands.spawn((kiosk.window.clone(), kiosk.cursor.clone(), PrimaryWindow));
+}

@@ -1,0 +1,35 @@
+//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S`), written after the frame's
+//! systems ran, so `papan bench display` can tell when a call was first drawn and how often an
+//! idle board wakes up.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use bevy::prelude::*;
+
+use super::net::BoardState;
+
+#[derive(Resource)]
+struct ProbeLog {
+    file: Mutex<std::io::BufWriter<std::fs::File>>,
+    frame: u64,
+}
+
+pub(super) fn plugin(app: &mut App, path: &Path) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    app.insert_resource(ProbeLog { file: Mutex::new(std::io::BufWriter::new(file)), frame: 0 })
+        .add_systems(Last, log_frame);
+    Ok(())
+}
+
+fn log_frame(mut log: ResMut<ProbeLog>, state: Res<BoardState>) {
+    log.frame += 1;
+    let seq = state.board.as_ref().map_or(0, |b| b.seq);
+    let now = jiff::Timestamp::now().as_microsecond();
+    let frame = log.frame;
+    if let Ok(mut file) = log.file.lock() {
+        // Flushed every frame: the reader polls the file while the display runs.
+        let _ = writeln!(file, "frame {frame} unix_us {now} seq {seq}").and_then(|_| file.flush());
+    }
+}
