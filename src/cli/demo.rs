@@ -135,6 +135,7 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
             // With --calls the demo ends once they are made, shown and spoken; without, when closed.
             quit_at_seq: args.calls.map(|_| staff_done),
             bench_log: None,
+            images: "assets/images".into(),
         })?;
     } else {
         let announcer = pack.and_then(|pack| start_announcer(&hall, pack, &data.join("voice")));

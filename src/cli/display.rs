@@ -39,6 +39,9 @@ pub struct DisplayArgs {
     /// A silent screen: no announcements from this display.
     #[arg(long)]
     no_voice: bool,
+    /// Folder of the pictures the hall file and layouts name (logo, image regions).
+    #[arg(long, default_value = "assets/images")]
+    images: PathBuf,
     /// Folder for the last good hall and board (to start without the hub).
     #[arg(long, default_value = "papan-display-cache")]
     cache: PathBuf,
@@ -85,5 +88,6 @@ pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
         voice,
         quit_at_seq: None,
         bench_log: args.bench_log,
+        images: args.images,
     })
 }

@@ -2,6 +2,7 @@
 //! voice, board view, screenshot). Full screen borderless on a chosen monitor, or windowed.
 
 mod audio;
+mod images;
 mod kiosk;
 mod layouts;
 mod net;
@@ -46,6 +47,8 @@ pub struct DisplayOptions {
     /// Set by someone else (the demo) to a seq: the display closes once its board has reached
     /// it and everything is spoken (0: keep running).
     pub quit_at_seq: Option<Arc<AtomicU64>>,
+    /// Folder of the pictures layouts and the hall file name.
+    pub images: PathBuf,
     /// Log every frame here (for `papan bench display`).
     pub bench_log: Option<PathBuf>,
 }
@@ -158,7 +161,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         };
         Some(Voice::new(Box::new(announcer), rx))
     });
-    add_board_features(&mut app, source, voice, layout);
+    add_board_features(&mut app, source, voice, layout, options.images);
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
     if let Some(quit) = options.quit_at_seq {
         app.insert_resource(QuitAt(quit)).add_systems(Last, quit_when_asked);
@@ -174,7 +177,14 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
 }
 
 /// What every display runs, windowed or in a test app: feed, voice, board view.
-pub(crate) fn add_board_features(app: &mut App, source: FeedSource, voice: Option<Voice>, layout: Layout) {
+pub(crate) fn add_board_features(
+    app: &mut App,
+    source: FeedSource,
+    voice: Option<Voice>,
+    layout: Layout,
+    images: PathBuf,
+) {
+    app.insert_resource(images::ImageStore::new(images));
     app.configure_sets(
         Update,
         (

@@ -17,6 +17,8 @@ use crate::protocol::{EventFrame, Seq, Status};
 pub struct BoardState {
     pub board: Option<Board>,
     pub hall: Option<Hall>,
+    /// Goes up with every change of the hall data (the board is redrawn).
+    pub hall_version: u64,
     /// Layouts the hub serves by name.
     pub layouts: Layouts,
     pub online: bool,
@@ -92,6 +94,7 @@ fn receive_updates(
                 state.layouts = layouts;
                 if state.hall.as_ref() != Some(&*hall) {
                     state.hall = Some(*hall);
+                    state.hall_version += 1;
                     hall_changed.write(HallChanged);
                 }
             }

@@ -44,15 +44,19 @@ fn test_app(with_voice: bool) -> Harness {
 }
 
 fn test_app_showing(with_voice: bool, choice: LayoutChoice) -> Harness {
+    test_app_with(with_voice, choice, std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/images"))
+}
+
+fn test_app_with(with_voice: bool, choice: LayoutChoice, images: std::path::PathBuf) -> Harness {
     let mut app = App::new();
-    app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Font>();
+    app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Font>().init_asset::<Image>();
     app.world_mut().spawn((Window { resolution: (1920, 1080).into(), ..default() }, PrimaryWindow));
     let (feed, updates) = mpsc::channel();
     let (player, events) = mpsc::channel();
     let spoken = Arc::new(Mutex::new(Vec::new()));
     let voice = with_voice.then(|| Voice::new(Box::new(FakeSpeaker { spoken: spoken.clone() }), events));
     let (layout, problem) = choice.initial();
-    add_board_features(&mut app, FeedSource::from_channel(updates), voice, layout);
+    add_board_features(&mut app, FeedSource::from_channel(updates), voice, layout, images);
     super::layouts::plugin(&mut app, choice, problem, None);
     feed.send(FeedUpdate::Online).unwrap();
     feed.send(FeedUpdate::Board {
@@ -314,4 +318,48 @@ fn a_long_ticker_turns_pages_that_each_fit() {
     h.app.update();
     let mut query = h.app.world_mut().query::<(&TickerPages, &Text)>();
     assert_eq!(query.single(h.app.world()).unwrap().1.0, pages[1]);
+}
+
+#[test]
+fn the_hall_logo_and_image_regions_are_drawn_in_proportion_and_missing_ones_left_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    image::RgbaImage::from_pixel(200, 100, image::Rgba([200, 30, 30, 255]))
+        .save(dir.path().join("logo.png"))
+        .unwrap();
+    let layout = dir.path().join("with-images.toml");
+    std::fs::write(
+        &layout,
+        "name = \"with-images\"\n\n[[region]]\nat = [0.0, 0.0, 1.0, 0.1]\nwidget = \"header\"\n\n\
+         [[region]]\nat = [0.0, 0.1, 0.5, 0.9]\nwidget = \"image\"\nimage = \"logo.png\"\n\n\
+         [[region]]\nat = [0.5, 0.1, 0.5, 0.9]\nwidget = \"image\"\nimage = \"missing.png\"\n",
+    )
+    .unwrap();
+    let mut h = test_app_with(false, LayoutChoice::File(layout), dir.path().to_path_buf());
+    let hall = Hall { logo: Some("logo.png".into()), ..Hall::builtin() };
+    h.feed
+        .send(FeedUpdate::Board {
+            board: Box::new(Board::default()),
+            hall: Box::new(hall),
+            layouts: Default::default(),
+            from_cache: false,
+        })
+        .unwrap();
+    h.app.update();
+    let mut query = h.app.world_mut().query::<(&ImageNode, &Node)>();
+    let mut placed: Vec<(f32, f32, f32, f32)> = query
+        .iter(h.app.world())
+        .map(|(_, node)| {
+            let px = |v: Val| if let Val::Px(p) = v { p } else { panic!("{v:?}") };
+            (px(node.left), px(node.top), px(node.width), px(node.height))
+        })
+        .collect();
+    placed.sort_by(|a, b| a.1.total_cmp(&b.1));
+    assert_eq!(placed.len(), 2, "logo in the header and one image region: {placed:?}");
+    for (x, y, w, h) in &placed {
+        assert!((w / h - 2.0).abs() < 0.01, "proportions kept: {w}x{h}");
+        assert!(*x > -0.5 && x + w <= 960.5 && *y > -0.5 && y + h <= 1080.5, "inside its half: {x},{y} {w}x{h}");
+    }
+    let (header, region) = (placed[0], placed[1]);
+    assert!(header.1 + header.3 <= 108.0 + 0.5, "the logo sits in the header: {header:?}");
+    assert!((region.2 - 960.0).abs() < 0.5, "the image fills its region's width: {region:?}");
 }

@@ -7,6 +7,7 @@ use bevy::prelude::*;
 use bevy::window::{PrimaryWindow, RequestRedraw};
 
 use super::DisplaySet;
+use super::images::{ImageStore, contain};
 use super::net::{BoardState, Highlight};
 use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
@@ -76,7 +77,7 @@ const AMBER: Color = Color::srgb(1.0, 0.77, 0.0);
 #[derive(Resource, Default, PartialEq)]
 struct Built {
     seq: Option<u64>,
-    hall: Option<String>,
+    hall_version: u64,
     online: bool,
     size: (u32, u32),
 }
@@ -125,12 +126,14 @@ fn rebuild_board(
     mut built: ResMut<Built>,
     roots: Query<Entity, With<BoardRoot>>,
     window: Query<&Window, With<PrimaryWindow>>,
+    mut store: ResMut<ImageStore>,
+    mut image_assets: ResMut<Assets<Image>>,
 ) {
     let (Some(fonts), Ok(window)) = (fonts, window.single()) else { return };
     let size = (window.width() as u32, window.height() as u32);
     let now = Built {
         seq: state.board.as_ref().map(|b| b.seq),
-        hall: state.hall.as_ref().map(|h| h.name.clone()),
+        hall_version: state.hall_version,
         online: state.online,
         size,
     };
@@ -141,7 +144,8 @@ fn rebuild_board(
         commands.entity(root).despawn();
     }
     let (width, height) = (size.0 as f32, size.1 as f32);
-    let mut painter = Painter { fonts: &fonts, nodes: Vec::new() };
+    let mut painter =
+        Painter { fonts: &fonts, store: &mut store, image_assets: &mut image_assets, nodes: Vec::new() };
     match (&state.hall, &state.board) {
         (Some(hall), Some(board)) => {
             for region in &layout.0.regions {
@@ -168,6 +172,9 @@ fn rebuild_board(
                     entity.insert(part);
                 }
                 let (hero_ticket, pages) = (node.hero_ticket, node.pages);
+                if let Some(image) = node.image {
+                    entity.insert(ImageNode::new(image));
+                }
                 if let Some(text) = node.text {
                     let (text, font, color, clock) = text;
                     entity.with_children(|cell| {
@@ -272,11 +279,14 @@ struct Placed {
     hero_ticket: bool,
     /// Ticker pages to turn (the text shows the first).
     pages: Option<Vec<String>>,
+    image: Option<Handle<Image>>,
 }
 
 /// Collects nodes for one rebuild.
 struct Painter<'a> {
     fonts: &'a Fonts,
+    store: &'a mut ImageStore,
+    image_assets: &'a mut Assets<Image>,
     nodes: Vec<Placed>,
 }
 
@@ -293,6 +303,17 @@ impl Painter<'_> {
             overflow: Overflow::clip(),
             ..default()
         }
+    }
+
+    /// Places the image `name` as large as fits `area`, keeping its proportions; whether it could.
+    fn image(&mut self, area: Rect, name: &str) -> bool {
+        let Some((handle, size)) = self.store.get(name, self.image_assets) else { return false };
+        self.nodes.push(Placed {
+            node: Self::rect_node(contain(area, size)),
+            image: Some(handle),
+            ..Default::default()
+        });
+        true
     }
 
     fn mark(&mut self, part: HeroPart) {
@@ -353,7 +374,21 @@ impl Painter<'_> {
         match region.widget {
             WidgetKind::Header => {
                 self.fill(area, HEADER_BG);
-                self.text(line_box(area), &hall.name, true, WHITE, 1, None);
+                let mut text_box = line_box(area);
+                // The logo at the left; the name stays centred between equal margins.
+                let logo = Rect {
+                    x: area.x + area.h * 0.15,
+                    y: area.y + area.h * 0.1,
+                    w: area.h * 1.6,
+                    h: area.h * 0.8,
+                };
+                if let Some(name) = &hall.logo
+                    && self.image(logo, name)
+                {
+                    let margin = logo.x + logo.w - area.x + area.h * 0.15;
+                    text_box = Rect { x: area.x + margin, w: (area.w - 2.0 * margin).max(1.0), ..text_box };
+                }
+                self.text(text_box, &hall.name, true, WHITE, 1, None);
             }
             WidgetKind::Clock => {
                 self.fill(area, HEADER_BG);
@@ -478,7 +513,11 @@ impl Painter<'_> {
                     }
                 }
             }
-            WidgetKind::Image => {}
+            WidgetKind::Image => {
+                if let Some(name) = &region.image {
+                    self.image(area, name);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,71 @@
+//! Pictures on the board (the hall's logo in the header, `image` regions): PNG files from the
+//! display's images folder, deployed with it like the voice pack, decoded once and kept.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::image::{CompressedImageFormats, ImageSampler, ImageType};
+use bevy::prelude::*;
+
+use crate::layout::Rect;
+
+/// Decoded images by file name; `None` remembers a file that is missing or broken (said once).
+#[derive(Resource)]
+pub struct ImageStore {
+    dir: PathBuf,
+    loaded: HashMap<String, Option<(Handle<Image>, UVec2)>>,
+}
+
+impl ImageStore {
+    pub fn new(dir: PathBuf) -> ImageStore {
+        ImageStore { dir, loaded: HashMap::new() }
+    }
+
+    /// The image called `name` (a file in the folder) and its size in pixels.
+    pub fn get(&mut self, name: &str, assets: &mut Assets<Image>) -> Option<(Handle<Image>, UVec2)> {
+        if let Some(known) = self.loaded.get(name) {
+            return known.clone();
+        }
+        let loaded = self.load(name).map_or_else(
+            |e| {
+                warn!("image {name:?}: {e}; its place stays empty");
+                None
+            },
+            |image| {
+                let size = image.size();
+                Some((assets.add(image), size))
+            },
+        );
+        self.loaded.insert(name.to_string(), loaded.clone());
+        loaded
+    }
+
+    fn load(&self, name: &str) -> Result<Image, String> {
+        // Names stay inside the folder: a layout cannot point the screen at other files.
+        if name.is_empty() || name.contains("..") || name.starts_with('/') || name.contains('\\') {
+            return Err("must be a file name inside the images folder".into());
+        }
+        let path = self.dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Image::from_buffer(
+            &bytes,
+            ImageType::Extension("png"),
+            CompressedImageFormats::NONE,
+            true,
+            ImageSampler::linear(),
+            RenderAssetUsages::RENDER_WORLD,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The largest rectangle of the image's proportions inside `area`, centred.
+pub fn contain(area: Rect, size: UVec2) -> Rect {
+    if size.x == 0 || size.y == 0 {
+        return area;
+    }
+    let scale = (area.w / size.x as f32).min(area.h / size.y as f32);
+    let (w, h) = (size.x as f32 * scale, size.y as f32 * scale);
+    Rect { x: area.x + (area.w - w) / 2.0, y: area.y + (area.h - h) / 2.0, w, h }
+}
