@@ -10,6 +10,13 @@ use bevy::prelude::*;
 
 use crate::layout::Rect;
 
+/// What drawing pictures needs, as one system parameter.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct Pictures<'w> {
+    pub store: ResMut<'w, ImageStore>,
+    pub assets: ResMut<'w, Assets<Image>>,
+}
+
 /// Decoded images by file name; `None` remembers a file that is missing or broken (said once).
 #[derive(Resource)]
 pub struct ImageStore {

@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use bevy::window::{PrimaryWindow, RequestRedraw};
 
 use super::DisplaySet;
-use super::images::{ImageStore, contain};
+use super::images::{ImageStore, Pictures, contain};
 use super::net::{BoardState, Highlight};
 use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
@@ -120,14 +120,12 @@ fn load_fonts(mut commands: Commands, mut fonts: ResMut<Assets<Font>>) {
 /// most, a few times a minute: simpler and as cheap as patching).
 fn rebuild_board(
     mut commands: Commands,
-    state: Res<BoardState>,
-    layout: Res<ScreenLayout>,
+    (state, layout): (Res<BoardState>, Res<ScreenLayout>),
     fonts: Option<Res<Fonts>>,
     mut built: ResMut<Built>,
     roots: Query<Entity, With<BoardRoot>>,
     window: Query<&Window, With<PrimaryWindow>>,
-    mut store: ResMut<ImageStore>,
-    mut image_assets: ResMut<Assets<Image>>,
+    mut pictures: Pictures,
 ) {
     let (Some(fonts), Ok(window)) = (fonts, window.single()) else { return };
     let size = (window.width() as u32, window.height() as u32);
@@ -144,8 +142,8 @@ fn rebuild_board(
         commands.entity(root).despawn();
     }
     let (width, height) = (size.0 as f32, size.1 as f32);
-    let mut painter =
-        Painter { fonts: &fonts, store: &mut store, image_assets: &mut image_assets, nodes: Vec::new() };
+    let Pictures { store, assets } = &mut pictures;
+    let mut painter = Painter { fonts: &fonts, store, image_assets: assets, nodes: Vec::new() };
     match (&state.hall, &state.board) {
         (Some(hall), Some(board)) => {
             for region in &layout.0.regions {
