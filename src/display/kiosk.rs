@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy::window::{CursorOptions, PrimaryWindow};
+use bevy::window::{CursorOptions, Monitor, PrimaryWindow};
 
 /// The window to bring back, and when it was last tried.
 #[derive(Resource)]
@@ -12,6 +12,13 @@ pub struct KioskWindow {
     pub window: Window,
     pub cursor: CursorOptions,
     last_try: Option<Instant>,
+}
+
+impl KioskWindow {
+    /// Forgets the last attempt (tests; a monitor event could use it too).
+    pub fn retry_now(&mut self) {
+        self.last_try = None;
+    }
 }
 
 /// Not more often than this: a monitor that is still gone makes the new window fail too.
@@ -25,8 +32,17 @@ fn restore_window(
     mut commands: Commands,
     mut kiosk: ResMut<KioskWindow>,
     windows: Query<(), With<PrimaryWindow>>,
+    monitors: Query<(), With<Monitor>>,
 ) {
     if !windows.is_empty() || kiosk.last_try.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
+        return;
+    }
+    // A full-screen window needs a monitor to go on: wait for one to come back.
+    if monitors.is_empty() {
+        if kiosk.last_try.is_none() {
+            warn!("the screen's window is gone and no monitor is connected; waiting for one");
+            kiosk.last_try = Some(Instant::now());
+        }
         return;
     }
     warn!("the screen's window is gone (monitor switched off or unplugged?); opening it again");

@@ -277,8 +277,21 @@ fn a_kiosk_opens_its_window_again_after_the_monitor_went_away() {
     let first = primary.single(h.app.world()).unwrap();
     assert_ne!(h.app.world().get::<Window>(first).unwrap().title, "papan — hall-landscape", "the test's own");
 
-    // What bevy does when the monitor goes: the window entity is despawned.
+    // What bevy does when the monitor goes: the window entity is despawned. Nothing comes back
+    // while no monitor is connected; once one is, the window does.
     h.app.world_mut().despawn(first);
+    h.app.update();
+    assert!(primary.single(h.app.world()).is_err(), "no window without a monitor");
+    h.app.world_mut().spawn(bevy::window::Monitor {
+        name: Some("HDMI-1".into()),
+        physical_height: 1080,
+        physical_width: 1920,
+        physical_position: IVec2::ZERO,
+        refresh_rate_millihertz: Some(60_000),
+        scale_factor: 1.0,
+        video_modes: Vec::new(),
+    });
+    h.app.world_mut().resource_mut::<super::kiosk::KioskWindow>().retry_now();
     h.app.update();
     let again = primary.single(h.app.world()).expect("a primary window again");
     assert_ne!(again, first);
@@ -357,7 +370,10 @@ fn the_hall_logo_and_image_regions_are_drawn_in_proportion_and_missing_ones_left
     assert_eq!(placed.len(), 2, "logo in the header and one image region: {placed:?}");
     for (x, y, w, h) in &placed {
         assert!((w / h - 2.0).abs() < 0.01, "proportions kept: {w}x{h}");
-        assert!(*x > -0.5 && x + w <= 960.5 && *y > -0.5 && y + h <= 1080.5, "inside its half: {x},{y} {w}x{h}");
+        assert!(
+            *x > -0.5 && x + w <= 960.5 && *y > -0.5 && y + h <= 1080.5,
+            "inside its half: {x},{y} {w}x{h}"
+        );
     }
     let (header, region) = (placed[0], placed[1]);
     assert!(header.1 + header.3 <= 108.0 + 0.5, "the logo sits in the header: {header:?}");
