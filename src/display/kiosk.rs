@@ -14,13 +14,6 @@ pub struct KioskWindow {
     last_try: Option<Instant>,
 }
 
-impl KioskWindow {
-    /// Forgets the last attempt (tests; a monitor event could use it too).
-    pub fn retry_now(&mut self) {
-        self.last_try = None;
-    }
-}
-
 /// Not more often than this: a monitor that is still gone makes the new window fail too.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 
@@ -33,7 +26,12 @@ fn restore_window(
     mut kiosk: ResMut<KioskWindow>,
     windows: Query<(), With<PrimaryWindow>>,
     monitors: Query<(), With<Monitor>>,
+    plugged_in: Query<(), Added<Monitor>>,
 ) {
+    // A monitor just connected: try at once rather than at the next retry.
+    if !plugged_in.is_empty() {
+        kiosk.last_try = None;
+    }
     if !windows.is_empty() || kiosk.last_try.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
         return;
     }
