@@ -378,3 +378,40 @@ fn the_hall_logo_and_image_regions_are_drawn_in_proportion_and_missing_ones_left
     assert!(header.1 + header.3 <= 108.0 + 0.5, "the logo sits in the header: {header:?}");
     assert!((region.2 - 960.0).abs() < 0.5, "the image fills its region's width: {region:?}");
 }
+
+#[test]
+fn an_agency_logo_sits_left_of_its_name_in_its_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    image::RgbaImage::from_pixel(64, 64, image::Rgba([250, 250, 250, 255]))
+        .save(dir.path().join("bpjs.png"))
+        .unwrap();
+    let mut h = test_app_with(false, LayoutChoice::Named("hall-landscape".into()), dir.path().to_path_buf());
+    let mut hall = Hall::builtin();
+    hall.agencies.iter_mut().find(|a| a.id == "bpjs-kesehatan").unwrap().logo = Some("bpjs.png".into());
+    h.feed
+        .send(FeedUpdate::Board {
+            board: Box::new(Board::default()),
+            hall: Box::new(hall.clone()),
+            layouts: Default::default(),
+            from_cache: false,
+        })
+        .unwrap();
+    h.app.update();
+    let mut query = h.app.world_mut().query::<(&ImageNode, &Node)>();
+    let nodes: Vec<Node> = query.iter(h.app.world()).map(|(_, n)| n.clone()).collect();
+    assert_eq!(nodes.len(), 1, "one logo: {nodes:?}");
+    let px = |v: Val| if let Val::Px(p) = v { p } else { panic!("{v:?}") };
+    let (x, y, w, hgt) = (px(nodes[0].left), px(nodes[0].top), px(nodes[0].width), px(nodes[0].height));
+    assert!((w - hgt).abs() < 0.5, "square logo stays square: {w}x{hgt}");
+
+    // It is inside the BPJS Kesehatan panel, in the name's row, left of centre.
+    let layout = Layout::builtin("hall-landscape").unwrap();
+    let region = layout.regions.iter().find(|r| r.widget == crate::layout::WidgetKind::AgencyPanels).unwrap();
+    let area = crate::layout::region_rect(region, 1920.0, 1080.0);
+    let agencies = crate::layout::region_agencies(region, &hall);
+    let index = agencies.iter().position(|a| a.id == "bpjs-kesehatan").unwrap();
+    let cell = crate::layout::panel_cells(area, agencies.len(), region.columns)[index];
+    let name = crate::layout::panel_boxes(cell).name;
+    assert!(x >= name.x - 0.5 && x + w <= cell.x + cell.w / 2.0, "left part of the panel: {x} in {cell:?}");
+    assert!(y >= name.y - 0.5 && y + hgt <= name.y + name.h + 0.5, "in the name row: {y} in {name:?}");
+}

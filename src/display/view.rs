@@ -87,7 +87,6 @@ const DIM: Color = Color::srgb(0.75, 0.8, 0.88);
 const PANEL_EMPTY: Color = Color::srgb(0.14, 0.2, 0.3);
 const HEADER_BG: Color = Color::srgb(0.03, 0.09, 0.2);
 const OFFLINE: Color = Color::srgb(0.75, 0.1, 0.1);
-const SIZES_MIN: f32 = crate::fit::SIZES[0];
 
 pub(super) fn plugin(app: &mut App, layout: Layout) {
     app.insert_resource(ScreenLayout(layout))
@@ -469,16 +468,34 @@ impl Painter<'_> {
             WidgetKind::AgencyPanels => {
                 let cells = panel_cells(area, agencies.len(), region.columns);
                 let newest = board.recent.iter().find(shown).map(|c| c.agency.as_str());
+                // An agency's logo, when it has one, goes left of its name.
+                let name_boxes: Vec<(Rect, Option<Rect>)> = agencies
+                    .iter()
+                    .zip(&cells)
+                    .map(|(agency, cell)| {
+                        let name = panel_boxes(*cell).name;
+                        let logo =
+                            agency.logo.as_deref().and_then(|file| self.store.get(file, self.image_assets));
+                        match logo {
+                            Some(_) => {
+                                let side = name.h * 0.8;
+                                let logo = Rect { x: name.x, y: name.y + name.h * 0.1, w: side, h: side };
+                                let gap = side * 1.1;
+                                (Rect { x: name.x + gap, w: (name.w - gap).max(1.0), ..name }, Some(logo))
+                            }
+                            None => (name, None),
+                        }
+                    })
+                    .collect();
                 // One name size for the whole grid (the size the longest name needs): tidier from
                 // afar, and one font atlas instead of many.
-                let name_box = cells.first().map(|c| panel_boxes(*c).name);
-                let name_size = name_box.map_or(SIZES_MIN, |b| {
-                    agencies
-                        .iter()
-                        .map(|a| self.fonts.fit_bold.fit(&a.short, b.w, b.h, 2).size)
-                        .fold(f32::MAX, f32::min)
-                });
-                for (agency, cell) in agencies.iter().zip(cells) {
+                let name_size = agencies
+                    .iter()
+                    .zip(&name_boxes)
+                    .map(|(a, (b, _))| self.fonts.fit_bold.fit(&a.short, b.w, b.h, 2).size)
+                    .fold(f32::MAX, f32::min)
+                    .min(crate::fit::SIZES[crate::fit::SIZES.len() - 1]);
+                for ((agency, cell), (name_box, logo_box)) in agencies.iter().zip(cells).zip(name_boxes) {
                     let latest = board.agencies.get(&agency.id);
                     let colour = if latest.is_some() { agency_colour(agency) } else { PANEL_EMPTY };
                     // The agency just called stands out in an amber frame.
@@ -487,14 +504,12 @@ impl Painter<'_> {
                     }
                     self.fill(cell.part(0.03, 0.05, 0.94, 0.9), colour);
                     let panel = panel_boxes(cell);
-                    let fit = self.fonts.fit_bold.fit_at_most(
-                        &agency.short,
-                        name_size,
-                        panel.name.w,
-                        panel.name.h,
-                        2,
-                    );
-                    self.place(panel.name, fit, true, WHITE);
+                    if let (Some(logo_box), Some(file)) = (logo_box, &agency.logo) {
+                        self.image(logo_box, file);
+                    }
+                    let fit =
+                        self.fonts.fit_bold.fit_at_most(&agency.short, name_size, name_box.w, name_box.h, 2);
+                    self.place(name_box, fit, true, WHITE);
                     match latest {
                         Some(call) => {
                             self.text(panel.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
