@@ -80,6 +80,12 @@ fn call(seq: Seq, ticket: &str, counter: u16) -> EventFrame {
 }
 
 impl Harness {
+    fn send_board(&self, hall: Hall, layouts: crate::hub::files::Layouts) {
+        let board = Box::new(Board::default());
+        let update = FeedUpdate::Board { board, hall: Box::new(hall), layouts, from_cache: false };
+        self.feed.send(update).unwrap();
+    }
+
     fn texts(&mut self) -> Vec<String> {
         let mut query = self.app.world_mut().query::<&Text>();
         query.iter(self.app.world()).map(|t| t.0.clone()).collect()
@@ -218,14 +224,7 @@ fn a_named_layout_follows_what_the_hub_serves() {
     let mut edited = Layout::builtin("hall-landscape").unwrap();
     edited.regions.truncate(2);
     let layouts = [("hall-landscape".to_string(), edited.clone())].into_iter().collect();
-    h.feed
-        .send(FeedUpdate::Board {
-            board: Box::new(Board::default()),
-            hall: Box::new(Hall::builtin()),
-            layouts,
-            from_cache: false,
-        })
-        .unwrap();
+    h.send_board(Hall::builtin(), layouts);
     h.app.update();
     assert_eq!(h.layout(), edited);
 }
@@ -348,14 +347,7 @@ fn the_hall_logo_and_image_regions_are_drawn_in_proportion_and_missing_ones_left
     .unwrap();
     let mut h = test_app_with(false, LayoutChoice::File(layout), dir.path().to_path_buf());
     let hall = Hall { logo: Some("logo.png".into()), ..Hall::builtin() };
-    h.feed
-        .send(FeedUpdate::Board {
-            board: Box::new(Board::default()),
-            hall: Box::new(hall),
-            layouts: Default::default(),
-            from_cache: false,
-        })
-        .unwrap();
+    h.send_board(hall, Default::default());
     h.app.update();
     let mut query = h.app.world_mut().query::<(&ImageNode, &Node)>();
     let mut placed: Vec<(f32, f32, f32, f32)> = query
@@ -388,14 +380,7 @@ fn an_agency_logo_sits_left_of_its_name_in_its_panel() {
     let mut h = test_app_with(false, LayoutChoice::Named("hall-landscape".into()), dir.path().to_path_buf());
     let mut hall = Hall::builtin();
     hall.agencies.iter_mut().find(|a| a.id == "bpjs-kesehatan").unwrap().logo = Some("bpjs.png".into());
-    h.feed
-        .send(FeedUpdate::Board {
-            board: Box::new(Board::default()),
-            hall: Box::new(hall.clone()),
-            layouts: Default::default(),
-            from_cache: false,
-        })
-        .unwrap();
+    h.send_board(hall.clone(), Default::default());
     h.app.update();
     let mut query = h.app.world_mut().query::<(&ImageNode, &Node)>();
     let nodes: Vec<Node> = query.iter(h.app.world()).map(|(_, n)| n.clone()).collect();
