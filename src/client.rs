@@ -87,6 +87,9 @@ pub struct Session {
     url: String,
     timeout: Duration,
     silence_limit: Option<Duration>,
+    /// When anything (a frame, a ping) last arrived. The silence limit counts from here, so a
+    /// read that is cancelled and started again (the feed also sends) does not restart it.
+    last_heard: tokio::time::Instant,
     /// The hub's seq when it welcomed us.
     pub welcome_seq: Seq,
 }
@@ -104,7 +107,14 @@ impl Session {
             Ok(Err(e)) => return Err(ClientError::Unreachable { url, reason: describe_connect_error(e) }),
             Ok(Ok(pair)) => pair,
         };
-        let mut session = Session { ws, url, timeout: options.timeout, silence_limit: None, welcome_seq: 0 };
+        let mut session = Session {
+            ws,
+            url,
+            timeout: options.timeout,
+            silence_limit: None,
+            last_heard: tokio::time::Instant::now(),
+            welcome_seq: 0,
+        };
         let hello = Hello {
             protocol: PROTOCOL_VERSION,
             role: options.role,
@@ -146,10 +156,11 @@ impl Session {
         loop {
             let message = match self.silence_limit {
                 None => self.ws.next().await,
-                Some(limit) => tokio::time::timeout(limit, self.ws.next())
+                Some(limit) => tokio::time::timeout_at(self.last_heard + limit, self.ws.next())
                     .await
                     .map_err(|_| ClientError::Silent { url: self.url.clone(), secs: limit.as_secs_f64() })?,
             };
+            self.last_heard = tokio::time::Instant::now();
             let Some(message) = message else { return Ok(None) };
             match message.map_err(|e| ClientError::Broken(e.to_string()))? {
                 Message::Text(text) => return Ok(Some(text)),

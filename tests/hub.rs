@@ -744,11 +744,29 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
         })
         .collect();
     assert_eq!(seqs, [6, 7, 8], "applied in order, nothing skipped");
-    // The scripted hub now holds the socket open but says nothing, not even pings: a dead link
-    // that TCP has not noticed. The screen notices within its silence limit.
-    let _ws = fake.await.unwrap();
+    // The screen reports a problem: the hub gets a status frame naming the screen.
+    let mut ws = fake.await.unwrap();
     let silent_since = Instant::now();
-    match next_update(&feed) {
+    let problem = "lobby.toml:4:6: region 1: at = …".to_string();
+    feed.report(papan::protocol::Status { layout_error: Some(problem.clone()), ..Default::default() });
+    let sent = ws.next().await.unwrap().unwrap();
+    let Ok(papan::protocol::ClientFrame::Status(status)) =
+        papan::protocol::parse_client_frame(sent.to_text().unwrap())
+    else {
+        panic!("expected a status frame: {sent:?}")
+    };
+    assert_eq!((status.screen.as_str(), status.layout_error), ("gap-test", Some(problem)));
+    // The scripted hub now holds the socket open but says nothing, not even pings: a dead link
+    // that TCP has not noticed. The screen notices within its silence limit, although it sent
+    // in between, every 300 ms (sending does not restart the silence clock).
+    let offline = loop {
+        feed.report(papan::protocol::Status { layout: "lobby".into(), ..Default::default() });
+        match feed.updates.recv_timeout(Duration::from_millis(300)) {
+            Ok(update) => break update,
+            Err(_) => assert!(silent_since.elapsed() < WAIT, "never went offline"),
+        }
+    };
+    match offline {
         FeedUpdate::Offline { reason } => assert!(reason.contains("no word from the hub"), "{reason}"),
         other => panic!("{other:?}"),
     }

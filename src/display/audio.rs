@@ -53,6 +53,11 @@ impl Voice {
         }
     }
 
+    /// The audio output as the status report names it.
+    pub fn audio(&self) -> &'static str {
+        if self.device_ready { "ok" } else { "no device" }
+    }
+
     /// Announcements still to be heard to their end (the demo waits for them before quitting).
     pub fn unfinished(&self) -> usize {
         self.unfinished.len()

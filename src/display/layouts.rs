@@ -8,11 +8,10 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::DisplaySet;
-use super::net::{BoardState, FeedSource};
+use super::net::BoardState;
 use super::view::ScreenLayout;
 use crate::feed::Wake;
 use crate::layout::Layout;
-use crate::protocol::Status;
 
 /// Where the layout comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,10 +79,9 @@ pub(super) fn plugin(app: &mut App, choice: LayoutChoice, problem: Option<String
     if let Some(problem) = &problem {
         error!("{problem} — showing the built-in {FALLBACK} layout");
     }
-    app.insert_resource(Choice(choice)).insert_resource(LayoutProblem(problem)).add_systems(
-        Update,
-        (follow_hub_layouts, apply_file_updates, report_layout_problem).chain().in_set(DisplaySet::Configure),
-    );
+    app.insert_resource(Choice(choice))
+        .insert_resource(LayoutProblem(problem))
+        .add_systems(Update, (follow_hub_layouts, apply_file_updates).chain().in_set(DisplaySet::Configure));
 }
 
 /// Reads the file every [`POLL_EVERY`] and sends each new version, parsed, waking the display.
@@ -154,23 +152,4 @@ fn apply_file_updates(
             }
         }
     }
-}
-
-/// Tells the hub when the layout problem appears or clears.
-fn report_layout_problem(
-    problem: Res<LayoutProblem>,
-    layout: Res<ScreenLayout>,
-    state: Res<BoardState>,
-    source: Res<FeedSource>,
-) {
-    if !problem.is_changed() && !layout.is_changed() {
-        return;
-    }
-    source.report(Status {
-        version: env!("CARGO_PKG_VERSION").into(),
-        layout: layout.0.name.clone(),
-        last_seq: state.board.as_ref().map_or(0, |b| b.seq),
-        layout_error: problem.0.clone(),
-        ..Status::default()
-    });
 }

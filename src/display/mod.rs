@@ -8,6 +8,7 @@ mod layouts;
 mod net;
 mod probe;
 mod screenshot;
+mod status;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -163,6 +164,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
     });
     add_board_features(&mut app, source, voice, layout, options.images);
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
+    status::plugin(&mut app);
     if let Some(quit) = options.quit_at_seq {
         app.insert_resource(QuitAt(quit)).add_systems(Last, quit_when_asked);
     }

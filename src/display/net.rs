@@ -49,24 +49,38 @@ pub struct FeedSource {
     updates: Mutex<mpsc::Receiver<FeedUpdate>>,
     /// The network thread (runs as long as the app holds it).
     feed: Option<Mutex<Feed>>,
+    /// The last status reported, for tests.
+    last_report: Mutex<Option<Status>>,
 }
 
 impl FeedSource {
     pub fn from_feed(mut feed: Feed) -> FeedSource {
         let (_, empty) = mpsc::channel();
         let updates = std::mem::replace(&mut feed.updates, empty);
-        FeedSource { updates: Mutex::new(updates), feed: Some(Mutex::new(feed)) }
+        FeedSource {
+            updates: Mutex::new(updates),
+            feed: Some(Mutex::new(feed)),
+            last_report: Mutex::new(None),
+        }
     }
 
     pub fn from_channel(updates: mpsc::Receiver<FeedUpdate>) -> FeedSource {
-        FeedSource { updates: Mutex::new(updates), feed: None }
+        FeedSource { updates: Mutex::new(updates), feed: None, last_report: Mutex::new(None) }
     }
 
     /// Sends the screen's status to the hub (nowhere in tests).
     pub fn report(&self, status: Status) {
         if let Some(Ok(feed)) = self.feed.as_ref().map(Mutex::lock) {
-            feed.report(status);
+            feed.report(status.clone());
         }
+        if let Ok(mut last) = self.last_report.lock() {
+            *last = Some(status);
+        }
+    }
+
+    /// The status most recently reported.
+    pub fn last_report(&self) -> Option<Status> {
+        self.last_report.lock().ok()?.clone()
     }
 }
 

@@ -58,6 +58,7 @@ fn test_app_with(with_voice: bool, choice: LayoutChoice, images: std::path::Path
     let (layout, problem) = choice.initial();
     add_board_features(&mut app, FeedSource::from_channel(updates), voice, layout, images);
     super::layouts::plugin(&mut app, choice, problem, None);
+    super::status::plugin(&mut app);
     feed.send(FeedUpdate::Online).unwrap();
     feed.send(FeedUpdate::Board {
         board: Box::new(Board::default()),
@@ -246,11 +247,15 @@ fn a_layout_file_reloads_and_a_broken_edit_keeps_the_last_good_one() {
     h.update_until("the error", |h| h.problem().is_some());
     let problem = h.problem().unwrap();
     assert!(problem.starts_with(&format!("{}:4:", file.display())), "{problem}");
+    let reported = h.app.world().resource::<FeedSource>().last_report().unwrap().layout_error;
+    assert_eq!(reported.as_deref(), Some(problem.as_str()));
     assert_eq!(h.layout().regions[0].widget.name(), "history");
 
     std::fs::write(&file, good).unwrap();
     h.update_until("the fix", |h| h.problem().is_none());
     assert_eq!(h.layout().regions[0].widget.name(), "now_calling");
+    let status = h.app.world().resource::<FeedSource>().last_report().unwrap();
+    assert_eq!((status.layout.as_str(), status.layout_error), ("lobby", None));
 }
 
 #[test]
@@ -261,6 +266,12 @@ fn a_screen_starting_with_a_broken_layout_file_shows_the_default_board() {
     let mut h = test_app_showing(false, LayoutChoice::File(file.clone()));
     assert_eq!(h.layout().name, "hall-landscape");
     assert!(h.problem().unwrap().starts_with(&file.display().to_string()));
+    // The hub hears of it in the screen's status.
+    let status = h.app.world().resource::<FeedSource>().last_report().expect("a status report");
+    assert_eq!(status.layout, "hall-landscape");
+    assert_eq!(status.layout_error, h.problem());
+    assert!(status.rss > 1 << 20, "resident memory reported: {}", status.rss);
+    assert_eq!((status.audio.as_str(), status.version.as_str()), ("off", env!("CARGO_PKG_VERSION")));
     h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
     h.app.update();
     assert_eq!(h.hero_ticket().as_deref(), Some("A-001"));
