@@ -33,13 +33,8 @@ enum Cmd {
     Hub(HubArgs),
     /// Call a ticket to a counter.
     Call {
-        /// Ticket, e.g. A-123.
-        ticket: Ticket,
-        #[arg(long)]
-        counter: u16,
-        /// Agency id; needed only when the counter number exists at several agencies.
-        #[arg(long)]
-        agency: Option<String>,
+        #[command(flatten)]
+        target: CallTarget,
         #[arg(long)]
         service: Option<String>,
         #[command(flatten)]
@@ -121,6 +116,18 @@ struct HubArgs {
     /// Folder of layout files served to screens by name, e.g. assets/layouts. Edits reach the screens live.
     #[arg(long)]
     layouts: Option<PathBuf>,
+}
+
+/// Which ticket goes to which counter: `call` sends it, `voice say` speaks it.
+#[derive(Args, Clone)]
+struct CallTarget {
+    /// Ticket, e.g. A-123.
+    ticket: Ticket,
+    #[arg(long)]
+    counter: u16,
+    /// Agency id; needed only when the counter number exists at several agencies.
+    #[arg(long)]
+    agency: Option<String>,
 }
 
 /// Where the hub is and how to identify to it.

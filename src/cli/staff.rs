@@ -11,7 +11,7 @@ use crate::protocol::{
 /// Sends the command given on the command line and prints the hub's answer.
 pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
     let (hub, command) = match cmd {
-        Cmd::Call { ticket, counter, agency, service, hub } => {
+        Cmd::Call { target: super::CallTarget { ticket, counter, agency }, service, hub } => {
             (hub, Command::Call(CallCommand { ticket, counter, agency, service }))
         }
         Cmd::Recall { counter, agency, ticket, hub } => {

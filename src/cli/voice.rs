@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use crate::hall::Hall;
-use crate::protocol::{Call, Event, Ticket};
+use crate::protocol::{Call, Event};
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
 use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use crate::voice::render::{render, write_wav};
@@ -23,11 +23,8 @@ pub enum VoiceCmd {
 
 #[derive(Args)]
 pub struct SayArgs {
-    ticket: Ticket,
-    #[arg(long)]
-    counter: u16,
-    #[arg(long)]
-    agency: Option<String>,
+    #[command(flatten)]
+    target: super::CallTarget,
     /// Say it as a recall ("panggilan ulang").
     #[arg(long)]
     recall: bool,
@@ -75,9 +72,10 @@ pub(super) fn run(cmd: VoiceCmd) -> anyhow::Result<()> {
 
 fn say(args: SayArgs) -> anyhow::Result<()> {
     let hall = load_hall(&args.files.hall)?;
-    let agency = hall.resolve_counter(args.counter, args.agency.as_deref())?;
-    hall.check_ticket(agency, &args.ticket)?;
-    let call = Call { ticket: args.ticket, counter: args.counter, agency: agency.id.clone(), service: None };
+    let super::CallTarget { ticket, counter, agency } = args.target;
+    let agency = hall.resolve_counter(counter, agency.as_deref())?;
+    hall.check_ticket(agency, &ticket)?;
+    let call = Call { ticket, counter, agency: agency.id.clone(), service: None };
     let event = if args.recall { Event::Recall(call) } else { Event::Call(call) };
     let tokens = script(&hall, &event).context("calls are always spoken")?;
     let pack = Pack::load(&args.files.pack)?;
