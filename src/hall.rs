@@ -59,28 +59,23 @@ pub struct VoiceSettings {
 
 impl Default for VoiceSettings {
     fn default() -> Self {
-        let template = |tokens: &[&str]| tokens.iter().map(|t| t.to_string()).collect();
+        let template = |tokens: &[&str]| tokens.iter().map(|t| t.to_string()).collect::<Vec<String>>();
+        let call = template(&[
+            "chime",
+            "nomor_antrean",
+            "{letter}",
+            "{number}",
+            "silakan_menuju",
+            "{destination}",
+            "{counter}",
+        ]);
+        // A recall is the call with "panggilan ulang" after the chime.
+        let mut recall = call.clone();
+        recall.insert(1, "panggilan_ulang".into());
         VoiceSettings {
             numbers: NumberStyle::Terbilang,
-            call: template(&[
-                "chime",
-                "nomor_antrean",
-                "{letter}",
-                "{number}",
-                "silakan_menuju",
-                "{destination}",
-                "{counter}",
-            ]),
-            recall: template(&[
-                "chime",
-                "panggilan_ulang",
-                "nomor_antrean",
-                "{letter}",
-                "{number}",
-                "silakan_menuju",
-                "{destination}",
-                "{counter}",
-            ]),
+            call,
+            recall,
             announce: template(&["chime", "{phrase}"]),
             destination: "loket".into(),
             gap_ms: 60,
