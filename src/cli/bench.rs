@@ -12,8 +12,8 @@ use futures_util::future::join_all;
 
 use crate::client::{ClientOptions, Session};
 use crate::hall::Hall;
-use crate::hub::config::HubConfig;
-use crate::hub::{self, HubOptions};
+use crate::hub::config::{HubConfig, Limits};
+use crate::hub::{self, HubOptions, RunningHub};
 use crate::protocol::{CallCommand, Command, Role, Seq, Ticket};
 
 #[derive(Subcommand)]
@@ -124,33 +124,13 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
     hub::raise_open_file_limit();
     let temp = std::env::temp_dir().join(format!("papan-bench-{}", std::process::id()));
     let data = args.data.clone().unwrap_or_else(|| temp.clone());
-    let mut config = HubConfig::generate();
-    config.listen = "127.0.0.1:0".parse()?;
-    config.limits.max_connections = args.screens + 16;
-    config.limits.commands_per_second = 1e9;
-    config.limits.command_burst = 1e9;
-    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
-    let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
-    let options = HubOptions {
-        config,
-        data_dir: data.clone(),
-        hall: Hall::builtin(),
-        clock: hub::core::system_clock(),
-    };
-    let running = hub::start(options).await?;
-    let screen = ClientOptions {
-        url: running.ws_url(),
-        token: display_token,
-        role: Role::Display,
-        client: "bench-screen".into(),
-        timeout: Duration::from_secs(30),
-    };
-    let staff = ClientOptions {
-        token: staff_token,
-        role: Role::Staff,
-        client: "bench-staff".into(),
-        ..screen.clone()
-    };
+    let BenchHub { running, staff, screen } =
+        BenchHub::start(data.clone(), Duration::from_secs(30), |limits| {
+            limits.max_connections = args.screens + 16;
+            limits.commands_per_second = 1e9;
+            limits.command_burst = 1e9;
+        })
+        .await?;
     let mut session = Session::connect(&staff, 0).await.context("staff connecting")?;
     // The first command may start the service day (a reset event); get it out of the way.
     let warmup = call(1);
@@ -210,6 +190,45 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
         (args.calls * args.screens) as f64 / elapsed
     );
     Ok(())
+}
+
+/// A hub on a free loopback port for a benchmark, and how its staff and screens reach it.
+pub(super) struct BenchHub {
+    pub running: RunningHub,
+    pub staff: ClientOptions,
+    pub screen: ClientOptions,
+}
+
+impl BenchHub {
+    /// Starts a hub with fresh tokens and the built-in hall, its journal in `data`.
+    pub async fn start(
+        data: PathBuf,
+        timeout: Duration,
+        tune: impl FnOnce(&mut Limits),
+    ) -> anyhow::Result<BenchHub> {
+        let mut config = HubConfig::generate();
+        config.listen = "127.0.0.1:0".parse()?;
+        tune(&mut config.limits);
+        let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
+        let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
+        let options =
+            HubOptions { config, data_dir: data, hall: Hall::builtin(), clock: hub::core::system_clock() };
+        let running = hub::start(options).await?;
+        let screen = ClientOptions {
+            url: running.ws_url(),
+            token: display_token,
+            role: Role::Display,
+            client: "bench-screen".into(),
+            timeout,
+        };
+        let staff = ClientOptions {
+            token: staff_token,
+            role: Role::Staff,
+            client: "bench-staff".into(),
+            ..screen.clone()
+        };
+        Ok(BenchHub { running, staff, screen })
+    }
 }
 
 fn call(number: u16) -> Command {

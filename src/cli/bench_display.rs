@@ -8,11 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use crate::client::{ClientOptions, Session};
-use crate::hall::Hall;
-use crate::hub::config::HubConfig;
-use crate::hub::{self, HubOptions};
-use crate::protocol::{CallCommand, Command, Role, Seq, TickerCommand, Ticket};
+use super::bench::BenchHub;
+use crate::client::Session;
+use crate::protocol::{CallCommand, Command, Seq, TickerCommand, Ticket};
 
 #[derive(Args)]
 pub struct DisplayBenchArgs {
@@ -100,24 +98,8 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let temp = std::env::temp_dir().join(format!("papan-bench-display-{}", std::process::id()));
-    let mut config = HubConfig::generate();
-    config.listen = "127.0.0.1:0".parse()?;
-    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
-    let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
-    let options = HubOptions {
-        config,
-        data_dir: temp.join("hub"),
-        hall: Hall::builtin(),
-        clock: hub::core::system_clock(),
-    };
-    let running = hub::start(options).await?;
-    let staff = ClientOptions {
-        url: running.ws_url(),
-        token: staff_token,
-        role: Role::Staff,
-        client: "bench-staff".into(),
-        timeout: Duration::from_secs(10),
-    };
+    let BenchHub { running, staff, screen } =
+        BenchHub::start(temp.join("hub"), Duration::from_secs(10), |_| {}).await?;
     let mut session = Session::connect(&staff, 0).await?;
     let ticker = TickerCommand { text: "Selamat datang di Mal Pelayanan Publik Kota Palembang".into() };
     let first = session.command("bench-ticker", Command::Ticker(ticker)).await?.seq;
@@ -126,7 +108,7 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let started_us = now_us();
     let child = std::process::Command::new(std::env::current_exe()?)
         .args(["display", "--no-voice", "--screen", "bench", "--layout", &args.layout])
-        .args(["--windowed", &args.size, "--hub", &running.ws_url(), "--token", &display_token])
+        .args(["--windowed", &args.size, "--hub", &screen.url, "--token", &screen.token])
         .arg("--cache")
         .arg(temp.join("cache"))
         .arg("--bench-log")
