@@ -168,12 +168,11 @@ fn rebuild_board(
                 if let Some(part) = node.hero {
                     entity.insert(part);
                 }
-                let (hero_ticket, pages) = (node.hero_ticket, node.pages);
                 if let Some(image) = node.image {
                     entity.insert(ImageNode::new(image));
                 }
-                if let Some(text) = node.text {
-                    let (text, font, color, clock) = text;
+                let role = node.text_role;
+                if let Some((text, font, color)) = node.text {
                     entity.with_children(|cell| {
                         let mut spawned = cell.spawn((
                             Text::new(text),
@@ -181,14 +180,17 @@ fn rebuild_board(
                             TextColor(color),
                             TextLayout::new(Justify::Center, LineBreak::NoWrap),
                         ));
-                        if clock {
-                            spawned.insert(ClockText);
-                        }
-                        if hero_ticket {
-                            spawned.insert(HeroTicket);
-                        }
-                        if let Some(pages) = pages {
-                            spawned.insert(TickerPages { pages, since: Instant::now() });
+                        match role {
+                            Some(TextRole::Clock) => {
+                                spawned.insert(ClockText);
+                            }
+                            Some(TextRole::HeroTicket) => {
+                                spawned.insert(HeroTicket);
+                            }
+                            Some(TextRole::Ticker(pages)) => {
+                                spawned.insert(TickerPages { pages, since: Instant::now() });
+                            }
+                            None => {}
                         }
                     });
                 }
@@ -271,12 +273,18 @@ fn tick_clock(state: Res<BoardState>, mut clocks: Query<&mut Text, With<ClockTex
 struct Placed {
     node: Node,
     background: Option<Color>,
-    text: Option<(String, TextFont, Color, bool)>,
+    text: Option<(String, TextFont, Color)>,
+    /// What the text is, for the systems that change it in place.
+    text_role: Option<TextRole>,
     hero: Option<HeroPart>,
-    hero_ticket: bool,
-    /// Ticker pages to turn (the text shows the first).
-    pages: Option<Vec<String>>,
     image: Option<Handle<Image>>,
+}
+
+enum TextRole {
+    Clock,
+    HeroTicket,
+    /// Pages to turn (the text shows the first).
+    Ticker(Vec<String>),
 }
 
 /// Collects nodes for one rebuild.
@@ -351,7 +359,7 @@ impl Painter<'_> {
         self.nodes.push(Placed {
             node: Self::rect_node(rect),
             background: None,
-            text: Some((fit.lines.join("\n"), font, colour, false)),
+            text: Some((fit.lines.join("\n"), font, colour)),
             ..Default::default()
         });
     }
@@ -405,7 +413,8 @@ impl Painter<'_> {
                 self.nodes.push(Placed {
                     node: Self::rect_node(line_box(area)),
                     background: None,
-                    text: Some((line, font, DIM, true)),
+                    text: Some((line, font, DIM)),
+                    text_role: Some(TextRole::Clock),
                     ..Default::default()
                 });
             }
@@ -424,8 +433,8 @@ impl Painter<'_> {
                 self.nodes.push(Placed {
                     node: Self::rect_node(rect),
                     background: None,
-                    text: Some((pages[0].clone(), font, WHITE, false)),
-                    pages: (pages.len() > 1).then_some(pages),
+                    text: Some((pages[0].clone(), font, WHITE)),
+                    text_role: (pages.len() > 1).then_some(TextRole::Ticker(pages)),
                     ..Default::default()
                 });
             }
@@ -446,7 +455,7 @@ impl Painter<'_> {
                 match (current, agency) {
                     (Some(call), Some(agency)) => {
                         self.text(hero.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
-                        self.nodes.last_mut().expect("just placed").hero_ticket = true;
+                        self.nodes.last_mut().expect("just placed").text_role = Some(TextRole::HeroTicket);
                         self.text(hero.counter, &format!("LOKET {}", call.counter), true, WHITE, 1, None);
                         self.text(hero.agency, &agency.name, false, WHITE, 2, None);
                     }
@@ -493,8 +502,7 @@ impl Painter<'_> {
                     .iter()
                     .zip(&name_boxes)
                     .map(|(a, (b, _))| self.fonts.fit_bold.fit(&a.short, b.w, b.h, 2).size)
-                    .fold(f32::MAX, f32::min)
-                    .min(crate::fit::SIZES[crate::fit::SIZES.len() - 1]);
+                    .fold(f32::MAX, f32::min);
                 for ((agency, cell), (name_box, logo_box)) in agencies.iter().zip(cells).zip(name_boxes) {
                     let latest = board.agencies.get(&agency.id);
                     let colour = if latest.is_some() { agency_colour(agency) } else { PANEL_EMPTY };
