@@ -2,29 +2,20 @@
 //! is a `file` plugin over `null` (set up in a private HOME), which captures exactly what is played.
 //! One test function, because ALSA reads HOME's .asoundrc process-wide.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{read_capture, write_asoundrc};
 use papan::hall::Hall;
 use papan::protocol::{Call, Event};
 use papan::voice::pack::Pack;
 use papan::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use papan::voice::render::render;
 use papan::voice::script::script;
-
-fn write_asoundrc(home: &Path, capture: &Path) {
-    let config = format!(
-        "pcm.!default {{\n    type file\n    slave.pcm \"null\"\n    file \"{}\"\n    format \"raw\"\n}}\n",
-        capture.display()
-    );
-    std::fs::write(home.join(".asoundrc"), config).unwrap();
-}
-
-fn read_capture(path: &Path) -> Vec<i16> {
-    std::fs::read(path).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
-}
 
 /// Where `needle` occurs in `haystack` at or after `from`.
 fn find(haystack: &[i16], needle: &[i16], from: usize) -> Option<usize> {

@@ -1,6 +1,8 @@
 //! The hall screen rendered for real (bevy → wgpu → Vulkan; lavapipe under Xvfb in CI): a hub with
 //! scripted calls, `papan display --screenshot` at several sizes, and checks on the pixels.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -155,11 +157,7 @@ fn demo_shows_and_speaks_its_calls_then_stops() {
     let (home, data) = (dir.path().join("home"), dir.path().join("data"));
     std::fs::create_dir_all(&home).unwrap();
     let capture = dir.path().join("played.raw");
-    let asoundrc = format!(
-        "pcm.!default {{\n    type file\n    slave.pcm \"null\"\n    file \"{}\"\n    format \"raw\"\n}}\n",
-        capture.display()
-    );
-    std::fs::write(home.join(".asoundrc"), asoundrc).unwrap();
+    common::write_asoundrc(&home, &capture);
     let out = Command::new(env!("CARGO_BIN_EXE_papan"))
         .args(["demo", "--calls", "4", "--interval-ms", "600", "--listen", "127.0.0.1:0", "--data"])
         .arg(&data)
@@ -185,8 +183,7 @@ fn demo_shows_and_speaks_its_calls_then_stops() {
     assert!(wavs[3].ends_with("-recall.wav"), "{wavs:?}");
 
     // What reached the audio device holds each announcement in full.
-    let played: Vec<i16> =
-        std::fs::read(&capture).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    let played = common::read_capture(&capture);
     for wav in &wavs {
         let samples: Vec<i16> = hound::WavReader::open(data.join("voice").join(wav))
             .unwrap()

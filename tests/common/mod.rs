@@ -1,0 +1,18 @@
+//! Shared by the test binaries that play sound: the ALSA default device as a `file` plugin over
+//! `null` in a private HOME, which captures exactly what is played, with no sound card.
+
+use std::path::Path;
+
+/// Makes `home/.asoundrc` send the default device's output to `capture` (raw S16_LE).
+pub fn write_asoundrc(home: &Path, capture: &Path) {
+    let config = format!(
+        "pcm.!default {{\n    type file\n    slave.pcm \"null\"\n    file \"{}\"\n    format \"raw\"\n}}\n",
+        capture.display()
+    );
+    std::fs::write(home.join(".asoundrc"), config).unwrap();
+}
+
+/// The samples ALSA wrote to `path`.
+pub fn read_capture(path: &Path) -> Vec<i16> {
+    std::fs::read(path).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
