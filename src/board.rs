@@ -25,6 +25,9 @@ pub struct Board {
     pub ticker: Option<String>,
     /// The last prerecorded phrase announced today.
     pub announcement: Option<Announcement>,
+    /// Highest ticket number called today per ticket letter: where `call_next` goes on from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_numbers: BTreeMap<String, u16>,
 }
 
 /// One call as the screens show it.
@@ -93,6 +96,7 @@ impl Board {
                 self.recent.clear();
                 self.agencies.clear();
                 self.announcement = None;
+                self.last_numbers.clear();
             }
             Event::HallChanged | Event::LayoutChanged => {}
         }
@@ -104,7 +108,15 @@ impl Board {
         self.counters.iter().find(|c| c.counter == counter && c.agency == agency)
     }
 
+    /// The ticket `call_next` would call for `letters` now.
+    pub fn next_ticket(&self, letters: &str) -> Result<Ticket, crate::protocol::TicketError> {
+        let last = self.last_numbers.get(letters).copied().unwrap_or(0);
+        Ticket::new(letters, last.saturating_add(1))
+    }
+
     fn record_call(&mut self, frame: &EventFrame, call: &Call, recall: bool) {
+        let last = self.last_numbers.entry(call.ticket.letters().to_string()).or_default();
+        *last = (*last).max(call.ticket.number());
         let earlier_recalls = self
             .recent
             .iter()
@@ -175,6 +187,18 @@ mod tests {
         assert_eq!(board.counters.len(), 2);
         assert_eq!(board.counters[0].agency, "bni", "ordered by agency then counter");
         assert_eq!(board.agencies["disdukcapil"].seq, 3);
+    }
+
+    #[test]
+    fn next_ticket_follows_the_highest_called_number_per_letter_and_restarts_each_day() {
+        let mut board = fold(vec![call("A-7", 1, "disdukcapil"), call("A-3", 2, "disdukcapil")]);
+        assert_eq!(board.next_ticket("A").unwrap().to_string(), "A-008", "an earlier ticket called late");
+        assert_eq!(board.next_ticket("B").unwrap().to_string(), "B-001");
+        let day = "2026-11-24".parse().unwrap();
+        board.apply(&EventFrame { seq: 3, at: at(3), event: Event::Reset { day } });
+        assert_eq!(board.next_ticket("A").unwrap().to_string(), "A-001");
+        let full = fold(vec![call("A-9999", 1, "disdukcapil")]);
+        assert!(full.next_ticket("A").is_err(), "no ticket after 9999");
     }
 
     #[test]

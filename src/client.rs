@@ -81,6 +81,29 @@ pub fn normalize_hub_url(url: &str) -> String {
     if rest.contains('/') { format!("{scheme}://{rest}") } else { format!("{scheme}://{rest}/ws") }
 }
 
+/// The hub's HTTP base (`http://host:port`) for its WebSocket URL in any form [`normalize_hub_url`] takes.
+pub fn http_base(url: &str) -> Option<String> {
+    let url = normalize_hub_url(url);
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = match scheme {
+        "ws" => "http",
+        "wss" => "https",
+        _ => return None,
+    };
+    let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// `text` as one URL path segment (screen ids are free text).
+pub fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 /// A connection that has said hello and received welcome.
 pub struct Session {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -266,5 +289,8 @@ mod tests {
         assert_eq!(normalize_hub_url("https://hub"), "wss://hub/ws");
         assert_eq!(normalize_hub_url("ws://hub:7878/ws"), "ws://hub:7878/ws");
         assert_eq!(normalize_hub_url("ws://hub:7878/custom/ws"), "ws://hub:7878/custom/ws");
+        assert_eq!(http_base("10.0.0.5:7878").as_deref(), Some("http://10.0.0.5:7878"));
+        assert_eq!(http_base("wss://hub/ws").as_deref(), Some("https://hub"));
+        assert_eq!(path_segment("lobby 1/ä"), "lobby%201%2F%C3%A4");
     }
 }

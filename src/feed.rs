@@ -36,6 +36,14 @@ pub enum FeedUpdate {
         replayed: bool,
     },
     Online,
+    /// The fleet page asks this screen to show its id for a while.
+    Identify {
+        seconds: u32,
+    },
+    /// The fleet page asks for a screenshot; answer with [`Feed::upload_screenshot`].
+    Screenshot {
+        request: String,
+    },
     /// The hub is unreachable or silent; the screen keeps its last board and shows a badge.
     Offline {
         reason: String,
@@ -74,6 +82,7 @@ pub struct Feed {
     pub updates: mpsc::Receiver<FeedUpdate>,
     /// The screen's latest status, sent to the hub now and after every reconnect.
     status: tokio::sync::watch::Sender<Option<Status>>,
+    uploads: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -83,6 +92,7 @@ impl Feed {
         let (tx, updates) = mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (status, status_rx) = tokio::sync::watch::channel(None);
+        let (uploads, uploads_rx) = tokio::sync::mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("papan-feed".into())
             .spawn(move || {
@@ -99,6 +109,7 @@ impl Feed {
                     board: None,
                     layouts: Layouts::new(),
                     status: status_rx,
+                    uploads: uploads_rx,
                     online: false,
                     offline_reported: false,
                 };
@@ -110,12 +121,17 @@ impl Feed {
                 });
             })
             .expect("spawning the feed thread");
-        Feed { updates, status, stop: Some(stop), thread: Some(thread) }
+        Feed { updates, status, uploads, stop: Some(stop), thread: Some(thread) }
     }
 
     /// Tells the hub how this screen is doing (e.g. a broken layout file).
     pub fn report(&self, status: Status) {
         self.status.send_replace(Some(status));
+    }
+
+    /// Sends a PNG of the screen to the hub's fleet page (over HTTP, in the background).
+    pub fn upload_screenshot(&self, png: Vec<u8>) {
+        let _ = self.uploads.send(png);
     }
 }
 
@@ -148,6 +164,7 @@ struct Link {
     board: Option<(Board, Hall)>,
     layouts: Layouts,
     status: tokio::sync::watch::Receiver<Option<Status>>,
+    uploads: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     online: bool,
     offline_reported: bool,
 }
@@ -198,6 +215,11 @@ impl Link {
                     }
                     continue;
                 }
+                Some(png) = self.uploads.recv() => {
+                    // In the background: a slow upload must not hold up live calls.
+                    tokio::spawn(upload_screenshot(self.options.client.clone(), png));
+                    continue;
+                }
             };
             let frame = match next {
                 Ok(Some(frame)) => frame,
@@ -242,6 +264,8 @@ impl Link {
                     return message;
                 }
                 HubFrame::Error { code, message, .. } => tracing::warn!(%code, "hub error: {message}"),
+                HubFrame::Identify { seconds } => self.send(FeedUpdate::Identify { seconds }),
+                HubFrame::Screenshot { request } => self.send(FeedUpdate::Screenshot { request }),
                 HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
             }
         }
@@ -292,6 +316,27 @@ fn save_cache(dir: &Path, hall: &Hall, board: &Board, layouts: &Layouts) -> std:
     let tmp = dir.join(format!("{CACHE_FILE}.tmp"));
     std::fs::write(&tmp, json)?;
     std::fs::rename(tmp, dir.join(CACHE_FILE))
+}
+
+/// `POST {hub}/api/screens/{screen}/screenshot` with the display token.
+async fn upload_screenshot(client: ClientOptions, png: Vec<u8>) {
+    let Some(base) = crate::client::http_base(&client.url) else {
+        tracing::warn!(url = client.url, "cannot tell the hub's HTTP address; screenshot not sent");
+        return;
+    };
+    let url = format!("{base}/api/screens/{}/screenshot", crate::client::path_segment(&client.client));
+    let sent = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&client.token)
+        .header("content-type", "image/png")
+        .timeout(Duration::from_secs(30))
+        .body(png)
+        .send()
+        .await;
+    match sent.map(|r| r.error_for_status()) {
+        Ok(Ok(_)) => tracing::info!("screenshot sent to the hub"),
+        Ok(Err(e)) | Err(e) => tracing::warn!("screenshot upload failed: {e}"),
+    }
 }
 
 /// Between 50 % and 100 % of `d`, so screens that lost the hub together do not return together.

@@ -131,6 +131,15 @@ pub enum HubFrame {
         code: ErrorCode,
         message: String,
     },
+    /// To one display, from the fleet page: show the screen id big for `seconds`.
+    Identify {
+        seconds: u32,
+    },
+    /// To one display, from the fleet page: take a screenshot and upload it as a PNG to
+    /// `POST /api/screens/{screen}/screenshot` with the display token.
+    Screenshot {
+        request: String,
+    },
 }
 
 /// One journaled event with its position.
@@ -196,6 +205,8 @@ impl Event {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     Call(CallCommand),
+    /// Calls the next ticket of the counter's ticket letter; the hub keeps each letter's count.
+    CallNext(CallNextCommand),
     Recall(RecallCommand),
     Announce(AnnounceCommand),
     Ticker(TickerCommand),
@@ -203,8 +214,23 @@ pub enum Command {
     Reset,
 }
 
+impl Command {
+    /// The wire `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Call(_) => "call",
+            Command::CallNext(_) => "call_next",
+            Command::Recall(_) => "recall",
+            Command::Announce(_) => "announce",
+            Command::Ticker(_) => "ticker",
+            Command::Clear(_) => "clear",
+            Command::Reset => "reset",
+        }
+    }
+}
+
 /// Every command `type`.
-const COMMAND_TYPES: [&str; 6] = ["call", "recall", "announce", "ticker", "clear", "reset"];
+const COMMAND_TYPES: [&str; 7] = ["call", "call_next", "recall", "announce", "ticker", "clear", "reset"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,6 +242,18 @@ pub struct CallCommand {
     pub agency: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+}
+
+/// Calls the ticket after the highest one of `letter` called today (1 on a new day).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallNextCommand {
+    pub counter: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// Needed only when the counter's agency hands out several letters; its first otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter: Option<String>,
 }
 
 /// Calls the counter's current ticket again (or `ticket`, if given).
@@ -458,6 +496,7 @@ fn explain_frame(kind: &str, value: &serde_json::Value) -> Option<String> {
 pub fn explain_command(command: &serde_json::Value, prefix: &str) -> Option<String> {
     match command.get("type").and_then(|t| t.as_str()) {
         Some("call") => field_error::<CallCommand>(command, prefix),
+        Some("call_next") => field_error::<CallNextCommand>(command, prefix),
         Some("recall") => field_error::<RecallCommand>(command, prefix),
         Some("announce") => field_error::<AnnounceCommand>(command, prefix),
         Some("ticker") => field_error::<TickerCommand>(command, prefix),

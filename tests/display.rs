@@ -48,8 +48,8 @@ fn share_near(image: &Image, rect: papan::layout::Rect, colour: (u8, u8, u8)) ->
     near as f32 / all.max(1) as f32
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hall_screens_show_the_calls_at_every_size() {
+/// A hub with the built-in hall: (hub, staff token, display token, its folder).
+async fn start_hub() -> (hub::RunningHub, String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = HubConfig::generate();
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -57,14 +57,19 @@ async fn hall_screens_show_the_calls_at_every_size() {
         config.token_for(Role::Staff).unwrap().to_string(),
         config.token_for(Role::Display).unwrap().to_string(),
     );
-    let hall = Hall::builtin();
     let options = HubOptions {
         config,
         data_dir: dir.path().join("hub"),
-        hall: hall.clone(),
+        hall: Hall::builtin(),
         clock: hub::core::system_clock(),
     };
-    let running = hub::start(options).await.unwrap();
+    (hub::start(options).await.unwrap(), staff, display, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hall_screens_show_the_calls_at_every_size() {
+    let (running, staff, display, dir) = start_hub().await;
+    let hall = Hall::builtin();
     let client = ClientOptions {
         url: running.ws_url(),
         token: staff,
@@ -146,6 +151,66 @@ async fn hall_screens_show_the_calls_at_every_size() {
             std::fs::copy(&out, docs.join("hall-landscape-1920x1080.png")).unwrap();
         }
     }
+    running.stop().await.unwrap();
+}
+
+/// The fleet page's actions reach a real screen: "identify" puts the screen id over the board,
+/// and the screenshot the hub asks for arrives as a PNG of what the screen shows (id included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_page_actions_reach_a_real_screen() {
+    let (running, staff, display, dir) = start_hub().await;
+    let mut screen = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["display", "--windowed", "960x540", "--screen", "lobby-2", "--hub", &running.ws_url()])
+        .args(["--token", &display, "--no-voice", "--cache"])
+        .arg(dir.path().join("cache"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("{}/api/screens{path}", running.http_url());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Online and reporting (its status carries the layout it shows).
+    loop {
+        assert!(std::time::Instant::now() < deadline, "the screen never reported to the hub");
+        let listing: serde_json::Value =
+            http.get(api("")).bearer_auth(&staff).send().await.unwrap().json().await.unwrap();
+        let lobby = listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == "lobby-2").cloned();
+        if lobby.is_some_and(|s| s["online"] == true && s["status"]["layout"] == "hall-landscape") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let identify = http.post(api("/lobby-2/identify")).bearer_auth(&staff).send().await.unwrap();
+    assert_eq!(identify.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let asked = http.post(api("/lobby-2/screenshot-request")).bearer_auth(&staff).send().await.unwrap();
+    assert_eq!(asked.status(), 202);
+    let png = loop {
+        assert!(
+            std::time::Instant::now() < deadline + std::time::Duration::from_secs(15),
+            "no screenshot came"
+        );
+        let shot = http.get(api("/lobby-2/screenshot")).bearer_auth(&staff).send().await.unwrap();
+        if shot.status() == 200 {
+            assert_eq!(shot.headers()["content-type"], "image/png");
+            break shot.bytes().await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let _ = screen.kill();
+    let _ = screen.wait();
+    let image = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!(image.dimensions(), (960, 540));
+    image.save(dir.path().join("identify.png")).unwrap();
+    if std::env::var_os("PAPAN_KEEP_SHOTS").is_some() {
+        image.save(Path::new(env!("CARGO_TARGET_TMPDIR")).join("identify.png")).unwrap();
+    }
+    // The identify overlay: an amber frame around the whole screen, the id in amber in the middle.
+    let amber = (255, 194, 8);
+    let frame = papan::layout::Rect { x: 0.0, y: 0.0, w: 960.0, h: 6.0 };
+    assert!(share_near(&image, frame, amber) > 0.9, "amber frame along the top");
+    let middle = papan::layout::Rect { x: 240.0, y: 230.0, w: 480.0, h: 110.0 };
+    assert!(share_near(&image, middle, amber) > 0.05, "the id in amber in the middle");
     running.stop().await.unwrap();
 }
 

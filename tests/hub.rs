@@ -1,5 +1,8 @@
-//! Hub integration tests: a real hub on 127.0.0.1:0, real WebSocket and HTTP clients, and the
-//! real `papan` binary for restarts, `kill -9` and the CLI.
+//! Hub integration tests: a real hub on 127.0.0.1:0, real WebSocket and HTTP clients, the real
+//! `papan` binary for restarts, `kill -9` and the CLI, and the staff console and fleet page in a
+//! real headless Chromium.
+
+mod browser;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -832,4 +835,206 @@ async fn edited_hall_and_layout_files_reach_connected_screens_and_broken_edits_d
     assert!(took < Duration::from_secs(1), "took {took:?}");
     drop(feed);
     t.hub.stop().await.unwrap();
+}
+
+/// The metrics page is valid Prometheus text and its counters follow what happens.
+#[tokio::test]
+async fn metrics_are_prometheus_text_and_move_with_calls() {
+    let t = start_hub(|_| {}).await;
+    let mut screen = t.session(Role::Display, 0).await;
+    let scrape = || async {
+        let response = reqwest::get(format!("{}/metrics", t.hub.http_url())).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        let parsed = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+        move |name: &str, labels: &[(&str, &str)]| -> f64 {
+            let sample = parsed
+                .samples
+                .iter()
+                .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)));
+            match sample.map(|s| &s.value) {
+                Some(prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v)) => *v,
+                Some(prometheus_parse::Value::Untyped(v)) => *v,
+                Some(prometheus_parse::Value::Histogram(buckets)) => {
+                    buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+                }
+                Some(other) => panic!("{name}: unexpected {other:?}"),
+                None => 0.0,
+            }
+        }
+    };
+    let before = scrape().await;
+    assert_eq!(before("papan_connections", &[("role", "display")]), 1.0);
+    let applied = [("kind", "call"), ("result", "applied")];
+    let calls_before = before("papan_commands_total", &applied);
+
+    let mut staff = t.session(Role::Staff, 0).await;
+    let ack = staff.command("m1", call("A-5", 1)).await.unwrap();
+    staff.command("m1", call("A-5", 1)).await.unwrap();
+    staff.command("m2", call("A-5", 999)).await.unwrap_err();
+    expect_event(&mut screen, ack.seq).await;
+
+    let after = scrape().await;
+    assert_eq!(after("papan_commands_total", &applied), calls_before + 1.0);
+    assert_eq!(after("papan_commands_total", &[("kind", "call"), ("result", "duplicate")]), 1.0);
+    assert_eq!(after("papan_commands_total", &[("kind", "call"), ("result", "rejected")]), 1.0);
+    assert!(after("papan_events_total", &[("kind", "call")]) >= 1.0);
+    assert_eq!(after("papan_seq", &[]), ack.seq as f64);
+    assert!(after("papan_journal_bytes", &[]) > 0.0);
+    assert_eq!(after("papan_connections", &[("role", "staff")]), 1.0);
+    assert!(after("papan_fanout_seconds", &[]) >= 1.0, "the call's fan-out was timed");
+}
+
+/// A made-up screen for the fleet page: reports a status, and answers identify and screenshot
+/// requests (uploading a small PNG as `papan display` does).
+async fn fake_screen(
+    url: String,
+    token: String,
+    id: &str,
+    seen: tokio::sync::mpsc::UnboundedSender<HubFrame>,
+) {
+    let options = ClientOptions {
+        url: url.clone(),
+        token: token.clone(),
+        role: Role::Display,
+        client: id.into(),
+        timeout: WAIT,
+    };
+    let mut session = Session::connect(&options, 0).await.unwrap();
+    let status = papan::protocol::Status {
+        version: "test".into(),
+        layout: "hall-landscape".into(),
+        fps: 1.0,
+        audio: "ok".into(),
+        ..Default::default()
+    };
+    session.send(&papan::protocol::ClientFrame::Status(status)).await.unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(64, 36, image::Rgb([255, 193, 7]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let upload = format!("{}/api/screens/{id}/screenshot", papan::client::http_base(&url).unwrap());
+    while let Ok(Some(frame)) = session.next_frame().await {
+        if let HubFrame::Screenshot { .. } = frame {
+            let sent = reqwest::Client::new().post(&upload).bearer_auth(&token).body(png.get_ref().clone());
+            assert_eq!(sent.send().await.unwrap().status(), 200);
+        }
+        if matches!(frame, HubFrame::Identify { .. } | HubFrame::Screenshot { .. })
+            && seen.send(frame).is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// The staff console as a counter uses it, in headless Chromium: wrong token, sign in, choose a
+/// counter, call next (button and F2), recall (F3), a refused call, the hub restarting under it;
+/// then the fleet page: the screen listed, identify and a screenshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_console_and_fleet_page_work_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let staff = config.token_for(Role::Staff).unwrap().to_string();
+    let display = config.token_for(Role::Display).unwrap().to_string();
+    let options = |config: HubConfig| HubOptions {
+        config,
+        data_dir: dir.path().to_path_buf(),
+        hall: Hall::builtin(),
+        clock: hub::core::system_clock(),
+    };
+    let running = hub::start(options(config.clone())).await.unwrap();
+    let base = running.http_url();
+    let screen_options = ClientOptions {
+        url: running.ws_url(),
+        token: display.clone(),
+        role: Role::Display,
+        client: "t".into(),
+        timeout: WAIT,
+    };
+    let mut screen = Session::connect(&screen_options, 0).await.unwrap();
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+
+    let mut browser = browser::Browser::start(1280, 900).await;
+    browser.open(&format!("{base}/")).await;
+    browser.wait_for("!document.getElementById('login').hidden").await;
+    browser.fill("token", "not-a-token-of-this-hall").await;
+    browser.click("#login-button").await;
+    browser.wait_for("document.getElementById('login-error')").await;
+    assert!(browser.text("login-error").await.contains("Token salah"));
+
+    browser.fill("token", &staff).await;
+    browser.click("#login-button").await;
+    browser.wait_for("!document.getElementById('setup').hidden").await;
+    browser.eval("document.getElementById('counter').value = 'disdukcapil/1'").await;
+    browser.click("#setup-button").await;
+    browser.wait_for("!document.getElementById('desk').hidden && document.getElementById('link').innerText === 'Terhubung'").await;
+
+    let called = |frame: &papan::protocol::EventFrame| match &frame.event {
+        papan::protocol::Event::Call(c) => format!("call {} {} {}", c.ticket, c.counter, c.agency),
+        papan::protocol::Event::Recall(c) => format!("recall {} {} {}", c.ticket, c.counter, c.agency),
+        other => format!("{other:?}"),
+    };
+    browser.click("#next").await;
+    browser.wait_for("document.getElementById('serving').innerText === 'A-001'").await;
+    assert_eq!(called(&expect_event(&mut screen, 2).await), "call A-001 1 disdukcapil");
+    browser
+        .wait_for("document.getElementById('message').innerText.includes('Dipanggil: A-001 → Loket 1')")
+        .await;
+    browser.press("F2", 113).await;
+    browser.wait_for("document.getElementById('serving').innerText === 'A-002'").await;
+    assert_eq!(called(&expect_event(&mut screen, 3).await), "call A-002 1 disdukcapil");
+    browser.press("F3", 114).await;
+    assert_eq!(called(&expect_event(&mut screen, 4).await), "recall A-002 1 disdukcapil");
+    browser.wait_for("document.getElementById('mine').innerText.includes('ulang')").await;
+
+    // A ticket of another agency's letter is refused, in words.
+    browser.fill("ticket", "B-5").await;
+    browser.click("#call").await;
+    browser.wait_for("document.getElementById('message').className.includes('error')").await;
+    let message = browser.text("message").await;
+    assert!(message.contains("Permintaan tidak sah") && message.contains("letter B"), "{message}");
+
+    // The hub goes away and comes back on the same address: the console says so and carries on.
+    let addr = running.addr;
+    running.stop().await.unwrap();
+    browser.wait_for("document.getElementById('link').innerText.includes('Terputus')").await;
+    assert_eq!(browser.eval("document.getElementById('next').disabled").await, json!(true));
+    config.listen = addr;
+    let running = hub::start(options(config.clone())).await.unwrap();
+    let back = browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;
+    assert!(back < Duration::from_secs(12), "reconnected in {back:?}");
+    browser.click("#next").await;
+    browser.wait_for("document.getElementById('serving').innerText === 'A-003'").await;
+    browser.wait_for("document.getElementById('message').innerText.includes('A-003')").await;
+    browser.screenshot(&shots.join("console.png")).await;
+    // PAPAN_UPDATE_DOCS=1 refreshes the README's picture; otherwise tests leave docs/ alone.
+    if std::env::var_os("PAPAN_UPDATE_DOCS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/console.png");
+        std::fs::copy(shots.join("console.png"), docs).unwrap();
+    }
+
+    // The fleet page lists a connected screen and gets its screenshot.
+    let (seen, mut actions) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(fake_screen(running.ws_url(), display.clone(), "lobby-1", seen));
+    browser.open(&format!("{base}/screens")).await;
+    let row = "document.querySelector('tr[data-screen=\"lobby-1\"]')";
+    browser
+        .wait_for(&format!(
+            "{row} && {row}.innerText.includes('Daring') && {row}.innerText.includes('hall-landscape')"
+        ))
+        .await;
+    browser.click("tr[data-screen=\"lobby-1\"] button[data-action=\"Identifikasi\"]").await;
+    let action = tokio::time::timeout(WAIT, actions.recv()).await.unwrap().unwrap();
+    assert_eq!(action, HubFrame::Identify { seconds: 10 });
+    browser.click("tr[data-screen=\"lobby-1\"] button[data-action=\"Tangkapan layar\"]").await;
+    browser.wait_for("!document.getElementById('shot').hidden && document.getElementById('shot-image').naturalWidth === 64").await;
+    browser.screenshot(&shots.join("screens.png")).await;
+
+    // Only staff tokens see the fleet.
+    let listing =
+        reqwest::Client::new().get(format!("{base}/api/screens")).bearer_auth(&display).send().await.unwrap();
+    assert_eq!(listing.status(), 403);
+    running.stop().await.unwrap();
 }

@@ -229,6 +229,9 @@ fn show_screen(
                 seq = board.seq;
             }
             Ok(FeedUpdate::Online) => println!("  screen  online"),
+            Ok(FeedUpdate::Identify { .. } | FeedUpdate::Screenshot { .. }) => {
+                println!("  screen  (the fleet page's identify and screenshot need the window)");
+            }
             Ok(FeedUpdate::Offline { reason }) => println!("  screen  OFFLINE: {reason}"),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,

@@ -40,6 +40,18 @@ enum Cmd {
         #[command(flatten)]
         hub: HubClientArgs,
     },
+    /// Call the next ticket of the counter's letter (the hub counts each letter, from 1 every day).
+    Next {
+        #[arg(long)]
+        counter: u16,
+        #[arg(long)]
+        agency: Option<String>,
+        /// Needed only when the counter's agency hands out several letters.
+        #[arg(long)]
+        letter: Option<String>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
     /// Call a counter's current ticket again.
     Recall {
         #[arg(long)]

@@ -4,8 +4,8 @@ use super::{CliError, Cmd};
 use crate::client::{ClientOptions, Session, new_command_id, send_command};
 use crate::hall::TimeZone;
 use crate::protocol::{
-    AnnounceCommand, CallCommand, ClearCommand, Command, Event, EventFrame, HubFrame, RecallCommand, Role,
-    TickerCommand,
+    AnnounceCommand, CallCommand, CallNextCommand, ClearCommand, Command, Event, EventFrame, HubFrame,
+    RecallCommand, Role, TickerCommand,
 };
 
 /// Sends the command given on the command line and prints the hub's answer.
@@ -13,6 +13,9 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
     let (hub, command) = match cmd {
         Cmd::Call { target: super::CallTarget { ticket, counter, agency }, service, hub } => {
             (hub, Command::Call(CallCommand { ticket, counter, agency, service }))
+        }
+        Cmd::Next { counter, agency, letter, hub } => {
+            (hub, Command::CallNext(CallNextCommand { counter, agency, letter }))
         }
         Cmd::Recall { counter, agency, ticket, hub } => {
             (hub, Command::Recall(RecallCommand { counter, agency, ticket }))
@@ -45,6 +48,7 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
 fn describe_command(command: &Command) -> String {
     match command {
         Command::Call(c) => format!("call {} to counter {}", c.ticket, c.counter),
+        Command::CallNext(c) => format!("call next at counter {}", c.counter),
         Command::Recall(c) => format!("recall at counter {}", c.counter),
         Command::Announce(a) => format!("announce {}", a.phrase),
         Command::Ticker(_) => "ticker".into(),
@@ -83,6 +87,9 @@ pub(super) async fn watch(options: &ClientOptions, since: u64, json: bool) -> Re
             }
             HubFrame::Event(frame) => println!("{}", describe_event(&frame, timezone)),
             HubFrame::Error { code, message, .. } => println!("hub error {code}: {message}"),
+            HubFrame::Identify { .. } | HubFrame::Screenshot { .. } => {
+                println!("the fleet page asked this watcher for a screen action; ignored");
+            }
             HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
         }
     }

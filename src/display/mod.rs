@@ -2,6 +2,7 @@
 //! voice, board view, screenshot). Full screen borderless on a chosen monitor, or windowed.
 
 mod audio;
+mod fleet;
 mod images;
 mod kiosk;
 mod layouts;
@@ -29,8 +30,9 @@ use crate::voice::announcer::Announcer;
 use crate::voice::pack::Pack;
 
 pub use audio::{Speaker, Voice};
+pub use fleet::{IdentifyOverlay, ScreenId};
 pub use layouts::{LayoutChoice, LayoutProblem};
-pub use net::{Arrived, BoardState, FeedSource, HallChanged, Highlight};
+pub use net::{Arrived, BoardState, FeedSource, HallChanged, Highlight, IdentifyWanted};
 
 /// Everything `papan display` needs.
 pub struct DisplayOptions {
@@ -151,6 +153,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
             }
         }) as Wake
     });
+    let screen = ScreenId(options.feed.client.client.clone());
     let source = FeedSource::from_feed(Feed::start(options.feed, wake.clone()));
     let voice = options.voice.and_then(|setup| {
         let hall = crate::hall::Hall::builtin();
@@ -162,7 +165,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         };
         Some(Voice::new(Box::new(announcer), rx))
     });
-    add_board_features(&mut app, source, voice, layout, options.images);
+    add_board_features(&mut app, screen, source, voice, layout, options.images);
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
     status::plugin(&mut app);
     if let Some(quit) = options.quit_at_seq {
@@ -181,12 +184,13 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
 /// What every display runs, windowed or in a test app: feed, voice, board view.
 pub(crate) fn add_board_features(
     app: &mut App,
+    screen: ScreenId,
     source: FeedSource,
     voice: Option<Voice>,
     layout: Layout,
     images: PathBuf,
 ) {
-    app.insert_resource(images::ImageStore::new(images));
+    app.insert_resource(images::ImageStore::new(images)).insert_resource(screen);
     app.configure_sets(
         Update,
         (
@@ -201,6 +205,7 @@ pub(crate) fn add_board_features(
     net::plugin(app, source);
     audio::plugin(app, voice);
     view::plugin(app, layout);
+    fleet::plugin(app);
 }
 
 #[derive(Resource)]

@@ -43,6 +43,16 @@ pub struct Highlight {
 #[derive(Message, Debug, Clone, Copy)]
 pub struct HallChanged;
 
+/// The fleet page asks this screen to show its id.
+#[derive(Message, Debug, Clone, Copy)]
+pub struct IdentifyWanted {
+    pub seconds: u32,
+}
+
+/// The fleet page asks for a screenshot.
+#[derive(Message, Debug, Clone)]
+pub struct ScreenshotWanted;
+
 /// Where updates come from: the network thread, or a channel in tests.
 #[derive(Resource)]
 pub struct FeedSource {
@@ -78,6 +88,13 @@ impl FeedSource {
         }
     }
 
+    /// Sends a PNG of the screen to the hub (nowhere in tests, which have no feed).
+    pub fn upload_screenshot(&self, png: Vec<u8>) {
+        if let Some(Ok(feed)) = self.feed.as_ref().map(Mutex::lock) {
+            feed.upload_screenshot(png);
+        }
+    }
+
     /// The status most recently reported.
     pub fn last_report(&self) -> Option<Status> {
         self.last_report.lock().ok()?.clone()
@@ -90,6 +107,8 @@ pub(super) fn plugin(app: &mut App, source: FeedSource) {
         .add_message::<Arrived>()
         .add_message::<Highlight>()
         .add_message::<HallChanged>()
+        .add_message::<IdentifyWanted>()
+        .add_message::<ScreenshotWanted>()
         .add_systems(Update, receive_updates.in_set(DisplaySet::Receive));
 }
 
@@ -99,6 +118,7 @@ fn receive_updates(
     mut state: ResMut<BoardState>,
     mut arrived: MessageWriter<Arrived>,
     mut hall_changed: MessageWriter<HallChanged>,
+    (mut identify, mut screenshot): (MessageWriter<IdentifyWanted>, MessageWriter<ScreenshotWanted>),
 ) {
     let Ok(updates) = source.updates.lock() else { return };
     for update in updates.try_iter() {
@@ -124,6 +144,12 @@ fn receive_updates(
                         warn!("display board out of step: expected {expected}, got {got}")
                     }
                 }
+            }
+            FeedUpdate::Identify { seconds } => {
+                identify.write(IdentifyWanted { seconds });
+            }
+            FeedUpdate::Screenshot { .. } => {
+                screenshot.write(ScreenshotWanted);
             }
             FeedUpdate::Online => {
                 state.online = true;

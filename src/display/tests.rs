@@ -9,7 +9,7 @@ use bevy::window::PrimaryWindow;
 
 use super::layouts::{LayoutChoice, LayoutProblem};
 use super::view::{Flash, HeroPart, HeroTicket, ScreenLayout, TickerPages};
-use super::{FeedSource, Speaker, Voice, add_board_features};
+use super::{FeedSource, IdentifyOverlay, ScreenId, Speaker, Voice, add_board_features};
 use crate::board::Board;
 use crate::feed::FeedUpdate;
 use crate::hall::Hall;
@@ -56,7 +56,8 @@ fn test_app_with(with_voice: bool, choice: LayoutChoice, images: std::path::Path
     let spoken = Arc::new(Mutex::new(Vec::new()));
     let voice = with_voice.then(|| Voice::new(Box::new(FakeSpeaker { spoken: spoken.clone() }), events));
     let (layout, problem) = choice.initial();
-    add_board_features(&mut app, FeedSource::from_channel(updates), voice, layout, images);
+    let screen = ScreenId("lobby-3".into());
+    add_board_features(&mut app, screen, FeedSource::from_channel(updates), voice, layout, images);
     super::layouts::plugin(&mut app, choice, problem, None);
     super::status::plugin(&mut app);
     feed.send(FeedUpdate::Online).unwrap();
@@ -410,4 +411,30 @@ fn an_agency_logo_sits_left_of_its_name_in_its_panel() {
     let name = crate::layout::panel_boxes(cell).name;
     assert!(x >= name.x - 0.5 && x + w <= cell.x + cell.w / 2.0, "left part of the panel: {x} in {cell:?}");
     assert!(y >= name.y - 0.5 && y + hgt <= name.y + name.h + 0.5, "in the name row: {y} in {name:?}");
+}
+
+#[test]
+fn identify_shows_the_screen_id_over_the_board_then_goes_away() {
+    let mut h = test_app(false);
+    h.feed.send(FeedUpdate::Identify { seconds: 1 }).unwrap();
+    h.app.update();
+    let mut overlays = h.app.world_mut().query_filtered::<Entity, With<IdentifyOverlay>>();
+    let overlay = overlays.single(h.app.world()).expect("one overlay");
+    let texts: Vec<String> = h
+        .app
+        .world()
+        .entity(overlay)
+        .get::<Children>()
+        .unwrap()
+        .iter()
+        .map(|child| h.app.world().get::<Text>(child).unwrap().0.clone())
+        .collect();
+    assert_eq!(texts, ["Layar", "lobby-3"]);
+    // Asked again: still one overlay, not two stacked.
+    h.feed.send(FeedUpdate::Identify { seconds: 1 }).unwrap();
+    h.app.update();
+    assert_eq!(overlays.iter(h.app.world()).count(), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+    h.app.update();
+    assert_eq!(overlays.iter(h.app.world()).count(), 0, "gone after its seconds");
 }

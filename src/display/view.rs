@@ -24,9 +24,9 @@ pub struct ScreenLayout(pub Layout);
 
 /// Fonts as bevy assets and as fontdue fitters (same files, so sizes agree).
 #[derive(Resource)]
-struct Fonts {
-    regular: Handle<Font>,
-    bold: Handle<Font>,
+pub(super) struct Fonts {
+    pub(super) regular: Handle<Font>,
+    pub(super) bold: Handle<Font>,
     fit_regular: Fitter,
     fit_bold: Fitter,
 }

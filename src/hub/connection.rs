@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc};
 
 use super::auth::{Principal, may_act_as};
-use super::core::{Subscription, Utf8Bytes};
+use super::core::{Fanned, Subscription, Utf8Bytes};
+use super::fleet::Control;
+use super::metrics::Outcome;
 use super::server::Shared;
 use crate::protocol::{
     ClientFrame, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, Role, parse_client_frame,
@@ -72,11 +74,25 @@ pub async fn serve(
     };
     let client = truncate(&hello.client, 64);
     tracing::info!(%peer, role = %hello.role, client, token = principal.name, since = hello.since, "connection opened");
-    let stats = shared.clone();
-    let _gauge = stats.stats.connected(hello.role);
-    let mut conn =
-        Connection { socket, shared, role: hello.role, principal, bad_frames: 0, layout_error: None };
-    let end = conn.run(hello.since).await;
+    let _gauge = shared.metrics.connected(hello.role);
+    // Screens are listed on the fleet page and take its actions; staff clients are not screens.
+    let (_link, control) = match hello.role {
+        Role::Display => {
+            let (link, control) = shared.fleet.connect(&client, peer, &principal.name);
+            (Some(link), Some(control))
+        }
+        Role::Staff => (None, None),
+    };
+    let mut conn = Connection {
+        socket,
+        shared,
+        role: hello.role,
+        screen: client.clone(),
+        principal,
+        bad_frames: 0,
+        layout_error: None,
+    };
+    let end = conn.run(hello.since, control).await;
     tracing::info!(
         %peer, role = %hello.role, client, reason = %end, secs = started.elapsed().as_secs(),
         "connection closed"
@@ -147,6 +163,8 @@ struct Connection {
     socket: WebSocket,
     shared: Arc<Shared>,
     role: Role,
+    /// The client name from hello: the screen id for displays.
+    screen: String,
     principal: Principal,
     bad_frames: u32,
     /// The screen's last reported layout problem, logged once when it appears or clears.
@@ -154,7 +172,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(&mut self, since: u64) -> End {
+    async fn run(&mut self, since: u64, mut control: Option<mpsc::Receiver<Control>>) -> End {
         let Some(mut live) = self.catch_up(since).await else {
             return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
         };
@@ -168,13 +186,14 @@ impl Connection {
                     return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
                 }
                 event = live.recv() => match event {
-                    Ok(frame) => {
-                        if let Err(end) = self.send(frame).await {
+                    Ok(Fanned { text, since }) => {
+                        if let Err(end) = self.send(text).await {
                             return end;
                         }
+                        self.shared.metrics.fanned_out(since.elapsed());
                     }
                     Err(RecvError::Lagged(missed)) => {
-                        self.shared.stats.too_slow();
+                        self.shared.metrics.too_slow();
                         let message = format!("{missed} events behind; reconnect with since to catch up");
                         let _ = self.close(ErrorCode::TooSlow, &message, CLOSE_TRY_AGAIN).await;
                         return End::TooSlow;
@@ -196,6 +215,17 @@ impl Connection {
                         Err(end) => return end,
                     }
                 }
+                Some(action) = next_control(&mut control) => match action {
+                    Control::Frame(frame) => {
+                        if let Err(end) = self.reply(frame).await {
+                            return end;
+                        }
+                    }
+                    Control::Resend => match self.catch_up(0).await {
+                        Some(resubscribed) => live = resubscribed,
+                        None => return End::ShuttingDown,
+                    },
+                },
                 _ = ping.tick() => {
                     if last_heard.elapsed() > ping_every * SILENT_PINGS {
                         return End::Dead;
@@ -209,7 +239,7 @@ impl Connection {
     }
 
     /// Sends welcome and what the client missed; returns the live feed.
-    async fn catch_up(&mut self, since: u64) -> Option<tokio::sync::broadcast::Receiver<Utf8Bytes>> {
+    async fn catch_up(&mut self, since: u64) -> Option<broadcast::Receiver<Fanned>> {
         let Subscription { seq, catch_up, live } = self.shared.core.subscribe(since).await?;
         let welcome = HubFrame::Welcome { seq, protocol: PROTOCOL_VERSION, hub: crate::VERSION.to_string() };
         self.send(welcome.to_json().into()).await.ok()?;
@@ -220,10 +250,7 @@ impl Connection {
     }
 
     /// Handles one client message; a resync returns the new live feed.
-    async fn handle(
-        &mut self,
-        message: Message,
-    ) -> Result<Option<tokio::sync::broadcast::Receiver<Utf8Bytes>>, End> {
+    async fn handle(&mut self, message: Message) -> Result<Option<broadcast::Receiver<Fanned>>, End> {
         let text = match message {
             Message::Text(text) => text,
             Message::Ping(_) | Message::Pong(_) => return Ok(None),
@@ -263,6 +290,9 @@ impl Connection {
                     last_seq = status.last_seq,
                     "display status"
                 );
+                if self.role == Role::Display {
+                    self.shared.fleet.report(&self.screen, status);
+                }
             }
         }
         Ok(None)
@@ -283,9 +313,14 @@ impl Connection {
             let message = format!("too many commands; retry in {} ms", wait.as_millis().max(1));
             return self.reply(HubFrame::Error { id: Some(id), code: ErrorCode::RateLimited, message }).await;
         }
+        let kind = command.kind();
         let reply = match self.shared.core.command(id.clone(), command).await {
-            Ok(ack) => HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate },
+            Ok(ack) => {
+                self.shared.metrics.command(kind, Outcome::of(&ack));
+                HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate }
+            }
             Err(rejection) => {
+                self.shared.metrics.command(kind, Outcome::Rejected);
                 HubFrame::Error { id: Some(id), code: rejection.code, message: rejection.message }
             }
         };
@@ -316,7 +351,7 @@ impl Connection {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(End::Transport(e.to_string())),
             Err(_) => {
-                self.shared.stats.too_slow();
+                self.shared.metrics.too_slow();
                 Err(End::TooSlow)
             }
         }
@@ -334,6 +369,14 @@ impl Connection {
         close_code: u16,
     ) -> End {
         refuse(&mut self.socket, id, code, message, close_code).await
+    }
+}
+
+/// The next fleet-page action for a screen; never ready for staff connections.
+async fn next_control(control: &mut Option<mpsc::Receiver<Control>>) -> Option<Control> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

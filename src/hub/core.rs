@@ -15,7 +15,8 @@ use super::journal::{Entry, Journal, JournalError};
 use crate::board::Board;
 use crate::hall::{Hall, LookupError};
 use crate::protocol::{
-    Call, CallCommand, ClearCommand, Command, ErrorCode, Event, EventFrame, HubFrame, RecallCommand, Seq,
+    Call, CallCommand, CallNextCommand, ClearCommand, Command, ErrorCode, Event, EventFrame, HubFrame,
+    RecallCommand, Seq,
 };
 
 /// Where the hub gets the time from (tests move it across midnight).
@@ -60,12 +61,25 @@ impl Rejection {
     }
 }
 
+/// An event or snapshot frame on its way to every client, with when it became durable.
+#[derive(Clone)]
+pub struct Fanned {
+    pub text: Utf8Bytes,
+    pub since: std::time::Instant,
+}
+
+impl Fanned {
+    fn now(text: Utf8Bytes) -> Fanned {
+        Fanned { text, since: std::time::Instant::now() }
+    }
+}
+
 /// What a newly connected client gets: the hub's seq, what it missed, and the live feed.
 pub struct Subscription {
     pub seq: Seq,
     /// A snapshot frame, or the missed event frames in order (empty when up to date).
     pub catch_up: Vec<Utf8Bytes>,
-    pub live: broadcast::Receiver<Utf8Bytes>,
+    pub live: broadcast::Receiver<Fanned>,
 }
 
 enum Request {
@@ -123,6 +137,7 @@ pub struct CoreOptions {
     pub send_queue: usize,
     /// Events kept for replay.
     pub journal_keep: u64,
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 /// Recovers the board from `journal` and starts the writer thread. The thread ends when every
@@ -151,7 +166,7 @@ struct Writer {
     hall: Arc<Hall>,
     layouts: Arc<Layouts>,
     board: Board,
-    events: broadcast::Sender<Utf8Bytes>,
+    events: broadcast::Sender<Fanned>,
     options: CoreOptions,
     /// Events in the journal, tracked here to decide on compaction without counting rows.
     kept: u64,
@@ -201,7 +216,7 @@ impl Writer {
                 self.hall = hall;
                 self.layouts = layouts;
                 // No receivers (no clients) is not an error.
-                let _ = self.events.send(self.snapshot_frame());
+                let _ = self.events.send(Fanned::now(self.snapshot_frame()));
             }
             Request::Command { .. } => unreachable!("commands are batched"),
         }
@@ -290,7 +305,8 @@ impl Writer {
         // Durable now: acks and screens may learn about it.
         for entry in &entries {
             // No receivers (no screen connected) is fine.
-            let _ = self.events.send(frame_text(&HubFrame::Event(entry.frame.clone())));
+            self.options.metrics.event(entry.frame.event.kind());
+            let _ = self.events.send(Fanned::now(frame_text(&HubFrame::Event(entry.frame.clone()))));
         }
         for (reply, result) in replies {
             let _ = reply.send(result);
@@ -348,6 +364,33 @@ impl Writer {
                     agency: found.id.clone(),
                     service: service.clone(),
                 }))
+            }
+            Command::CallNext(CallNextCommand { counter, agency, letter }) => {
+                let found =
+                    self.hall.resolve_counter(*counter, agency.as_deref()).map_err(lookup_rejection)?;
+                let letters = match letter {
+                    Some(letter) => letter.trim().to_ascii_uppercase(),
+                    None => found.letters.first().cloned().unwrap_or_default(),
+                };
+                if !found.letters.contains(&letters) {
+                    return Err(Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("letter"),
+                        format!(
+                            "{} hands out tickets {}, not {letters:?}",
+                            found.id,
+                            found.letters.join(", ")
+                        ),
+                    ));
+                }
+                let ticket = self.board.next_ticket(&letters).map_err(|_| {
+                    Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("letter"),
+                        format!("tickets {letters} reached {} today", crate::protocol::MAX_TICKET_NUMBER),
+                    )
+                })?;
+                Ok(Event::Call(Call { ticket, counter: *counter, agency: found.id.clone(), service: None }))
             }
             Command::Recall(RecallCommand { counter, agency, ticket }) => {
                 let found =
@@ -442,6 +485,7 @@ mod tests {
             clock: Arc::new(move || *clock_now.lock().unwrap()),
             send_queue: 64,
             journal_keep: keep,
+            metrics: Default::default(),
         };
         let (handle, _thread) = spawn(Box::new(journal), Arc::new(Hall::builtin()), options).unwrap();
         Fixture { handle, now, _dir: dir }
@@ -487,6 +531,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn call_next_counts_per_letter_and_a_retry_does_not_skip_a_ticket() {
+        let f = start(100);
+        let next = |counter, letter: Option<&str>| {
+            Command::CallNext(CallNextCommand { counter, agency: None, letter: letter.map(str::to_string) })
+        };
+        f.handle.command("n1".into(), next(1, None)).await.unwrap();
+        f.handle.command("n1".into(), next(1, None)).await.unwrap();
+        f.handle.command("n2".into(), next(2, None)).await.unwrap();
+        f.handle.command("c".into(), call("B-40", 5)).await.unwrap();
+        f.handle.command("n3".into(), next(6, Some("b"))).await.unwrap();
+        let board = f.handle.board().await.unwrap();
+        let called: Vec<String> = board.recent.iter().rev().map(|r| r.ticket.to_string()).collect();
+        assert_eq!(called, ["A-001", "A-002", "B-040", "B-041"]);
+        let wrong = f.handle.command("n4".into(), next(1, Some("B"))).await.unwrap_err();
+        assert_eq!((wrong.code, wrong.field), (ErrorCode::InvalidCommand, Some("letter")));
+    }
+
+    #[tokio::test]
     async fn retried_ids_are_acked_with_their_seq_and_applied_once() {
         let f = start(100);
         let first = f.handle.command("same".into(), call("A-1", 1)).await.unwrap();
@@ -510,7 +572,7 @@ mod tests {
         assert!(f.handle.subscribe(5).await.unwrap().catch_up.is_empty());
         let mut live = f.handle.subscribe(5).await.unwrap().live;
         f.handle.command("c5".into(), call("A-5", 1)).await.unwrap();
-        assert!(live.recv().await.unwrap().as_str().contains(r#""seq":6"#));
+        assert!(live.recv().await.unwrap().text.as_str().contains(r#""seq":6"#));
         // Past 2 × keep events the journal compacts; a client from before gets a snapshot.
         for n in 6..=12 {
             f.handle.command(format!("c{n}"), call(&format!("A-{n}"), 1)).await.unwrap();

@@ -1,11 +1,12 @@
-//! HTTP API for ticket systems: calls, recalls, announcements, state and health, as JSON.
+//! HTTP API: calls, recalls and announcements for ticket systems; state, fleet actions, health
+//! and metrics.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,19 +16,38 @@ use serde_json::json;
 
 use super::auth::Principal;
 use super::config::new_token;
+use super::fleet::{Control, Unreachable};
+use super::metrics::{Outcome, Scraped};
 use super::server::Shared;
 use crate::protocol::{
-    AnnounceCommand, CallCommand, Command, ErrorCode, MAX_FRAME_BYTES, RecallCommand, Role, Ticket,
+    AnnounceCommand, CallCommand, CallNextCommand, Command, ErrorCode, HubFrame, MAX_FRAME_BYTES,
+    RecallCommand, Role, Seq, Ticket,
 };
 
 pub fn routes() -> axum::Router<Arc<Shared>> {
     axum::Router::new()
         .route("/api/calls", post(command_endpoint::<CallRequest>))
+        .route("/api/calls/next", post(command_endpoint::<CallNextRequest>))
         .route("/api/recall", post(command_endpoint::<RecallRequest>))
         .route("/api/announce", post(command_endpoint::<AnnounceRequest>))
         .route("/api/state", get(get_state))
+        .route("/api/screens", get(list_screens))
+        .route("/api/screens/{screen}/identify", post(identify_screen))
+        .route("/api/screens/{screen}/reload", post(reload_screen))
+        .route("/api/screens/{screen}/screenshot-request", post(request_screenshot))
+        .route(
+            "/api/screens/{screen}/screenshot",
+            post(upload_screenshot).get(get_screenshot).layer(DefaultBodyLimit::max(MAX_SCREENSHOT_BYTES)),
+        )
+        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .merge(super::pages::routes())
 }
+
+/// The largest screenshot a screen may upload (a 4K board as PNG is a few MB).
+const MAX_SCREENSHOT_BYTES: usize = 16 * 1024 * 1024;
+/// How long the screen id stays on a screen after "identify".
+const IDENTIFY_SECONDS: u32 = 10;
 
 /// `POST /api/calls` body.
 #[derive(Deserialize)]
@@ -41,6 +61,19 @@ struct CallRequest {
     agency: Option<String>,
     #[serde(default)]
     service: Option<String>,
+}
+
+/// `POST /api/calls/next` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallNextRequest {
+    #[serde(default)]
+    id: Option<String>,
+    counter: u16,
+    #[serde(default)]
+    agency: Option<String>,
+    #[serde(default)]
+    letter: Option<String>,
 }
 
 /// `POST /api/recall` body.
@@ -77,6 +110,13 @@ impl CommandRequest for CallRequest {
     }
 }
 
+impl CommandRequest for CallNextRequest {
+    fn into_command(self) -> (Option<String>, Command) {
+        let CallNextRequest { id, counter, agency, letter } = self;
+        (id, Command::CallNext(CallNextCommand { counter, agency, letter }))
+    }
+}
+
 impl CommandRequest for RecallRequest {
     fn into_command(self) -> (Option<String>, Command) {
         let RecallRequest { id, counter, agency, ticket } = self;
@@ -97,14 +137,7 @@ async fn command_endpoint<R: CommandRequest>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (shared, headers) = (&*shared, &headers);
-    let principal = authenticate(shared, headers)?;
-    if principal.role != Role::Staff {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            "display tokens may not send commands",
-        ));
-    }
+    let principal = staff_only(shared, headers)?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             let message = format!("request body is larger than {MAX_FRAME_BYTES} bytes");
@@ -131,9 +164,14 @@ async fn command_endpoint<R: CommandRequest>(
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         return Ok(response);
     }
+    let kind = command.kind();
     match shared.core.command(id.clone(), command).await {
-        Ok(ack) => Ok(Json(json!({ "id": id, "seq": ack.seq, "duplicate": ack.duplicate })).into_response()),
+        Ok(ack) => {
+            shared.metrics.command(kind, Outcome::of(&ack));
+            Ok(Json(json!({ "id": id, "seq": ack.seq, "duplicate": ack.duplicate })).into_response())
+        }
         Err(rejection) => {
+            shared.metrics.command(kind, Outcome::Rejected);
             let status = match rejection.code {
                 ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
@@ -155,7 +193,7 @@ async fn get_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
     let board = shared.core.board().await.ok_or_else(shutting_down)?;
-    let (displays, staff) = shared.stats.connections();
+    let (displays, staff) = shared.metrics.connections();
     Ok(Json(json!({
         "status": "ok",
         "version": crate::VERSION,
@@ -163,6 +201,136 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
         "connections": { "display": displays, "staff": staff },
     }))
     .into_response())
+}
+
+/// `GET /api/screens`: every screen since the hub started, for the fleet page.
+async fn list_screens(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    staff_only(&shared, &headers)?;
+    let board = shared.core.board().await.ok_or_else(shutting_down)?;
+    let screens = shared.fleet.list(board.seq);
+    Ok(Json(json!({ "seq": board.seq, "hub": crate::VERSION, "screens": screens })).into_response())
+}
+
+async fn identify_screen(
+    State(shared): State<Arc<Shared>>,
+    Path(screen): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    staff_only(&shared, &headers)?;
+    let frame = HubFrame::Identify { seconds: IDENTIFY_SECONDS };
+    send_control(&shared, &screen, Control::Frame(frame))?;
+    Ok(Json(json!({ "screen": screen, "seconds": IDENTIFY_SECONDS })).into_response())
+}
+
+/// Sends the screen a fresh snapshot: the hall and layouts as the hub has them now.
+async fn reload_screen(
+    State(shared): State<Arc<Shared>>,
+    Path(screen): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    staff_only(&shared, &headers)?;
+    send_control(&shared, &screen, Control::Resend)?;
+    Ok(Json(json!({ "screen": screen })).into_response())
+}
+
+async fn request_screenshot(
+    State(shared): State<Arc<Shared>>,
+    Path(screen): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    staff_only(&shared, &headers)?;
+    let request = new_token("shot");
+    send_control(&shared, &screen, Control::Frame(HubFrame::Screenshot { request: request.clone() }))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "screen": screen, "request": request }))).into_response())
+}
+
+/// A screen uploads its PNG (display or staff token).
+async fn upload_screenshot(
+    State(shared): State<Arc<Shared>>,
+    Path(screen): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authenticate(&shared, &headers)?;
+    let png = body.map_err(|rejection| {
+        let message = format!("a screenshot is a PNG of at most {MAX_SCREENSHOT_BYTES} bytes");
+        ApiError::new(rejection.status(), ErrorCode::BadFrame, message)
+    })?;
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, "the body is not a PNG"));
+    }
+    let bytes = png.len();
+    shared.fleet.store_screenshot(&screen, png).map_err(|e| unreachable_error(&screen, e))?;
+    tracing::info!(screen, bytes, "screenshot received");
+    Ok(Json(json!({ "screen": screen, "bytes": bytes })).into_response())
+}
+
+async fn get_screenshot(
+    State(shared): State<Arc<Shared>>,
+    Path(screen): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    staff_only(&shared, &headers)?;
+    let shot = shared.fleet.screenshot(&screen).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BadFrame, format!("no screenshot of {screen:?} yet"))
+            .code("not_found")
+    })?;
+    let mut response = shot.png.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(at) = HeaderValue::from_str(&shot.at.to_string()) {
+        headers.insert("x-papan-taken-at", at);
+    }
+    Ok(response)
+}
+
+/// `GET /metrics`, unauthenticated like `/healthz` (no secrets in it; bind or firewall the hub).
+async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    let board = shared.core.board().await.ok_or_else(shutting_down)?;
+    let online: Vec<(String, Option<Seq>)> =
+        shared.fleet.list(board.seq).into_iter().filter(|s| s.online).map(|s| (s.screen, s.lag)).collect();
+    let journal_bytes = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut path = shared.journal_path.clone().into_os_string();
+            path.push(suffix);
+            std::fs::metadata(path).ok().map(|m| m.len())
+        })
+        .sum();
+    let text = shared.metrics.render(Scraped { seq: board.seq, journal_bytes, screens: &online });
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+fn send_control(shared: &Shared, screen: &str, control: Control) -> Result<(), ApiError> {
+    shared.fleet.send(screen, control).map_err(|e| unreachable_error(screen, e))
+}
+
+fn unreachable_error(screen: &str, why: Unreachable) -> ApiError {
+    let (status, code, message) = match why {
+        Unreachable::UnknownScreen => {
+            (StatusCode::NOT_FOUND, "unknown_screen", format!("no screen {screen:?} has connected"))
+        }
+        Unreachable::Offline => {
+            (StatusCode::CONFLICT, "screen_offline", format!("screen {screen:?} is offline"))
+        }
+        Unreachable::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "screen_busy",
+            format!("screen {screen:?} is not taking actions; try again"),
+        ),
+    };
+    ApiError::new(status, ErrorCode::BadFrame, message).code(code)
+}
+
+/// The fleet page and its actions are for staff tokens only.
+fn staff_only(shared: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let principal = authenticate(shared, headers)?;
+    if principal.role != Role::Staff {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "this needs a staff token"));
+    }
+    Ok(principal)
 }
 
 pub async fn not_found() -> ApiError {

@@ -5,8 +5,11 @@ pub mod config;
 mod connection;
 pub mod core;
 pub mod files;
+pub mod fleet;
 pub mod http;
 pub mod journal;
+pub mod metrics;
+mod pages;
 pub mod rate;
 pub mod server;
 pub mod shutdown;
@@ -25,9 +28,11 @@ use self::auth::Tokens;
 use self::config::HubConfig;
 use self::core::{Clock, CoreOptions};
 use self::files::ConfigFiles;
+use self::fleet::Fleet;
 use self::journal::SqliteJournal;
+use self::metrics::Metrics;
 use self::rate::RateLimiter;
-use self::server::{Shared, Stats};
+use self::server::Shared;
 use self::shutdown::ShutdownTrigger;
 use crate::hall::Hall;
 
@@ -73,7 +78,7 @@ impl RunningHub {
 
     /// Clients cut so far for not keeping up.
     pub fn too_slow_count(&self) -> u64 {
-        self.shared.stats.too_slow_count()
+        self.shared.metrics.too_slow_count()
     }
 
     /// Stops accepting, closes every socket, commits the journal and waits for all of it.
@@ -103,8 +108,13 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let journal_path = data_dir.join("journal.sqlite");
     let journal = SqliteJournal::open(&journal_path)
         .with_context(|| format!("opening the journal {}", journal_path.display()))?;
-    let options =
-        CoreOptions { clock, send_queue: config.limits.send_queue, journal_keep: config.limits.journal_keep };
+    let metrics = Arc::new(Metrics::default());
+    let options = CoreOptions {
+        clock,
+        send_queue: config.limits.send_queue,
+        journal_keep: config.limits.journal_keep,
+        metrics: metrics.clone(),
+    };
     let (core, writer) = self::core::spawn(Box::new(journal), Arc::new(hall), options)
         .with_context(|| format!("recovering the journal {}", journal_path.display()))?;
 
@@ -128,7 +138,9 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         connections: Arc::new(Semaphore::new(max_connections)),
         limits: config.limits,
         shutdown: shutdown.clone(),
-        stats: Stats::default(),
+        metrics,
+        fleet: Arc::new(Fleet::default()),
+        journal_path: journal_path.clone(),
     });
 
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));

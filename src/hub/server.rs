@@ -1,8 +1,8 @@
-//! The hub's router and shared state: `/ws` with a connection cap, the HTTP API, counters.
+//! The hub's router and shared state: `/ws` with a connection cap, the HTTP API and pages.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -15,10 +15,12 @@ use tokio::sync::Semaphore;
 use super::auth::Tokens;
 use super::config::Limits;
 use super::core::CoreHandle;
+use super::fleet::Fleet;
 use super::http::{self, ApiError};
+use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::shutdown::Shutdown;
-use crate::protocol::{ErrorCode, MAX_FRAME_BYTES, Role};
+use crate::protocol::{ErrorCode, MAX_FRAME_BYTES};
 
 /// What every connection and request handler shares.
 pub struct Shared {
@@ -29,49 +31,10 @@ pub struct Shared {
     /// One permit per open WebSocket.
     pub connections: Arc<Semaphore>,
     pub shutdown: Shutdown,
-    pub stats: Stats,
-}
-
-/// Live counters for health and metrics.
-#[derive(Default)]
-pub struct Stats {
-    displays: AtomicI64,
-    staff: AtomicI64,
-    too_slow: AtomicU64,
-}
-
-/// Counts a connection while alive.
-pub struct ConnectedGauge<'a>(&'a AtomicI64);
-
-impl Drop for ConnectedGauge<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl Stats {
-    pub fn connected(&self, role: Role) -> ConnectedGauge<'_> {
-        let gauge = match role {
-            Role::Display => &self.displays,
-            Role::Staff => &self.staff,
-        };
-        gauge.fetch_add(1, Ordering::Relaxed);
-        ConnectedGauge(gauge)
-    }
-
-    /// (displays, staff) connected now.
-    pub fn connections(&self) -> (i64, i64) {
-        (self.displays.load(Ordering::Relaxed), self.staff.load(Ordering::Relaxed))
-    }
-
-    pub fn too_slow(&self) {
-        self.too_slow.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Clients cut because they did not keep up.
-    pub fn too_slow_count(&self) -> u64 {
-        self.too_slow.load(Ordering::Relaxed)
-    }
+    pub metrics: Arc<Metrics>,
+    pub fleet: Arc<Fleet>,
+    /// For the journal's size in /metrics.
+    pub journal_path: PathBuf,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {

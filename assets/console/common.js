@@ -1,0 +1,98 @@
+// papan — shared by the staff console and the fleet page: the saved token, Indonesian error
+// texts for the hub's error codes, and small DOM helpers. No framework, no build step.
+"use strict";
+
+const papan = {
+  tokenKey: "papan.token",
+
+  token() {
+    return localStorage.getItem(this.tokenKey) || "";
+  },
+
+  saveToken(token) {
+    localStorage.setItem(this.tokenKey, token);
+  },
+
+  forgetToken() {
+    localStorage.removeItem(this.tokenKey);
+  },
+
+  // What staff read when the hub refuses; the hub's own (English) message is shown under it.
+  errorText(code) {
+    const texts = {
+      bad_token: "Token salah atau tidak dikenal hub.",
+      forbidden: "Token ini tidak boleh melakukan ini (pakai token petugas).",
+      unknown_counter: "Loket ini tidak ada di data aula.",
+      unknown_agency: "Instansi ini tidak ada di data aula.",
+      invalid_command: "Permintaan tidak sah.",
+      bad_frame: "Permintaan tidak sah.",
+      nothing_to_recall: "Belum ada nomor yang dipanggil di loket ini hari ini.",
+      unknown_phrase: "Pengumuman ini tidak ada di data aula.",
+      rate_limited: "Terlalu banyak panggilan sekaligus; tunggu sebentar.",
+      journal_unavailable: "Hub tidak dapat menyimpan panggilan. Hubungi teknisi.",
+      shutting_down: "Hub sedang dimatikan; mencoba lagi sebentar lagi.",
+      too_many_connections: "Hub penuh; mencoba lagi sebentar lagi.",
+      protocol_version: "Versi hub dan halaman ini tidak cocok; muat ulang halaman.",
+      unknown_screen: "Layar ini belum pernah terhubung.",
+      screen_offline: "Layar ini sedang tidak terhubung.",
+      screen_busy: "Layar ini tidak menanggapi; coba lagi.",
+      not_found: "Tidak ditemukan.",
+    };
+    return texts[code] || "Ditolak oleh hub.";
+  },
+
+  // `el("div", {class: "x"}, "text", child)`: a new element.
+  el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) {
+        node.append(child instanceof Node ? child : String(child));
+      }
+    }
+    return node;
+  },
+
+  // Shows the outcome of an action in the page's #message box (the hub's detail under it).
+  say(text, kind, detail) {
+    const box = document.getElementById("message");
+    box.className = `message ${kind}`;
+    box.replaceChildren(this.el("strong", {}, text));
+    if (detail) box.append(this.el("small", {}, detail));
+  },
+
+  // Hall-local clock time of a timestamp, e.g. "14.05".
+  time(at, offsetHours) {
+    const date = new Date(Date.parse(at) + (offsetHours || 7) * 3600 * 1000);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${pad(date.getUTCHours())}.${pad(date.getUTCMinutes())}`;
+  },
+
+  // Calls the hub's HTTP API with the saved token; throws {code, message} on refusal.
+  async api(method, path) {
+    const response = await fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${this.token()}` },
+      cache: "no-store",
+    });
+    if (!response.ok) {
+      let error = { code: "http_" + response.status, message: response.statusText };
+      try {
+        error = (await response.json()).error || error;
+      } catch (_) {
+        // Not JSON (e.g. a proxy's page): keep the status line.
+      }
+      throw error;
+    }
+    return response;
+  },
+
+  wsUrl() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}/ws`;
+  },
+};

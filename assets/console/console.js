@@ -1,0 +1,281 @@
+// papan — the staff console: speaks the hub's WebSocket protocol (docs/protocol.md) as a staff
+// client, keeps a copy of the board, and sends calls. Commands carry ids, so one sent just before
+// the connection dropped is sent again after reconnecting and still happens exactly once.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const counterKey = "papan.counter";
+
+const state = {
+  ws: null,
+  online: false,
+  refused: false,
+  backoff: 500,
+  hall: null,
+  board: null,
+  seq: 0,
+  // id → {command, label}: sent, not yet acked.
+  pending: new Map(),
+  nextId: 0,
+  // seq → label for the message once the event is seen.
+  acked: new Map(),
+};
+
+function chosenCounter() {
+  const saved = localStorage.getItem(counterKey);
+  if (!saved || !state.hall) return null;
+  const [agency, counter] = saved.split("/");
+  const found = state.hall.agencies.find((a) => a.id === agency && a.counters.includes(Number(counter)));
+  return found ? { agency: found, counter: Number(counter) } : null;
+}
+
+// ---- connection ---------------------------------------------------------------------------
+
+function connect() {
+  if (!papan.token()) return show("login");
+  const ws = new WebSocket(papan.wsUrl());
+  state.ws = ws;
+  state.refused = false;
+  ws.onopen = () => {
+    const mine = chosenCounter();
+    const client = mine ? `console-loket-${mine.counter}` : "console";
+    ws.send(JSON.stringify({ type: "hello", protocol: 1, role: "staff", client, token: papan.token(), since: 0 }));
+  };
+  ws.onmessage = (message) => receive(JSON.parse(message.data));
+  ws.onclose = () => {
+    state.ws = null;
+    setOnline(false);
+    if (state.refused) return;
+    setTimeout(connect, state.backoff);
+    state.backoff = Math.min(state.backoff * 2, 10000);
+  };
+}
+
+function setOnline(online) {
+  state.online = online;
+  const badge = $("link");
+  badge.textContent = online ? "Terhubung" : state.refused ? "Tidak terhubung" : "Terputus — menyambung ulang…";
+  badge.className = online ? "badge on" : "badge off";
+  for (const button of document.querySelectorAll("#desk button:not(.quiet)")) button.disabled = !online;
+}
+
+function send(command, label) {
+  const id = `console-${Date.now().toString(36)}-${(state.nextId++).toString(36)}`;
+  state.pending.set(id, { command, label });
+  papan.say(`${label} …`, "wait");
+  if (state.online) state.ws.send(JSON.stringify({ type: "command", id, command }));
+}
+
+function receive(frame) {
+  switch (frame.type) {
+    case "welcome":
+      state.backoff = 500;
+      setOnline(true);
+      // Commands that may not have arrived before the drop: same ids, applied at most once.
+      for (const [id, { command }] of state.pending) state.ws.send(JSON.stringify({ type: "command", id, command }));
+      break;
+    case "snapshot":
+      state.hall = frame.hall;
+      state.board = frame.board;
+      state.seq = frame.seq;
+      $("hall-name").textContent = frame.hall.short_name;
+      route();
+      break;
+    case "event":
+      if (!state.board || frame.seq <= state.seq) break;
+      if (frame.seq !== state.seq + 1) {
+        state.ws.send(JSON.stringify({ type: "resync", since: state.seq }));
+        break;
+      }
+      apply(frame);
+      render();
+      if (state.acked.has(frame.seq)) {
+        papan.say(state.acked.get(frame.seq)(frame.event), "ok");
+        state.acked.delete(frame.seq);
+      }
+      break;
+    case "ack": {
+      const sent = state.pending.get(frame.id);
+      if (!sent) break;
+      state.pending.delete(frame.id);
+      const done = (event) => describeDone(event, sent.label);
+      if (frame.seq <= state.seq) {
+        papan.say(frame.duplicate ? `${sent.label}: sudah dilakukan.` : `${sent.label}: selesai.`, "ok");
+      } else {
+        state.acked.set(frame.seq, done);
+      }
+      break;
+    }
+    case "error":
+      if (frame.id && state.pending.has(frame.id)) state.pending.delete(frame.id);
+      if (["bad_token", "forbidden", "protocol_version"].includes(frame.code) && !frame.id) {
+        state.refused = true;
+        papan.say(papan.errorText(frame.code), "error", frame.message);
+        show("login");
+        $("login-error")?.remove();
+        $("login-form").append(papan.el("p", { id: "login-error", class: "error" }, papan.errorText(frame.code)));
+        break;
+      }
+      papan.say(papan.errorText(frame.code), "error", frame.message);
+      break;
+  }
+}
+
+function describeDone(event, label) {
+  if (event.type === "call" || event.type === "recall") {
+    const verb = event.type === "call" ? "Dipanggil" : "Dipanggil ulang";
+    return `${verb}: ${event.ticket} → Loket ${event.counter}`;
+  }
+  return `${label}: selesai.`;
+}
+
+// The board reducer, as src/board.rs does it (enough for what the console shows).
+function apply(frame) {
+  const board = state.board;
+  const event = frame.event;
+  state.seq = frame.seq;
+  board.seq = frame.seq;
+  if (event.type === "call" || event.type === "recall") {
+    const same = (r) => r.ticket === event.ticket && r.counter === event.counter && r.agency === event.agency;
+    const earlier = board.recent.find(same);
+    const record = {
+      seq: frame.seq, at: frame.at, ticket: event.ticket, counter: event.counter, agency: event.agency,
+      recalls: event.type === "recall" ? (earlier ? earlier.recalls + 1 : 1) : 0,
+    };
+    board.recent = [record, ...board.recent.filter((r) => !same(r))].slice(0, 20);
+    board.counters = board.counters.filter((c) => !(c.counter === event.counter && c.agency === event.agency));
+    board.counters.push(record);
+  } else if (event.type === "clear") {
+    board.counters = board.counters.filter((c) => !(c.counter === event.counter && c.agency === event.agency));
+  } else if (event.type === "reset") {
+    board.recent = [];
+    board.counters = [];
+  }
+}
+
+// ---- views --------------------------------------------------------------------------------
+
+function show(view) {
+  for (const id of ["login", "setup", "desk"]) $(id).hidden = id !== view;
+  if (view === "login") $("token").focus();
+}
+
+function route() {
+  if (!papan.token()) return show("login");
+  if (!state.hall) return;
+  const mine = chosenCounter();
+  if (!mine) {
+    fillCounters();
+    return show("setup");
+  }
+  show("desk");
+  $("desk-counter").textContent = `${mine.counter} · ${mine.agency.short}`;
+  const phrases = $("phrase");
+  phrases.replaceChildren(...state.hall.phrases.map((p) => papan.el("option", { value: p.id }, p.text)));
+  render();
+}
+
+function fillCounters() {
+  const select = $("counter");
+  const options = [];
+  for (const agency of state.hall.agencies) {
+    for (const counter of agency.counters) {
+      options.push(papan.el("option", { value: `${agency.id}/${counter}` }, `Loket ${counter} — ${agency.short}`));
+    }
+  }
+  select.replaceChildren(...options);
+}
+
+function callItem(record) {
+  const agency = state.hall.agencies.find((a) => a.id === record.agency);
+  const offset = state.hall.timezone === "WITA" ? 8 : state.hall.timezone === "WIT" ? 9 : 7;
+  return papan.el(
+    "li",
+    {},
+    papan.el("span", { class: "t" }, record.ticket),
+    papan.el("span", { class: "c" }, `Loket ${record.counter}`),
+    papan.el("span", { class: "a" }, agency ? agency.short : record.agency),
+    papan.el("span", { class: "at" }, papan.time(record.at, offset) + (record.recalls ? " · ulang" : "")),
+  );
+}
+
+function render() {
+  const mine = chosenCounter();
+  if (!mine || !state.board) return;
+  const here = (r) => r.counter === mine.counter && r.agency === mine.agency.id;
+  const serving = state.board.counters.find(here);
+  $("serving").textContent = serving ? serving.ticket : "—";
+  $("on-screen").replaceChildren(...state.board.recent.slice(0, 8).map(callItem));
+  const list = state.board.recent.filter(here).slice(0, 8);
+  $("mine").replaceChildren(...(list.length ? list.map(callItem) : [papan.el("li", { class: "empty" }, "Belum ada panggilan hari ini.")]));
+}
+
+
+// ---- actions ------------------------------------------------------------------------------
+
+function target() {
+  const mine = chosenCounter();
+  return { counter: mine.counter, agency: mine.agency.id };
+}
+
+function callNext() {
+  if (state.online) send({ type: "call_next", ...target() }, "Panggil berikutnya");
+}
+
+function recall() {
+  if (state.online) send({ type: "recall", ...target() }, "Panggil ulang");
+}
+
+$("next").addEventListener("click", callNext);
+$("recall").addEventListener("click", recall);
+$("clear").addEventListener("click", () => send({ type: "clear", ...target() }, "Kosongkan loket"));
+$("call-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const ticket = $("ticket").value.trim();
+  if (!ticket) return;
+  send({ type: "call", ticket, ...target() }, `Panggil ${ticket.toUpperCase()}`);
+  $("ticket").value = "";
+});
+$("announce-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  send({ type: "announce", phrase: $("phrase").value }, "Pengumuman");
+});
+$("login-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  $("login-error")?.remove();
+  papan.saveToken($("token").value.trim());
+  state.refused = false;
+  if (state.ws) state.ws.close();
+  else connect();
+});
+$("setup-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  localStorage.setItem(counterKey, $("counter").value);
+  // The connection names the counter in the hub's log: reconnect under the new name.
+  route();
+  if (state.ws) state.ws.close();
+});
+$("change-counter").addEventListener("click", () => {
+  localStorage.removeItem(counterKey);
+  route();
+});
+$("logout").addEventListener("click", () => {
+  papan.forgetToken();
+  state.refused = true;
+  if (state.ws) state.ws.close();
+  show("login");
+});
+document.addEventListener("keydown", (e) => {
+  if ($("desk").hidden || e.target.matches("input, select, textarea")) return;
+  if (e.key === "F2") {
+    e.preventDefault();
+    callNext();
+  } else if (e.key === "F3") {
+    e.preventDefault();
+    recall();
+  }
+});
+
+setOnline(false);
+if (papan.token()) connect();
+else show("login");

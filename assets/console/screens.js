@@ -1,0 +1,123 @@
+// papan — the fleet page: every screen of the hall from GET /api/screens (refreshed every 2 s),
+// with actions: screenshot, identify, reload.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const REFRESH_MS = 2000;
+const SHOT_WAIT_MS = 20000;
+
+
+function ago(at) {
+  const secs = Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000));
+  if (secs < 5) return "baru saja";
+  if (secs < 120) return `${secs} detik lalu`;
+  if (secs < 7200) return `${Math.round(secs / 60)} menit lalu`;
+  return `${Math.round(secs / 3600)} jam lalu`;
+}
+
+function row(screen) {
+  const s = screen.status || {};
+  const action = (label, handler) => papan.el("button", { type: "button", onclick: handler, "data-action": label }, label);
+  const online = screen.online;
+  return papan.el(
+    "tr",
+    { "data-screen": screen.screen },
+    papan.el("td", {}, papan.el("strong", {}, screen.screen), papan.el("br"), papan.el("small", {}, screen.peer)),
+    papan.el("td", { class: online ? "state-on" : "state-off" }, online ? "Daring" : "Luring"),
+    papan.el("td", {}, s.layout || "—"),
+    papan.el("td", {}, s.version || "—"),
+    papan.el("td", {}, ago(screen.last_seen)),
+    papan.el("td", {}, s.last_seq !== undefined ? `${s.last_seq} (${screen.lag ?? "?"})` : "—"),
+    papan.el("td", {}, s.fps !== undefined ? s.fps.toFixed(1) : "—"),
+    papan.el("td", {}, s.rss ? `${Math.round(s.rss / 1048576)} MiB` : "—"),
+    papan.el("td", {}, s.audio || "—"),
+    papan.el("td", { class: s.layout_error ? "error" : "" }, s.layout_error || "—"),
+    papan.el(
+      "td",
+      { class: "actions-cell" },
+      action("Tangkapan layar", () => screenshot(screen.screen)),
+      action("Identifikasi", () => act(screen.screen, "identify", "Nomor layar tampil 10 detik di layar")),
+      action("Muat ulang", () => act(screen.screen, "reload", "Data aula dan tata letak dikirim ulang ke layar")),
+    ),
+  );
+}
+
+async function refresh() {
+  try {
+    const listing = await (await papan.api("GET", "/api/screens")).json();
+    const online = listing.screens.filter((s) => s.online).length;
+    $("summary").textContent = `${online} dari ${listing.screens.length} layar daring · seq ${listing.seq}`;
+    $("summary").className = online === listing.screens.length ? "badge on" : "badge off";
+    const rows = listing.screens.map(row);
+    $("screens").replaceChildren(...(rows.length ? rows : [papan.el("tr", {}, papan.el("td", { colspan: 11 }, "Belum ada layar yang terhubung."))]));
+  } catch (error) {
+    if (error.code === "bad_token" || error.code === "forbidden") return signIn(error);
+    $("summary").textContent = "Hub tidak terjangkau";
+    $("summary").className = "badge off";
+  }
+}
+
+async function act(screen, action, done) {
+  try {
+    await papan.api("POST", `/api/screens/${encodeURIComponent(screen)}/${action}`);
+    papan.say(`${screen}: ${done}.`, "ok");
+  } catch (error) {
+    papan.say(`${screen}: ${papan.errorText(error.code)}`, "error", error.message);
+  }
+}
+
+async function screenshot(screen) {
+  const path = `/api/screens/${encodeURIComponent(screen)}/screenshot`;
+  const asked = Date.now();
+  try {
+    await papan.api("POST", `${path}-request`);
+  } catch (error) {
+    return papan.say(`${screen}: ${papan.errorText(error.code)}`, "error", error.message);
+  }
+  papan.say(`${screen}: meminta tangkapan layar…`, "wait");
+  while (Date.now() - asked < SHOT_WAIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    let response;
+    try {
+      response = await papan.api("GET", path);
+    } catch (_) {
+      continue; // none yet
+    }
+    const taken = Date.parse(response.headers.get("x-papan-taken-at"));
+    // Clocks of browser and hub may differ by a little; a shot from before the request is old.
+    if (taken + 2000 < asked) continue;
+    const image = $("shot-image");
+    if (image.src) URL.revokeObjectURL(image.src);
+    image.src = URL.createObjectURL(await response.blob());
+    $("shot-title").textContent = `${screen} · ${new Date(taken).toLocaleTimeString("id-ID")}`;
+    $("shot").hidden = false;
+    return papan.say(`${screen}: tangkapan layar diterima.`, "ok");
+  }
+  papan.say(`${screen}: layar tidak mengirim tangkapan layar dalam ${SHOT_WAIT_MS / 1000} detik.`, "error");
+}
+
+function signIn(error) {
+  clearInterval(timer);
+  $("fleet").hidden = true;
+  $("login").hidden = false;
+  $("login-error")?.remove();
+  if (error) $("login-form").append(papan.el("p", { id: "login-error", class: "error" }, papan.errorText(error.code)));
+}
+
+$("login-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  papan.saveToken($("token").value.trim());
+  start();
+});
+
+let timer = null;
+function start() {
+  if (!papan.token()) return signIn();
+  $("login").hidden = true;
+  $("fleet").hidden = false;
+  refresh();
+  clearInterval(timer);
+  timer = setInterval(refresh, REFRESH_MS);
+}
+
+start();

@@ -1,0 +1,104 @@
+//! What the fleet page can ask of a screen: show its id big for a while ("identify"), and send a
+//! screenshot of what it shows now.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+
+use super::DisplaySet;
+use super::net::{FeedSource, IdentifyWanted, ScreenshotWanted};
+use super::view::Fonts;
+
+/// This screen's id, as it says hello to the hub.
+#[derive(Resource, Clone, Debug)]
+pub struct ScreenId(pub String);
+
+/// The identify overlay on screen, and until when.
+#[derive(Component)]
+pub struct IdentifyOverlay {
+    until: Instant,
+}
+
+const OVERLAY_BG: Color = Color::srgba(0.0, 0.0, 0.0, 0.95);
+const AMBER: Color = Color::srgb(1.0, 0.76, 0.03);
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        Update,
+        (show_identity, hide_identity_when_due, send_requested_screenshot).in_set(DisplaySet::Capture),
+    );
+}
+
+fn show_identity(
+    mut commands: Commands,
+    mut wanted: MessageReader<IdentifyWanted>,
+    screen: Res<ScreenId>,
+    fonts: Res<Fonts>,
+    shown: Query<Entity, With<IdentifyOverlay>>,
+) {
+    let Some(IdentifyWanted { seconds }) = wanted.read().last().copied() else { return };
+    for entity in &shown {
+        commands.entity(entity).despawn();
+    }
+    let until = Instant::now() + Duration::from_secs(u64::from(seconds.clamp(1, 600)));
+    let text = |text: &str, font: &Handle<Font>, size: f32, colour: Color| {
+        (
+            Text::new(text),
+            TextFont { font: font.clone().into(), font_size: FontSize::Vh(size), ..default() },
+            TextColor(colour),
+            TextLayout::new(Justify::Center, LineBreak::NoWrap),
+        )
+    };
+    commands
+        .spawn((
+            IdentifyOverlay { until },
+            Node {
+                position_type: PositionType::Absolute,
+                width: Val::Percent(100.0),
+                height: Val::Percent(100.0),
+                flex_direction: FlexDirection::Column,
+                justify_content: JustifyContent::Center,
+                align_items: AlignItems::Center,
+                border: UiRect::all(Val::Vh(1.5)),
+                ..default()
+            },
+            BorderColor::all(AMBER),
+            BackgroundColor(OVERLAY_BG),
+            GlobalZIndex(1000),
+        ))
+        .with_children(|overlay| {
+            overlay.spawn(text("Layar", &fonts.regular, 6.0, Color::WHITE));
+            overlay.spawn(text(&screen.0, &fonts.bold, 16.0, AMBER));
+        });
+    info!("showing this screen's id ({}) for {seconds} s", screen.0);
+}
+
+fn hide_identity_when_due(mut commands: Commands, shown: Query<(Entity, &IdentifyOverlay)>) {
+    let now = Instant::now();
+    for (entity, overlay) in &shown {
+        if now >= overlay.until {
+            commands.entity(entity).despawn();
+        }
+    }
+}
+
+/// Captures the next frame and hands the PNG to the network thread for upload.
+fn send_requested_screenshot(mut commands: Commands, mut wanted: MessageReader<ScreenshotWanted>) {
+    if wanted.read().last().is_none() {
+        return;
+    }
+    commands.spawn(Screenshot::primary_window()).observe(
+        |captured: On<ScreenshotCaptured>, source: Res<FeedSource>| match encode_png(&captured.image) {
+            Ok(png) => source.upload_screenshot(png),
+            Err(e) => warn!("cannot encode the requested screenshot: {e}"),
+        },
+    );
+}
+
+fn encode_png(image: &Image) -> Result<Vec<u8>, String> {
+    let rgb = image.clone().try_into_dynamic().map_err(|e| e.to_string())?.to_rgb8();
+    let mut png = std::io::Cursor::new(Vec::new());
+    rgb.write_to(&mut png, image::ImageFormat::Png).map_err(|e| e.to_string())?;
+    Ok(png.into_inner())
+}

@@ -1,0 +1,29 @@
+//! The browser pages the hub serves: the staff console at `/` and the fleet page at `/screens`.
+//! Plain HTML, CSS and JS from `assets/console/`, built into the binary (no CDN, no build step).
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::server::Shared;
+
+macro_rules! asset {
+    ($file:literal, $mime:literal) => {
+        get(|| async {
+            let body = include_str!(concat!("../../assets/console/", $file));
+            ([(header::CONTENT_TYPE, $mime), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+        })
+    };
+}
+
+pub fn routes() -> axum::Router<Arc<Shared>> {
+    axum::Router::new()
+        .route("/", asset!("index.html", "text/html; charset=utf-8"))
+        .route("/screens", asset!("screens.html", "text/html; charset=utf-8"))
+        .route("/console.css", asset!("console.css", "text/css; charset=utf-8"))
+        .route("/common.js", asset!("common.js", "text/javascript; charset=utf-8"))
+        .route("/console.js", asset!("console.js", "text/javascript; charset=utf-8"))
+        .route("/screens.js", asset!("screens.js", "text/javascript; charset=utf-8"))
+}
