@@ -124,7 +124,9 @@ impl Session {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_HUB_FRAME))
             .max_frame_size(Some(MAX_HUB_FRAME));
-        let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+        let tls = tokio_tungstenite::Connector::Rustls(crate::tls::client_config());
+        let connect =
+            tokio_tungstenite::connect_async_tls_with_config(url.as_str(), Some(config), true, Some(tls));
         let (ws, _) = match tokio::time::timeout(options.timeout, connect).await {
             Err(_) => return Err(ClientError::Timeout { url, secs: options.timeout.as_secs() }),
             Ok(Err(e)) => return Err(ClientError::Unreachable { url, reason: describe_connect_error(e) }),
@@ -274,6 +276,10 @@ fn describe_connect_error(e: tokio_tungstenite::tungstenite::Error) -> String {
             format!("HTTP {} {}", response.status(), detail).trim().to_string()
         }
         Error::Io(io) => io.to_string(),
+        Error::Tls(tls) => format!(
+            "{tls} (this PC must trust the hub's certificate: put its CA in \
+             /usr/local/share/ca-certificates and run update-ca-certificates)"
+        ),
         other => other.to_string(),
     }
 }

@@ -325,7 +325,7 @@ async fn upload_screenshot(client: ClientOptions, png: Vec<u8>) {
         return;
     };
     let url = format!("{base}/api/screens/{}/screenshot", crate::client::path_segment(&client.client));
-    let sent = reqwest::Client::new()
+    let sent = crate::tls::http_client()
         .post(&url)
         .bearer_auth(&client.token)
         .header("content-type", "image/png")

@@ -12,6 +12,7 @@ pub mod hub;
 pub mod layout;
 pub mod protocol;
 pub mod source_error;
+pub mod tls;
 pub mod voice;
 
 /// This build's version, reported to clients and in health checks.

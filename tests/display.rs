@@ -166,7 +166,7 @@ async fn fleet_page_actions_reach_a_real_screen() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .spawn()
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = papan::tls::http_client();
     let api = |path: &str| format!("{}/api/screens{path}", running.http_url());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     // Online and reporting (its status carries the layout it shows).

@@ -195,7 +195,7 @@ async fn retried_command_id_is_acked_again_and_applied_once() {
     expect_event(&mut display, first.seq).await;
     expect_event(&mut display, next.seq).await;
     // Over HTTP, the same id is also acked with its original seq.
-    let http = reqwest::Client::new();
+    let http = papan::tls::http_client();
     let post = |id: &str| {
         http.post(format!("{}/api/calls", t.hub.http_url()))
             .bearer_auth(&t.staff)
@@ -356,8 +356,14 @@ async fn silent_peers_are_dropped_and_the_cap_is_enforced() {
     })
     .await;
     let health = || async {
-        let v: Value =
-            reqwest::get(format!("{}/healthz", t.hub.http_url())).await.unwrap().json().await.unwrap();
+        let v: Value = papan::tls::http_client()
+            .get(format!("{}/healthz", t.hub.http_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         v["connections"]["display"].as_i64().unwrap()
     };
     // Neither client reads after connecting, so neither answers the hub's pings.
@@ -385,7 +391,7 @@ async fn http_api_answers_with_the_right_status_codes() {
         limits.command_burst = 3.0;
     })
     .await;
-    let http = reqwest::Client::new();
+    let http = papan::tls::http_client();
     let url = |path: &str| format!("{}{path}", t.hub.http_url());
     let post = |path: &str, token: Option<&str>, body: String| {
         let mut request = http.post(url(path)).header("content-type", "application/json").body(body);
@@ -843,7 +849,8 @@ async fn metrics_are_prometheus_text_and_move_with_calls() {
     let t = start_hub(|_| {}).await;
     let mut screen = t.session(Role::Display, 0).await;
     let scrape = || async {
-        let response = reqwest::get(format!("{}/metrics", t.hub.http_url())).await.unwrap();
+        let response =
+            papan::tls::http_client().get(format!("{}/metrics", t.hub.http_url())).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let text = response.text().await.unwrap();
         let lines = text.lines().map(|l| Ok(l.to_string()));
@@ -917,7 +924,8 @@ async fn fake_screen(
     let upload = format!("{}/api/screens/{id}/screenshot", papan::client::http_base(&url).unwrap());
     while let Ok(Some(frame)) = session.next_frame().await {
         if let HubFrame::Screenshot { .. } = frame {
-            let sent = reqwest::Client::new().post(&upload).bearer_auth(&token).body(png.get_ref().clone());
+            let sent =
+                papan::tls::http_client().post(&upload).bearer_auth(&token).body(png.get_ref().clone());
             assert_eq!(sent.send().await.unwrap().status(), 200);
         }
         if matches!(frame, HubFrame::Identify { .. } | HubFrame::Screenshot { .. })
@@ -1033,8 +1041,84 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
     browser.screenshot(&shots.join("screens.png")).await;
 
     // Only staff tokens see the fleet.
-    let listing =
-        reqwest::Client::new().get(format!("{base}/api/screens")).bearer_auth(&display).send().await.unwrap();
+    let listing = papan::tls::http_client()
+        .get(format!("{base}/api/screens"))
+        .bearer_auth(&display)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listing.status(), 403);
     running.stop().await.unwrap();
+}
+
+/// With `--tls-cert/--tls-key` the hub speaks only https and wss: a client that trusts the
+/// certificate (here through SSL_CERT_FILE) calls, one that does not is told why, and a plain
+/// ws:// client gets nowhere.
+#[test]
+fn a_tls_hub_serves_wss_and_https_to_clients_that_trust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("hub.crt"), dir.path().join("hub.key"));
+    let made = Process::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+        .args([
+            "-days",
+            "2",
+            "-subj",
+            "/CN=papan-test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            // A certificate for the hub itself, not a CA (webpki refuses a CA as the server).
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.tls = Some(papan::hub::config::TlsFiles { cert: cert.clone(), key });
+    let staff = config.token_for(Role::Staff).unwrap().to_string();
+    let options = HubOptions {
+        config,
+        data_dir: dir.path().join("hub"),
+        hall: Hall::builtin(),
+        clock: hub::core::system_clock(),
+    };
+    let running = runtime.block_on(hub::start(options)).unwrap();
+    assert!(running.ws_url().starts_with("wss://"), "{}", running.ws_url());
+    let call = |hub: &str, trusted: &Path| {
+        Process::new(env!("CARGO_BIN_EXE_papan"))
+            .args(["call", "A-9", "--counter", "2", "--hub", hub, "--token", &staff, "--timeout", "3"])
+            .env("SSL_CERT_FILE", trusted)
+            .output()
+            .unwrap()
+    };
+    let ok = call(&running.ws_url(), &cert);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("call A-009 to counter 2: ok, seq"));
+
+    let untrusted = call(&running.ws_url(), Path::new("/etc/ssl/certs/ca-certificates.crt"));
+    assert_eq!(untrusted.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(stderr.contains("certificate"), "says it is about the certificate: {stderr}");
+
+    let plain = call(&running.ws_url().replace("wss://", "ws://"), &cert);
+    assert_eq!(plain.status.code(), Some(3), "{}", String::from_utf8_lossy(&plain.stderr));
+
+    // The console and the API over https, checked by curl against the same certificate.
+    let page = Process::new("curl")
+        .args(["-sS", "--fail", "--cacert"])
+        .arg(&cert)
+        .arg(format!("{}/", running.http_url()))
+        .output()
+        .unwrap();
+    assert!(page.status.success(), "{}", String::from_utf8_lossy(&page.stderr));
+    assert!(String::from_utf8_lossy(&page.stdout).contains("Konsol Petugas"));
+    runtime.block_on(running.stop()).unwrap();
 }

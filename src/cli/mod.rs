@@ -128,6 +128,12 @@ struct HubArgs {
     /// Folder of layout files served to screens by name, e.g. assets/layouts. Edits reach the screens live.
     #[arg(long)]
     layouts: Option<PathBuf>,
+    /// Serve https:// and wss:// with this PEM certificate chain (with --tls-key).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
 }
 
 /// Which ticket goes to which counter: `call` sends it, `voice say` speaks it.
@@ -266,6 +272,11 @@ async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
     };
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    match (args.tls_cert.clone(), args.tls_key.clone()) {
+        (Some(cert), Some(key)) => config.tls = Some(hub::config::TlsFiles { cert, key }),
+        (None, None) => {}
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     }
     let hall_path = args.hall.clone().or_else(|| config.hall.clone());
     let hall = match &hall_path {

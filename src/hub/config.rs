@@ -23,9 +23,20 @@ pub struct HubConfig {
     /// Folder of layout files served to screens by name (over the built-in ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layouts: Option<PathBuf>,
+    /// Serve https:// and wss:// with this certificate (for halls that route through a proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFiles>,
     #[serde(default)]
     pub limits: Limits,
     pub tokens: Vec<TokenEntry>,
+}
+
+/// PEM files of the hub's certificate chain and private key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Protective limits; the defaults suit a hall of a few hundred screens.
@@ -110,6 +121,7 @@ impl HubConfig {
             listen: default_listen(),
             hall: None,
             layouts: None,
+            tls: None,
             limits: Limits::default(),
             tokens: vec![
                 TokenEntry { name: "staff".into(), role: Role::Staff, token: new_token("staff") },

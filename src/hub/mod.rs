@@ -59,6 +59,7 @@ impl RunningHub {
 /// A started hub; dropping it does not stop it: call [`RunningHub::stop`].
 pub struct RunningHub {
     pub addr: SocketAddr,
+    tls: bool,
     pub journal_path: PathBuf,
     shared: Arc<Shared>,
     trigger: ShutdownTrigger,
@@ -66,14 +67,16 @@ pub struct RunningHub {
 }
 
 impl RunningHub {
-    /// `ws://…/ws` URL of this hub (loopback when it listens on all addresses).
+    /// `ws://…/ws` (`wss://` with TLS) URL of this hub (loopback when it listens on all addresses).
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", client_addr(self.addr))
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}/ws", client_addr(self.addr))
     }
 
-    /// `http://…` base URL.
+    /// `http://…` (`https://` with TLS) base URL.
     pub fn http_url(&self) -> String {
-        format!("http://{}", client_addr(self.addr))
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", client_addr(self.addr))
     }
 
     /// Clients cut so far for not keeping up.
@@ -102,6 +105,11 @@ fn client_addr(addr: SocketAddr) -> SocketAddr {
 /// Opens the journal, binds the listener and starts serving.
 pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let HubOptions { config, data_dir, hall, clock } = options;
+    // Certificate problems are found before anything else starts.
+    let tls = match &config.tls {
+        Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
+        None => None,
+    };
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data folder {}", data_dir.display()))?;
     let lock = lock_data_dir(&data_dir)?;
@@ -122,13 +130,6 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    // Frames are small and latency matters: without this, Nagle holds an ack back until the
-    // client's delayed ACK of the event frame before it (~40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!("could not set TCP_NODELAY: {e}");
-        }
-    });
     let (trigger, shutdown) = shutdown::channel();
     let max_connections = config.limits.max_connections;
     let shared = Arc::new(Shared {
@@ -146,11 +147,36 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));
     let app = server::router(shared.clone());
     let connections = shared.connections.clone();
-    let mut stop = shutdown;
+    let make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut stop = shutdown.clone();
+    let stopped = async move { stop.wait().await };
+    let serving: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match &tls {
+        // Frames are small and latency matters: without TCP_NODELAY, Nagle holds an ack back
+        // until the client's delayed ACK of the event frame before it (~40 ms).
+        None => Box::pin(
+            axum::serve(
+                listener.tap_io(|tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::warn!("could not set TCP_NODELAY: {e}");
+                    }
+                }),
+                make_service,
+            )
+            .with_graceful_shutdown(stopped)
+            .into_future(),
+        ),
+        // The TLS listener sets TCP_NODELAY itself; tap_io only gives axum the peer address.
+        Some(config) => Box::pin(
+            axum::serve(
+                crate::tls::TlsListener::new(listener, config.clone(), shutdown.clone())?.tap_io(|_| {}),
+                make_service,
+            )
+            .with_graceful_shutdown(stopped)
+            .into_future(),
+        ),
+    };
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { stop.wait().await })
-            .await;
+        let served = serving.await;
         // WebSockets outlive axum's graceful shutdown: wait for their permits to come back.
         let drained =
             tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(max_connections as u32)).await;
@@ -167,8 +193,8 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
             _ => anyhow::bail!("the journal writer panicked"),
         }
     });
-    tracing::info!(%addr, journal = %journal_path.display(), "hub started");
-    Ok(RunningHub { addr, journal_path, shared, trigger, task })
+    tracing::info!(%addr, tls = tls.is_some(), journal = %journal_path.display(), "hub started");
+    Ok(RunningHub { addr, tls: tls.is_some(), journal_path, shared, trigger, task })
 }
 
 /// Starts a new service day at midnight even when no one calls.
