@@ -922,7 +922,15 @@ async fn fake_screen(
         .write_to(&mut png, image::ImageFormat::Png)
         .unwrap();
     let upload = format!("{}/api/screens/{id}/screenshot", papan::client::http_base(&url).unwrap());
+    let mut snapshots = 0;
     while let Ok(Some(frame)) = session.next_frame().await {
+        // The first snapshot is the connection's own; later ones come from "reload".
+        if matches!(frame, HubFrame::Snapshot { .. }) {
+            snapshots += 1;
+            if snapshots > 1 && seen.send(frame.clone()).is_err() {
+                return;
+            }
+        }
         if let HubFrame::Screenshot { .. } = frame {
             let sent =
                 papan::tls::http_client().post(&upload).bearer_auth(&token).body(png.get_ref().clone());
@@ -1023,6 +1031,28 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
         std::fs::copy(shots.join("console.png"), docs).unwrap();
     }
 
+    // How long from a key press in the console to the call reaching a screen (printed, and held
+    // to a bound far above what it takes so only a real stall fails it).
+    let mut screen = Session::connect(&ClientOptions { url: running.ws_url(), ..screen_options.clone() }, 0)
+        .await
+        .unwrap();
+    let mut took = Vec::new();
+    for n in 0..20u64 {
+        let started = Instant::now();
+        browser.press("F2", 113).await;
+        let seq = screen.welcome_seq + n + 1;
+        let event = expect_event(&mut screen, seq).await;
+        took.push(started.elapsed());
+        assert_eq!(called(&event), format!("call A-{:03} 1 disdukcapil", 4 + n));
+    }
+    took.sort();
+    eprintln!(
+        "console key press → event at a screen, 20 calls: p50 {:.1} ms, max {:.1} ms",
+        took[10].as_secs_f64() * 1e3,
+        took[19].as_secs_f64() * 1e3
+    );
+    assert!(took[19] < Duration::from_secs(2), "{took:?}");
+
     // The fleet page lists a connected screen and gets its screenshot.
     let (seen, mut actions) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(fake_screen(running.ws_url(), display.clone(), "lobby-1", seen));
@@ -1036,6 +1066,9 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
     browser.click("tr[data-screen=\"lobby-1\"] button[data-action=\"Identifikasi\"]").await;
     let action = tokio::time::timeout(WAIT, actions.recv()).await.unwrap().unwrap();
     assert_eq!(action, HubFrame::Identify { seconds: 10 });
+    browser.click("tr[data-screen=\"lobby-1\"] button[data-action=\"Muat ulang\"]").await;
+    let action = tokio::time::timeout(WAIT, actions.recv()).await.unwrap().unwrap();
+    assert!(matches!(action, HubFrame::Snapshot { .. }), "reload sends a fresh snapshot: {action:?}");
     browser.click("tr[data-screen=\"lobby-1\"] button[data-action=\"Tangkapan layar\"]").await;
     browser.wait_for("!document.getElementById('shot').hidden && document.getElementById('shot-image').naturalWidth === 64").await;
     browser.screenshot(&shots.join("screens.png")).await;
@@ -1048,6 +1081,12 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(listing.status(), 403);
+    let post =
+        |path: &str| papan::tls::http_client().post(format!("{base}{path}")).bearer_auth(&staff).send();
+    let unknown = post("/api/screens/nope/identify").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["code"], "unknown_screen");
+    assert_eq!(post("/api/screens/lobby-1/dance").await.unwrap().status(), 404);
     running.stop().await.unwrap();
 }
 

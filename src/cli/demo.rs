@@ -60,6 +60,11 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
     println!("  journal:  {}", running.journal_path.display());
     println!("  staff token (this demo only):   {staff_token}");
     println!("  display token (this demo only): {display_token}");
+    println!(
+        "  staff console: {}/ (sign in with the staff token) · screens: {}/screens",
+        running.http_url(),
+        running.http_url()
+    );
     println!("  try in another terminal: papan watch --hub {} --token {display_token}", running.ws_url());
     println!(
         "  or call yourself:        papan call A-123 --counter 2 --hub {} --token {staff_token}",

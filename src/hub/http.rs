@@ -32,9 +32,7 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/api/announce", post(command_endpoint::<AnnounceRequest>))
         .route("/api/state", get(get_state))
         .route("/api/screens", get(list_screens))
-        .route("/api/screens/{screen}/identify", post(identify_screen))
-        .route("/api/screens/{screen}/reload", post(reload_screen))
-        .route("/api/screens/{screen}/screenshot-request", post(request_screenshot))
+        .route("/api/screens/{screen}/{action}", post(screen_action))
         .route(
             "/api/screens/{screen}/screenshot",
             post(upload_screenshot).get(get_screenshot).layer(DefaultBodyLimit::max(MAX_SCREENSHOT_BYTES)),
@@ -211,37 +209,31 @@ async fn list_screens(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> 
     Ok(Json(json!({ "seq": board.seq, "hub": crate::VERSION, "screens": screens })).into_response())
 }
 
-async fn identify_screen(
+/// `POST /api/screens/{screen}/{identify | reload | screenshot-request}`: a fleet-page action
+/// sent down that screen's connection. `reload` sends it a fresh snapshot (the hall and layouts
+/// as the hub has them now); `screenshot-request` answers 202, the PNG follows by upload.
+async fn screen_action(
     State(shared): State<Arc<Shared>>,
-    Path(screen): Path<String>,
+    Path((screen, action)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     staff_only(&shared, &headers)?;
-    let frame = HubFrame::Identify { seconds: IDENTIFY_SECONDS };
-    send_control(&shared, &screen, Control::Frame(frame))?;
-    Ok(Json(json!({ "screen": screen, "seconds": IDENTIFY_SECONDS })).into_response())
-}
-
-/// Sends the screen a fresh snapshot: the hall and layouts as the hub has them now.
-async fn reload_screen(
-    State(shared): State<Arc<Shared>>,
-    Path(screen): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    staff_only(&shared, &headers)?;
-    send_control(&shared, &screen, Control::Resend)?;
-    Ok(Json(json!({ "screen": screen })).into_response())
-}
-
-async fn request_screenshot(
-    State(shared): State<Arc<Shared>>,
-    Path(screen): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    staff_only(&shared, &headers)?;
-    let request = new_token("shot");
-    send_control(&shared, &screen, Control::Frame(HubFrame::Screenshot { request: request.clone() }))?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "screen": screen, "request": request }))).into_response())
+    let (control, status, answer) = match action.as_str() {
+        "identify" => (
+            Control::Frame(HubFrame::Identify { seconds: IDENTIFY_SECONDS }),
+            StatusCode::OK,
+            json!({ "screen": screen, "seconds": IDENTIFY_SECONDS }),
+        ),
+        "reload" => (Control::Resend, StatusCode::OK, json!({ "screen": screen })),
+        "screenshot-request" => {
+            let request = new_token("shot");
+            let frame = HubFrame::Screenshot { request: request.clone() };
+            (Control::Frame(frame), StatusCode::ACCEPTED, json!({ "screen": screen, "request": request }))
+        }
+        _ => return Err(not_found().await),
+    };
+    shared.fleet.send(&screen, control).map_err(|e| unreachable_error(&screen, e))?;
+    Ok((status, Json(answer)).into_response())
 }
 
 /// A screen uploads its PNG (display or staff token).
@@ -301,10 +293,6 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
     let text = shared.metrics.render(Scraped { seq: board.seq, journal_bytes, screens: &online });
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
-}
-
-fn send_control(shared: &Shared, screen: &str, control: Control) -> Result<(), ApiError> {
-    shared.fleet.send(screen, control).map_err(|e| unreachable_error(screen, e))
 }
 
 fn unreachable_error(screen: &str, why: Unreachable) -> ApiError {
