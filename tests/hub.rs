@@ -1019,6 +1019,18 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
     assert_eq!(browser.eval("document.getElementById('next').disabled").await, json!(true));
     config.listen = addr;
     let running = hub::start(options(config.clone())).await.unwrap();
+    // The screen that was connected before the restart is still listed, as offline.
+    let listing: Value = papan::tls::http_client()
+        .get(format!("{base}/api/screens"))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listing["screens"][0]["screen"], "t", "{listing}");
+    assert_eq!(listing["screens"][0]["online"], false, "{listing}");
     let back = browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;
     assert!(back < Duration::from_secs(12), "reconnected in {back:?}");
     browser.click("#next").await;

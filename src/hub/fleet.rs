@@ -1,13 +1,16 @@
-//! Every screen that connected since the hub started: its last status, whether it is online, a
-//! line to its connection for fleet-page actions (identify, screenshot, fresh snapshot), and the
-//! last screenshot it uploaded.
+//! Every screen that ever connected: its last status, whether it is online, a line to its
+//! connection for fleet-page actions (identify, screenshot, fresh snapshot), and the last
+//! screenshot it uploaded. The list (not the screenshots) is kept in `DATA/screens.json`, so a
+//! screen that is off when the hub restarts is still listed, as offline.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::protocol::{HubFrame, Seq, Status};
@@ -25,7 +28,7 @@ pub enum Control {
 const CONTROL_QUEUE: usize = 8;
 
 /// What the fleet page shows of one screen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScreenInfo {
     pub screen: String,
     pub online: bool,
@@ -59,6 +62,8 @@ struct Entry {
 #[derive(Default)]
 pub struct Fleet {
     inner: Mutex<Inner>,
+    /// Something changed since the list was last saved.
+    dirty: AtomicBool,
 }
 
 #[derive(Default)]
@@ -85,6 +90,7 @@ pub struct Link {
 
 impl Drop for Link {
     fn drop(&mut self) {
+        self.fleet.dirty.store(true, Ordering::Relaxed);
         let mut inner = self.fleet.inner.lock().expect("fleet lock");
         if let Some(entry) = inner.screens.get_mut(&self.screen) {
             entry.links.retain(|(id, _)| *id != self.id);
@@ -96,6 +102,40 @@ impl Drop for Link {
 }
 
 impl Fleet {
+    /// The screens saved in `path` (all offline until they connect), or none.
+    pub fn restore(path: &Path) -> Fleet {
+        let saved: Vec<ScreenInfo> = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("ignoring a damaged screen list {}: {e}", path.display());
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        };
+        let screens = saved
+            .into_iter()
+            .map(|mut info| {
+                info.online = false;
+                info.connections = 0;
+                info.screenshot_at = None;
+                (info.screen.clone(), Entry { info, links: Vec::new(), screenshot: None })
+            })
+            .collect();
+        Fleet { inner: Mutex::new(Inner { screens, next_link: 0 }), dirty: AtomicBool::new(false) }
+    }
+
+    /// Writes the list to `path` if it changed (temp file + rename: never half a file).
+    pub fn save_if_changed(&self, path: &Path) -> std::io::Result<()> {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let infos = self.list(0);
+        let json = serde_json::to_vec_pretty(&infos).expect("screen infos serialize");
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+            self.dirty.store(true, Ordering::Relaxed);
+        })
+    }
+
     /// Registers a connected screen; its actions arrive on the receiver.
     pub fn connect(
         self: &Arc<Self>,
@@ -105,6 +145,7 @@ impl Fleet {
     ) -> (Link, mpsc::Receiver<Control>) {
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let now = jiff::Timestamp::now();
+        self.dirty.store(true, Ordering::Relaxed);
         let mut inner = self.inner.lock().expect("fleet lock");
         inner.next_link += 1;
         let id = inner.next_link;
@@ -136,6 +177,7 @@ impl Fleet {
     }
 
     pub fn report(&self, screen: &str, status: Status) {
+        self.dirty.store(true, Ordering::Relaxed);
         let mut inner = self.inner.lock().expect("fleet lock");
         if let Some(entry) = inner.screens.get_mut(screen) {
             entry.info.status = Some(status);
@@ -208,5 +250,14 @@ mod tests {
         let listed = fleet.list(10);
         assert_eq!((listed.len(), listed[0].online, listed[0].connections), (1, false, 0));
         assert_eq!(fleet.send("lobby-1", Control::Resend), Err(Unreachable::Offline));
+
+        // Saved and restored: still listed, offline, with its last status.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("screens.json");
+        fleet.save_if_changed(&path).unwrap();
+        let restored = Fleet::restore(&path).list(10);
+        assert_eq!(restored.len(), 1);
+        assert_eq!((restored[0].online, restored[0].lag), (false, Some(3)));
+        assert_eq!(Fleet::restore(&dir.path().join("none.json")).list(0).len(), 0);
     }
 }

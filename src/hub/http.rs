@@ -201,7 +201,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
     .into_response())
 }
 
-/// `GET /api/screens`: every screen since the hub started, for the fleet page.
+/// `GET /api/screens`: every screen that ever connected, for the fleet page.
 async fn list_screens(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
     staff_only(&shared, &headers)?;
     let board = shared.core.board().await.ok_or_else(shutting_down)?;

@@ -114,6 +114,7 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         .with_context(|| format!("creating data folder {}", data_dir.display()))?;
     let lock = lock_data_dir(&data_dir)?;
     let journal_path = data_dir.join("journal.sqlite");
+    let screens_path = data_dir.join("screens.json");
     let journal = SqliteJournal::open(&journal_path)
         .with_context(|| format!("opening the journal {}", journal_path.display()))?;
     let metrics = Arc::new(Metrics::default());
@@ -140,11 +141,13 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         limits: config.limits,
         shutdown: shutdown.clone(),
         metrics,
-        fleet: Arc::new(Fleet::default()),
+        fleet: Arc::new(Fleet::restore(&screens_path)),
         journal_path: journal_path.clone(),
     });
 
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));
+    let fleet_saver =
+        tokio::spawn(save_fleet_periodically(shared.fleet.clone(), screens_path, shutdown.clone()));
     let app = server::router(shared.clone());
     let connections = shared.connections.clone();
     let make_service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -184,6 +187,7 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
             tracing::warn!("some connections did not close within {DRAIN_TIMEOUT:?}");
         }
         let _ = day_check.await;
+        let _ = fleet_saver.await;
         // The writer stops once the last handle is gone, after committing what was queued.
         let joined = tokio::task::spawn_blocking(move || writer.join()).await;
         drop(lock);
@@ -208,6 +212,26 @@ async fn check_day_periodically(core: self::core::CoreHandle, mut shutdown: shut
                     return;
                 }
             }
+        }
+    }
+}
+
+/// How often the screen list is written when it changed.
+const FLEET_SAVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Keeps `screens.json` up to date; writes it a last time at shutdown.
+async fn save_fleet_periodically(fleet: Arc<Fleet>, path: PathBuf, mut shutdown: shutdown::Shutdown) {
+    let mut every = tokio::time::interval(FLEET_SAVE_INTERVAL);
+    loop {
+        let stopping = tokio::select! {
+            _ = shutdown.wait() => true,
+            _ = every.tick() => false,
+        };
+        if let Err(e) = fleet.save_if_changed(&path) {
+            tracing::warn!("cannot save the screen list {}: {e}", path.display());
+        }
+        if stopping {
+            return;
         }
     }
 }
