@@ -217,10 +217,10 @@ impl Session {
                 Some(HubFrame::Ack { id: acked, seq, duplicate }) if acked == id => {
                     return Ok(Acked { seq, duplicate });
                 }
-                Some(HubFrame::Error { id: Some(failed), code, message }) if failed == id => {
+                Some(HubFrame::Error { id: Some(failed), code, message, .. }) if failed == id => {
                     return Err(ClientError::Refused { code, message });
                 }
-                Some(HubFrame::Error { id: None, code, message }) => {
+                Some(HubFrame::Error { id: None, code, message, .. }) => {
                     return Err(ClientError::Refused { code, message });
                 }
                 Some(_) => {}

@@ -130,6 +130,9 @@ pub enum HubFrame {
         id: Option<String>,
         code: ErrorCode,
         message: String,
+        /// The command field at fault, when one is (`ticket`, `counter`, `agency`, `letter`…).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
     },
     /// To one display, from the fleet page: show the screen id big for `seconds`.
     Identify {

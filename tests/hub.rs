@@ -1010,7 +1010,11 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
     browser.click("#call").await;
     browser.wait_for("document.getElementById('message').className.includes('error')").await;
     let message = browser.text("message").await;
-    assert!(message.contains("Permintaan tidak sah") && message.contains("letter B"), "{message}");
+    assert!(message.contains("bukan milik loket ini") && message.contains("letter B"), "{message}");
+    // A ticket that is not a ticket is caught in the page, before the hub.
+    browser.fill("ticket", "123").await;
+    browser.click("#call").await;
+    browser.wait_for("document.getElementById('message').innerText.includes('seperti A-123')").await;
 
     // The hub goes away and comes back on the same address: the console says so and carries on.
     let addr = running.addr;

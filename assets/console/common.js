@@ -18,7 +18,15 @@ const papan = {
   },
 
   // What staff read when the hub refuses; the hub's own (English) message is shown under it.
-  errorText(code) {
+  // `field` (the command field at fault, when the hub names one) makes it precise.
+  errorText(code, field) {
+    const precise = {
+      "invalid_command/ticket": "Huruf nomor antrean ini bukan milik loket ini.",
+      "invalid_command/letter": "Huruf ini bukan milik loket ini, atau nomornya sudah habis hari ini.",
+      "invalid_command/agency": "Nomor loket ini ada di beberapa instansi; pilih loket lagi.",
+      "invalid_command/text": "Teks terlalu panjang.",
+    };
+    if (precise[`${code}/${field}`]) return precise[`${code}/${field}`];
     const texts = {
       bad_token: "Token salah atau tidak dikenal hub.",
       forbidden: "Token ini tidak boleh melakukan ini (pakai token petugas).",

@@ -116,7 +116,7 @@ function receive(frame) {
         $("login-form").append(papan.el("p", { id: "login-error", class: "error" }, papan.errorText(frame.code)));
         break;
       }
-      papan.say(papan.errorText(frame.code), "error", frame.message);
+      papan.say(papan.errorText(frame.code, frame.field), "error", frame.message);
       break;
   }
 }
@@ -233,6 +233,11 @@ $("call-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const ticket = $("ticket").value.trim();
   if (!ticket) return;
+  // The same forms the hub accepts: 1–3 letters, then 1–9999 (A-123, a123, AP-7).
+  if (!/^[A-Za-z]{1,3}-?0*[1-9][0-9]{0,3}$/.test(ticket)) {
+    papan.say("Tulis nomor antrean seperti A-123.", "error");
+    return;
+  }
   send({ type: "call", ticket, ...target() }, `Panggil ${ticket.toUpperCase()}`);
   $("ticket").value = "";
 });

@@ -311,7 +311,8 @@ impl Connection {
         self.bad_frames = 0;
         if let Err(wait) = self.shared.rate.allow(&self.principal.name) {
             let message = format!("too many commands; retry in {} ms", wait.as_millis().max(1));
-            return self.reply(HubFrame::Error { id: Some(id), code: ErrorCode::RateLimited, message }).await;
+            let frame = HubFrame::Error { id: Some(id), code: ErrorCode::RateLimited, message, field: None };
+            return self.reply(frame).await;
         }
         let kind = command.kind();
         let reply = match self.shared.core.command(id.clone(), command).await {
@@ -321,7 +322,12 @@ impl Connection {
             }
             Err(rejection) => {
                 self.shared.metrics.command(kind, Outcome::Rejected);
-                HubFrame::Error { id: Some(id), code: rejection.code, message: rejection.message }
+                HubFrame::Error {
+                    id: Some(id),
+                    code: rejection.code,
+                    message: rejection.message,
+                    field: rejection.field.map(str::to_string),
+                }
             }
         };
         self.reply(reply).await
@@ -334,7 +340,7 @@ impl Connection {
             let message = format!("{message} ({MAX_BAD_FRAMES} bad frames in a row; closing)");
             return Err(self.close_with(id, code, &message, CLOSE_POLICY).await);
         }
-        self.reply(HubFrame::Error { id, code, message }).await
+        self.reply(HubFrame::Error { id, code, message, field: None }).await
     }
 
     async fn reply(&mut self, frame: HubFrame) -> Result<(), End> {
@@ -388,7 +394,7 @@ async fn refuse(
     message: &str,
     close_code: u16,
 ) -> End {
-    let frame = HubFrame::Error { id, code, message: message.to_string() };
+    let frame = HubFrame::Error { id, code, message: message.to_string(), field: None };
     let write = async {
         socket.send(Message::Text(frame.to_json().into())).await?;
         socket.send(close_message(close_code, code)).await
