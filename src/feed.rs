@@ -41,9 +41,7 @@ pub enum FeedUpdate {
         seconds: u32,
     },
     /// The fleet page asks for a screenshot; answer with [`Feed::upload_screenshot`].
-    Screenshot {
-        request: String,
-    },
+    Screenshot,
     /// The hub is unreachable or silent; the screen keeps its last board and shows a badge.
     Offline {
         reason: String,
@@ -265,7 +263,7 @@ impl Link {
                 }
                 HubFrame::Error { code, message, .. } => tracing::warn!(%code, "hub error: {message}"),
                 HubFrame::Identify { seconds } => self.send(FeedUpdate::Identify { seconds }),
-                HubFrame::Screenshot { request } => self.send(FeedUpdate::Screenshot { request }),
+                HubFrame::Screenshot { .. } => self.send(FeedUpdate::Screenshot),
                 HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
             }
         }

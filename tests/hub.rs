@@ -124,6 +124,17 @@ impl Raw {
     }
 }
 
+/// `GET url` (with a bearer token if given), answered 200 with JSON.
+async fn get_json(url: String, token: Option<&str>) -> Value {
+    let mut request = papan::tls::http_client().get(&url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {url}");
+    response.json().await.unwrap()
+}
+
 /// Skips frames until an event of the given seq arrives.
 async fn expect_event(session: &mut Session, seq: u64) -> papan::protocol::EventFrame {
     loop {
@@ -356,14 +367,7 @@ async fn silent_peers_are_dropped_and_the_cap_is_enforced() {
     })
     .await;
     let health = || async {
-        let v: Value = papan::tls::http_client()
-            .get(format!("{}/healthz", t.hub.http_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = get_json(format!("{}/healthz", t.hub.http_url()), None).await;
         v["connections"]["display"].as_i64().unwrap()
     };
     // Neither client reads after connecting, so neither answers the hub's pings.
@@ -1024,15 +1028,7 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
     config.listen = addr;
     let running = hub::start(options(config.clone())).await.unwrap();
     // The screen that was connected before the restart is still listed, as offline.
-    let listing: Value = papan::tls::http_client()
-        .get(format!("{base}/api/screens"))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing = get_json(format!("{base}/api/screens"), Some(&staff)).await;
     assert_eq!(listing["screens"][0]["screen"], "t", "{listing}");
     assert_eq!(listing["screens"][0]["online"], false, "{listing}");
     let back = browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;

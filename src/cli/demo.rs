@@ -234,7 +234,7 @@ fn show_screen(
                 seq = board.seq;
             }
             Ok(FeedUpdate::Online) => println!("  screen  online"),
-            Ok(FeedUpdate::Identify { .. } | FeedUpdate::Screenshot { .. }) => {
+            Ok(FeedUpdate::Identify { .. } | FeedUpdate::Screenshot) => {
                 println!("  screen  (the fleet page's identify and screenshot need the window)");
             }
             Ok(FeedUpdate::Offline { reason }) => println!("  screen  OFFLINE: {reason}"),

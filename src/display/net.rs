@@ -148,7 +148,7 @@ fn receive_updates(
             FeedUpdate::Identify { seconds } => {
                 identify.write(IdentifyWanted { seconds });
             }
-            FeedUpdate::Screenshot { .. } => {
+            FeedUpdate::Screenshot => {
                 screenshot.write(ScreenshotWanted);
             }
             FeedUpdate::Online => {

@@ -12,7 +12,6 @@ use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc};
 use super::auth::{Principal, may_act_as};
 use super::core::{Fanned, Subscription, Utf8Bytes};
 use super::fleet::Control;
-use super::metrics::Outcome;
 use super::server::Shared;
 use crate::protocol::{
     ClientFrame, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, Role, parse_client_frame,
@@ -314,21 +313,14 @@ impl Connection {
             let frame = HubFrame::Error { id: Some(id), code: ErrorCode::RateLimited, message, field: None };
             return self.reply(frame).await;
         }
-        let kind = command.kind();
         let reply = match self.shared.core.command(id.clone(), command).await {
-            Ok(ack) => {
-                self.shared.metrics.command(kind, Outcome::of(&ack));
-                HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate }
-            }
-            Err(rejection) => {
-                self.shared.metrics.command(kind, Outcome::Rejected);
-                HubFrame::Error {
-                    id: Some(id),
-                    code: rejection.code,
-                    message: rejection.message,
-                    field: rejection.field.map(str::to_string),
-                }
-            }
+            Ok(ack) => HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate },
+            Err(rejection) => HubFrame::Error {
+                id: Some(id),
+                code: rejection.code,
+                message: rejection.message,
+                field: rejection.field.map(str::to_string),
+            },
         };
         self.reply(reply).await
     }

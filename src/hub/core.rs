@@ -94,16 +94,20 @@ enum Request {
 #[derive(Clone)]
 pub struct CoreHandle {
     tx: mpsc::Sender<Request>,
+    metrics: Arc<super::metrics::Metrics>,
 }
 
 impl CoreHandle {
+    /// Applies a command (WebSocket and HTTP alike) and counts how it ended in the metrics.
     pub async fn command(&self, id: String, command: Command) -> Result<Ack, Rejection> {
+        let kind = command.kind();
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request::Command { id, command, reply })
-            .await
-            .map_err(|_| Rejection::shutting_down())?;
-        rx.await.map_err(|_| Rejection::shutting_down())?
+        let result = match self.tx.send(Request::Command { id, command, reply }).await {
+            Ok(()) => rx.await.unwrap_or_else(|_| Err(Rejection::shutting_down())),
+            Err(_) => Err(Rejection::shutting_down()),
+        };
+        self.metrics.command(kind, &result);
+        result
     }
 
     pub async fn subscribe(&self, since: Seq) -> Option<Subscription> {
@@ -153,12 +157,13 @@ pub fn spawn(
     let (events, _) = broadcast::channel(options.send_queue.max(1));
     tracing::info!(seq = board.seq, kept_events = kept, "journal recovered");
     let layouts = Arc::new(super::files::builtin_layouts());
+    let metrics = options.metrics.clone();
     let mut writer = Writer { journal, hall, layouts, board, events, options, kept };
     let thread = std::thread::Builder::new()
         .name("papan-journal".into())
         .spawn(move || writer.run(rx))
         .expect("spawning the journal thread");
-    Ok((CoreHandle { tx }, thread))
+    Ok((CoreHandle { tx, metrics }, thread))
 }
 
 struct Writer {

@@ -27,7 +27,8 @@ pub enum Control {
 /// Actions queued per connection; a screen that does not take them is not waited for.
 const CONTROL_QUEUE: usize = 8;
 
-/// What the fleet page shows of one screen.
+/// What the fleet page shows of one screen. `online`, `connections`, `lag` and `screenshot_at`
+/// are worked out by [`Fleet::list`] from the screen's links, status and screenshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScreenInfo {
     pub screen: String,
@@ -94,15 +95,13 @@ impl Drop for Link {
         let mut inner = self.fleet.inner.lock().expect("fleet lock");
         if let Some(entry) = inner.screens.get_mut(&self.screen) {
             entry.links.retain(|(id, _)| *id != self.id);
-            entry.info.connections = entry.links.len();
-            entry.info.online = !entry.links.is_empty();
             entry.info.last_seen = jiff::Timestamp::now();
         }
     }
 }
 
 impl Fleet {
-    /// The screens saved in `path` (all offline until they connect), or none.
+    /// The screens saved in `path` (offline until they connect: no links yet), or none.
     pub fn restore(path: &Path) -> Fleet {
         let saved: Vec<ScreenInfo> = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -113,12 +112,7 @@ impl Fleet {
         };
         let screens = saved
             .into_iter()
-            .map(|mut info| {
-                info.online = false;
-                info.connections = 0;
-                info.screenshot_at = None;
-                (info.screen.clone(), Entry { info, links: Vec::new(), screenshot: None })
-            })
+            .map(|info| (info.screen.clone(), Entry { info, links: Vec::new(), screenshot: None }))
             .collect();
         Fleet { inner: Mutex::new(Inner { screens, next_link: 0 }), dirty: AtomicBool::new(false) }
     }
@@ -152,7 +146,7 @@ impl Fleet {
         let entry = inner.screens.entry(screen.to_string()).or_insert_with(|| Entry {
             info: ScreenInfo {
                 screen: screen.to_string(),
-                online: true,
+                online: false,
                 connections: 0,
                 peer: String::new(),
                 token: String::new(),
@@ -167,8 +161,6 @@ impl Fleet {
             screenshot: None,
         });
         entry.links.push((id, tx));
-        entry.info.connections = entry.links.len();
-        entry.info.online = true;
         entry.info.peer = peer.to_string();
         entry.info.token = token.to_string();
         entry.info.connected_at = now;
@@ -202,9 +194,7 @@ impl Fleet {
     pub fn store_screenshot(&self, screen: &str, png: Bytes) -> Result<(), Unreachable> {
         let mut inner = self.inner.lock().expect("fleet lock");
         let entry = inner.screens.get_mut(screen).ok_or(Unreachable::UnknownScreen)?;
-        let at = jiff::Timestamp::now();
-        entry.info.screenshot_at = Some(at);
-        entry.screenshot = Some(Screenshot { png, at });
+        entry.screenshot = Some(Screenshot { png, at: jiff::Timestamp::now() });
         Ok(())
     }
 
@@ -221,10 +211,13 @@ impl Fleet {
             .values()
             .map(|entry| {
                 let mut info = entry.info.clone();
+                info.connections = entry.links.len();
+                info.online = info.connections > 0;
                 if info.online {
                     info.last_seen = now;
                 }
                 info.lag = info.status.as_ref().map(|s| hub_seq.saturating_sub(s.last_seq));
+                info.screenshot_at = entry.screenshot.as_ref().map(|shot| shot.at);
                 info
             })
             .collect()

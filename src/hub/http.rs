@@ -17,7 +17,7 @@ use serde_json::json;
 use super::auth::Principal;
 use super::config::new_token;
 use super::fleet::{Control, Unreachable};
-use super::metrics::{Outcome, Scraped};
+use super::metrics::Scraped;
 use super::server::Shared;
 use crate::protocol::{
     AnnounceCommand, CallCommand, CallNextCommand, Command, ErrorCode, HubFrame, MAX_FRAME_BYTES,
@@ -162,14 +162,9 @@ async fn command_endpoint<R: CommandRequest>(
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         return Ok(response);
     }
-    let kind = command.kind();
     match shared.core.command(id.clone(), command).await {
-        Ok(ack) => {
-            shared.metrics.command(kind, Outcome::of(&ack));
-            Ok(Json(json!({ "id": id, "seq": ack.seq, "duplicate": ack.duplicate })).into_response())
-        }
+        Ok(ack) => Ok(Json(json!({ "id": id, "seq": ack.seq, "duplicate": ack.duplicate })).into_response()),
         Err(rejection) => {
-            shared.metrics.command(kind, Outcome::Rejected);
             let status = match rejection.code {
                 ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,

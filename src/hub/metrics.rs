@@ -10,6 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::core::{Ack, Rejection};
 use crate::protocol::{Role, Seq};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -33,21 +34,7 @@ struct ScreenLabel {
     screen: String,
 }
 
-/// How a command ended, as the `result` label.
-#[derive(Debug, Clone, Copy)]
-pub enum Outcome {
-    Applied,
-    Duplicate,
-    Rejected,
-}
-
-impl Outcome {
-    pub fn of(ack: &super::core::Ack) -> Outcome {
-        if ack.duplicate { Outcome::Duplicate } else { Outcome::Applied }
-    }
-}
-
-/// Shared by connections, the HTTP API and the journal writer; every update is an atomic add.
+/// Shared by connections, the HTTP API and the journal core; every update is an atomic add.
 pub struct Metrics {
     registry: Registry,
     connections: Family<RoleLabel, Gauge>,
@@ -136,11 +123,12 @@ impl Metrics {
         (get("display"), get("staff"))
     }
 
-    pub fn command(&self, kind: &'static str, outcome: Outcome) {
-        let result = match outcome {
-            Outcome::Applied => "applied",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Rejected => "rejected",
+    /// Counts a command of `kind` by how it ended: `applied`, `duplicate` or `rejected`.
+    pub fn command(&self, kind: &'static str, result: &Result<Ack, Rejection>) {
+        let result = match result {
+            Ok(Ack { duplicate: false, .. }) => "applied",
+            Ok(Ack { duplicate: true, .. }) => "duplicate",
+            Err(_) => "rejected",
         };
         self.commands.get_or_create(&CommandLabels { kind, result }).inc();
     }
