@@ -52,7 +52,8 @@ pub enum FeedUpdate {
 pub struct FeedOptions {
     /// The hub and the display token (role display).
     pub client: ClientOptions,
-    /// Silence after which the link counts as dead (the hub pings every 5 s).
+    /// Silence after which the link counts as dead. The hub pings at most every 5 s, so 8 s is a
+    /// missed ping plus slack, and a cut link shows its badge within 8 s.
     pub offline_after: Duration,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
@@ -64,9 +65,11 @@ impl FeedOptions {
     pub fn new(client: ClientOptions) -> FeedOptions {
         FeedOptions {
             client,
-            offline_after: Duration::from_secs(10),
+            offline_after: Duration::from_secs(8),
             backoff_min: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(15),
+            // A screen is back within 5 s of its network; 1000 screens retrying over 2.5–5 s is a
+            // few hundred connections a second, which a hub takes in its stride.
+            backoff_max: Duration::from_secs(5),
             cache_dir: None,
         }
     }

@@ -442,6 +442,14 @@ const CLIENT_FRAME_TYPES: [&str; 4] = ["hello", "command", "resync", "status"];
 
 /// Parses a client frame, telling malformed JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    parse_or_explain(text).map_err(|e| FrameError { message: truncate(&e.message, MAX_ERROR_CHARS), ..e })
+}
+
+/// Error texts quote what was wrong (a field name, a value); a hostile frame must not get a
+/// 64 KiB echo.
+pub const MAX_ERROR_CHARS: usize = 300;
+
+fn parse_or_explain(text: &str) -> Result<ClientFrame, FrameError> {
     let err = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => return Ok(frame),
         Err(err) => err,
@@ -557,6 +565,74 @@ impl ClientFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value, nested a few levels, with keys that sometimes are the protocol's own.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let key = prop_oneof!["[a-z_]{1,12}", Just("type".to_string()), Just("id".to_string())];
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "\\PC{0,40}".prop_map(serde_json::Value::from),
+            prop::sample::select(CLIENT_FRAME_TYPES.to_vec()).prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map(key.clone(), inner, 0..8)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A frame of one of the client types whose fields are anything at all.
+    fn frame_like() -> impl Strategy<Value = String> {
+        let kind = prop_oneof![prop::sample::select(CLIENT_FRAME_TYPES.to_vec()), Just("call")];
+        (kind, prop::collection::btree_map("[a-z_]{1,10}|id|command|since|role|token", json_value(), 0..6))
+            .prop_map(|(kind, fields)| {
+                let mut object: serde_json::Map<_, _> = fields.into_iter().collect();
+                object.insert("type".into(), kind.into());
+                serde_json::Value::Object(object).to_string()
+            })
+    }
+
+    proptest! {
+        /// Whatever arrives, parsing answers with a frame or a short, readable error: never a
+        /// panic, never an echo of a huge input.
+        #[test]
+        fn any_text_gets_a_frame_or_a_short_error(
+            text in prop_oneof![
+                "\\PC{0,200}",
+                prop::collection::vec(any::<u8>(), 0..400)
+                    .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+                frame_like(),
+                json_value().prop_map(|v| v.to_string()),
+                // A long unknown key or value: error texts quote them.
+                ("[a-z]{2000,4000}", frame_like())
+                    .prop_map(|(long, f)| f.replacen('{', &format!("{{\"{long}\":\"{long}\","), 1)),
+            ]
+        ) {
+            if let Err(e) = parse_client_frame(&text) {
+                prop_assert!(matches!(e.code, ErrorCode::BadFrame | ErrorCode::UnknownType), "{:?}", e.code);
+                prop_assert!(!e.message.is_empty());
+                prop_assert!(e.message.chars().count() <= MAX_ERROR_CHARS + 1, "{} chars", e.message.len());
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+        for text in [
+            "[".repeat(60_000),
+            "{\"a\":".repeat(20_000),
+            format!("{{\"type\":\"status\",\"x\":{}", "[".repeat(60_000)),
+        ] {
+            let e = parse_client_frame(&text).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadFrame, "{}", e.message);
+        }
+    }
 
     #[test]
     fn tickets_parse_to_one_canonical_form() {

@@ -3,6 +3,8 @@
 //! real headless Chromium.
 
 mod browser;
+mod hostile;
+mod proxy;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -32,18 +34,18 @@ struct TestHub {
 }
 
 async fn start_hub(tune: impl FnOnce(&mut Limits)) -> TestHub {
+    start_hub_for(Hall::builtin(), tune).await
+}
+
+async fn start_hub_for(hall: Hall, tune: impl FnOnce(&mut Limits)) -> TestHub {
     let dir = tempfile::tempdir().unwrap();
     let mut config = HubConfig::generate();
     config.listen = "127.0.0.1:0".parse().unwrap();
     tune(&mut config.limits);
     let staff = config.token_for(Role::Staff).unwrap().to_string();
     let display = config.token_for(Role::Display).unwrap().to_string();
-    let options = HubOptions {
-        config,
-        data_dir: dir.path().to_path_buf(),
-        hall: Hall::builtin(),
-        clock: hub::core::system_clock(),
-    };
+    let options =
+        HubOptions { config, data_dir: dir.path().to_path_buf(), hall, clock: hub::core::system_clock() };
     TestHub { hub: hub::start(options).await.unwrap(), staff, display, _dir: dir }
 }
 
@@ -100,6 +102,29 @@ impl Raw {
 
     async fn send_text(&mut self, text: String) {
         self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    /// Sends without flushing; false once the connection is gone.
+    async fn feed(&mut self, message: Message) -> bool {
+        self.ws.feed(message).await.is_ok()
+    }
+
+    /// Flushes what was fed; false once the connection is gone.
+    async fn flush(&mut self) -> bool {
+        self.ws.flush().await.is_ok()
+    }
+
+    /// The next error frame, skipping the live traffic every subscriber gets; `None` once closed.
+    async fn next_error(&mut self) -> Option<Value> {
+        loop {
+            let frame = self.next().await;
+            match frame["type"].as_str() {
+                None => return None,
+                Some("error") => return Some(frame),
+                Some("welcome" | "snapshot" | "event") => {}
+                Some(other) => panic!("unexpected {other} frame: {frame}"),
+            }
+        }
     }
 
     /// Next JSON frame; `Value::Null` once the hub has closed.
@@ -297,6 +322,250 @@ async fn bad_clients_get_clear_errors_and_others_keep_being_served() {
     t.hub.stop().await.unwrap();
 }
 
+/// What the hub made of one hostile round.
+#[derive(Debug, Default)]
+struct Answers {
+    frames: usize,
+    /// Frames answered with an error frame.
+    errors: usize,
+    /// Frames that met a connection the hub had closed (after an error that said why).
+    unanswered_closed: usize,
+    /// Times the hub hung up.
+    hangups: usize,
+    /// HTTP bodies answered 4xx with an error; those that happened to be valid calls.
+    http_refused: usize,
+    http_applied: usize,
+}
+
+impl Answers {
+    fn add(&mut self, other: Answers) {
+        self.frames += other.frames;
+        self.errors += other.errors;
+        self.unanswered_closed += other.unanswered_closed;
+        self.hangups += other.hangups;
+        self.http_refused += other.http_refused;
+        self.http_applied += other.http_applied;
+    }
+}
+
+/// A clear error: a known code and a short readable message.
+fn check_error(frame: &Value) {
+    let (code, message) = (frame["code"].as_str().unwrap_or(""), frame["message"].as_str().unwrap_or(""));
+    let known = ["bad_frame", "unknown_type", "frame_too_large", "hello_required", "bad_token", "forbidden"];
+    assert!(known.contains(&code), "unexpected code: {frame}");
+    assert!((10..=400).contains(&message.chars().count()), "a short readable message: {frame}");
+}
+
+/// One hostile client: runs its attacks one after another, reconnecting whenever the hub hangs
+/// up, and checks that every frame got an error or a closed connection.
+async fn attack(
+    url: String,
+    http: String,
+    token: String,
+    role: Role,
+    attacks: Vec<hostile::Attack>,
+) -> Answers {
+    use hostile::Attack;
+    let mut answers = Answers::default();
+    let mut conn: Option<Raw> = None;
+    // The last error on the current connection: a hang-up must follow one that said so.
+    let mut last_error: Option<Value> = None;
+    let hello = json!({"type": "hello", "protocol": 1, "role": role, "client": "attacker", "token": token, "since": 0});
+    for attack in attacks {
+        answers.frames += attack.frames();
+        let messages = match attack {
+            Attack::BeforeHello(text) => {
+                let mut raw = Raw::connect(&url).await;
+                raw.send_text(text).await;
+                let refusal = raw.next_error().await.expect("an error before the hub hangs up");
+                check_error(&refusal);
+                assert_eq!(raw.next_error().await, None, "closed after refusing {refusal}");
+                (answers.errors, answers.hangups) = (answers.errors + 1, answers.hangups + 1);
+                continue;
+            }
+            Attack::Http(body) => {
+                let response = papan::tls::http_client()
+                    .post(format!("{http}/api/calls"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                if status.is_success() {
+                    answers.http_applied += 1;
+                    continue;
+                }
+                assert!(status.is_client_error(), "{status}");
+                check_error(&response.json::<Value>().await.unwrap()["error"]);
+                answers.http_refused += 1;
+                continue;
+            }
+            Attack::Text(text) => vec![Message::text(text)],
+            Attack::Binary(bytes) => vec![Message::binary(bytes)],
+            Attack::Flood(texts) => texts.into_iter().map(Message::text).collect(),
+        };
+        let total = messages.len();
+        let raw = match &mut conn {
+            Some(raw) => raw,
+            None => {
+                let mut raw = Raw::connect(&url).await;
+                raw.send(hello.clone()).await;
+                assert_eq!(raw.next().await["type"], "welcome");
+                conn.insert(raw)
+            }
+        };
+        let mut sent = 0;
+        for message in messages {
+            if !raw.feed(message).await {
+                break;
+            }
+            sent += 1;
+        }
+        let delivered = raw.flush().await;
+        let mut answered = 0;
+        while answered < sent {
+            match raw.next_error().await {
+                Some(error) => {
+                    check_error(&error);
+                    answered += 1;
+                    last_error = Some(error);
+                }
+                None => {
+                    let said = last_error.take().unwrap_or_default();
+                    let closing = said["code"] == "frame_too_large"
+                        || said["message"].as_str().is_some_and(|m| m.ends_with("in a row; closing)"));
+                    assert!(closing, "the hub hung up without saying why; last error: {said}");
+                    break;
+                }
+            }
+        }
+        answers.errors += answered;
+        if answered < total || !delivered {
+            // The hub hung up (too big, or too many bad frames in a row): the rest met a closed door.
+            answers.unanswered_closed += total - answered;
+            answers.hangups += 1;
+            conn = None;
+        }
+    }
+    answers
+}
+
+/// 10,000 hostile frames (random bytes, broken, deeply nested and huge JSON, wrong and unknown
+/// types, frames before hello, floods, bad HTTP bodies) from 16 clients at once, twice: the hub
+/// answers every one with a clear error or hangs up, keeps serving an honest screen and counter,
+/// does not panic, and its memory does not grow from the first round to the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_frames_get_clear_errors_while_honest_clients_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    // The attacker holds a staff token of its own: rate limits are per token.
+    let mut config = HubConfig::generate();
+    let attacker = papan::hub::config::new_token("staff");
+    config.tokens.push(papan::hub::config::TokenEntry {
+        name: "attacker".into(),
+        role: Role::Staff,
+        token: attacker.clone(),
+    });
+    std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
+    let log = data.join("hub.log");
+    let mut hub = HubProcess::start_logging(data, &log);
+    let (url, http) = (format!("ws://{}/ws", hub.addr), format!("http://{}", hub.addr));
+
+    let rounds_of_attacks = [hostile::attacks(10_000, 1), hostile::attacks(10_000, 2)];
+
+    // The honest side: a counter calling every 20 ms and a screen that must see each call; the
+    // delays are kept while the attack runs.
+    const WARMING: u8 = 0;
+    const ATTACKED: u8 = 1;
+    const DONE: u8 = 2;
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(WARMING));
+    let honest = {
+        let (staff, display, phase) =
+            (hub.options(data, Role::Staff), hub.options(data, Role::Display), phase.clone());
+        tokio::spawn(async move {
+            let mut counter = Session::connect(&staff, 0).await.unwrap();
+            let mut screen = Session::connect(&display, 0).await.unwrap();
+            let mut delays = Vec::new();
+            for n in 1u16.. {
+                let now = phase.load(std::sync::atomic::Ordering::Relaxed);
+                if now == DONE {
+                    break;
+                }
+                let sent = Instant::now();
+                let ack = counter.command(&format!("honest-{n}"), call(&format!("A-{n}"), 1)).await.unwrap();
+                expect_event(&mut screen, ack.seq).await;
+                if now == ATTACKED {
+                    delays.push(sent.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            delays
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before = hub.rss_kib();
+
+    phase.store(ATTACKED, std::sync::atomic::Ordering::Relaxed);
+    let mut rounds = Vec::new();
+    for attacks in rounds_of_attacks {
+        let started = Instant::now();
+        let mut clients = Vec::new();
+        for client in 0..16 {
+            let share: Vec<_> = attacks.iter().skip(client).step_by(16).cloned().collect();
+            let role = if client % 2 == 0 { Role::Staff } else { Role::Display };
+            let token = if role == Role::Staff {
+                attacker.clone()
+            } else {
+                config.token_for(Role::Display).unwrap().into()
+            };
+            clients.push(tokio::spawn(attack(url.clone(), http.clone(), token, role, share)));
+        }
+        let mut answers = Answers::default();
+        for client in clients {
+            answers.add(client.await.unwrap());
+        }
+        assert_eq!(answers.frames, 10_000);
+        assert_eq!(
+            answers.errors + answers.unanswered_closed + answers.http_refused + answers.http_applied,
+            answers.frames,
+            "every frame accounted for: {answers:?}"
+        );
+        rounds.push((answers, started.elapsed(), hub.rss_kib()));
+    }
+    phase.store(DONE, std::sync::atomic::Ordering::Relaxed);
+    let mut delays = honest.await.unwrap();
+    delays.sort();
+
+    assert_eq!(hub.child.try_wait().unwrap(), None, "the hub is still running");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(!log_text.contains("panicked"), "no panic in the hub's log");
+    let metrics = scrape_metrics(http.clone()).await;
+    let (rss_1, rss_2) = (rounds[0].2, rounds[1].2);
+    for (i, (answers, took, rss)) in rounds.iter().enumerate() {
+        eprintln!(
+            "hostile round {}: {answers:?} in {:.1} s; hub RSS {:.1} MiB",
+            i + 1,
+            took.as_secs_f64(),
+            *rss as f64 / 1024.0
+        );
+    }
+    let p = |q: f64| delays[((delays.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    eprintln!(
+        "hub RSS before {:.1} MiB; honest calls during the attack: {}, command → screen p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        rss_before as f64 / 1024.0,
+        delays.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
+    assert!(delays.len() >= 10, "the honest counter kept calling during the attack");
+    assert!(p(1.0) < 2000.0, "honest calls stayed prompt");
+    assert!(rss_2 <= rss_1 + 8 * 1024, "RSS grew from {rss_1} KiB to {rss_2} KiB between identical rounds");
+    assert!(metrics("papan_connections", &[("role", "staff")]) <= 1.0, "attackers' connections are gone");
+}
+
 #[tokio::test]
 async fn a_slow_screen_is_cut_and_never_delays_a_fast_one() {
     let t = start_hub(|limits| {
@@ -466,11 +735,20 @@ impl HubProcess {
     }
 
     fn start_on(data: &Path, listen: &str) -> HubProcess {
+        HubProcess::spawn(data, listen, Stdio::null())
+    }
+
+    /// Starts with the hub's log going to `log`.
+    fn start_logging(data: &Path, log: &Path) -> HubProcess {
+        HubProcess::spawn(data, "127.0.0.1:0", std::fs::File::create(log).unwrap().into())
+    }
+
+    fn spawn(data: &Path, listen: &str, stderr: Stdio) -> HubProcess {
         let mut child = Process::new(env!("CARGO_BIN_EXE_papan"))
             .args(["hub", "--listen", listen, "--data"])
             .arg(data)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -493,6 +771,13 @@ impl HubProcess {
             client: "process-test".into(),
             timeout: WAIT,
         }
+    }
+
+    /// Resident memory now (VmRSS), in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS in /proc/PID/status");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
     fn signal(&self, signal: &str) {
@@ -531,9 +816,23 @@ async fn acked_calls_survive_sigterm_and_kill_9() {
     config.limits.commands_per_second = 1e6;
     config.limits.command_burst = 1e6;
     std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
-    let hub = HubProcess::start(data);
+    // On a fixed address, so that screens find the hub again after the restart.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let hub = HubProcess::start_on(data, &listen);
     let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
     assert!(staff.command("before-term", call("A-1", 1)).await.unwrap().duplicate, "journal kept the id");
+    // Two screens watch the burst live and ride through the kill.
+    let screens: Vec<Feed> = (0..2)
+        .map(|i| {
+            let mut options = FeedOptions::new(hub.options(data, Role::Display));
+            options.client.client = format!("screen-{i}");
+            options.offline_after = Duration::from_secs(2);
+            (options.backoff_min, options.backoff_max) =
+                (Duration::from_millis(100), Duration::from_millis(300));
+            Feed::start(options, None)
+        })
+        .collect();
     let options = hub.options(data, Role::Staff);
     let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut burst = Vec::new();
@@ -566,7 +865,7 @@ async fn acked_calls_survive_sigterm_and_kill_9() {
     }
     drop(hub);
 
-    let hub = HubProcess::start(data);
+    let hub = HubProcess::start_on(data, &listen);
     let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
     let mut display = Session::connect(&hub.options(data, Role::Display), first.seq).await.unwrap();
     let mut journal = std::collections::HashMap::new();
@@ -602,7 +901,40 @@ async fn acked_calls_survive_sigterm_and_kill_9() {
     assert_eq!(calls, unique.len(), "no call applied twice");
     let after = staff.command("after-restart", call("A-9999", 1)).await.unwrap();
     assert_eq!(after.seq, display.welcome_seq + 1, "the seq continues where the journal ends");
-    eprintln!("kill -9 test: {} acked before the kill, {} events recovered", acked.len(), journal.len());
+
+    // Each screen got every event exactly once (so it announced none twice), before and after the
+    // kill, and ends with the hub's board.
+    let mut watcher = Session::connect(&hub.options(data, Role::Display), 0).await.unwrap();
+    let Some(HubFrame::Snapshot { board: hub_board, .. }) = watcher.next_frame().await.unwrap() else {
+        panic!("snapshot")
+    };
+    for (i, screen) in screens.iter().enumerate() {
+        let (mut board, mut delivered) = (None::<papan::board::Board>, std::collections::HashSet::new());
+        let mut base = 0;
+        while board.as_ref().is_none_or(|b| b.seq < after.seq) {
+            match screen.updates.recv_timeout(WAIT).expect("the screen catches up") {
+                FeedUpdate::Board { board: b, .. } => {
+                    base = b.seq;
+                    board = Some(*b);
+                }
+                FeedUpdate::Event { frame, .. } => {
+                    assert!(delivered.insert(frame.seq), "screen {i} got seq {} twice", frame.seq);
+                    board.as_mut().expect("a board before events").apply(&frame);
+                }
+                _ => {}
+            }
+        }
+        let board = board.unwrap();
+        assert_eq!(board, *hub_board, "screen {i} shows the hub's board");
+        let missing: Vec<u64> = (base + 1..=after.seq).filter(|seq| !delivered.contains(seq)).collect();
+        assert!(missing.is_empty(), "screen {i} never got {missing:?}");
+    }
+    eprintln!(
+        "kill -9 test: {} acked before the kill, {} events recovered, both screens at seq {}",
+        acked.len(),
+        journal.len(),
+        after.seq
+    );
 }
 
 #[test]
@@ -787,6 +1119,125 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
     assert!(waited < Duration::from_millis(2500), "offline after {waited:?}");
 }
 
+/// Skips nothing: the next update must come within `limit`.
+fn update_within(feed: &Feed, limit: Duration) -> FeedUpdate {
+    feed.updates.recv_timeout(limit).unwrap_or_else(|_| panic!("no feed update within {limit:?}"))
+}
+
+/// A pulled cable between a screen and its hub for 60 s while staff keep calling: the screen shows
+/// its offline badge within 10 s (its silence limit is 8 s), comes back by itself when the cable
+/// does, replays what it missed in order into its history, and speaks only the calls that are
+/// still fresh. Then a reset link (a switch rebooting): offline at once, back within seconds.
+/// Product defaults throughout (silence limit, backoff, a 5 s connect timeout like the CLI's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_cut_off_for_a_minute_catches_up_in_order_and_speaks_only_fresh_calls() {
+    use papan::voice::announcer::{Announced, Announcer};
+    use proxy::{Link, Proxy};
+
+    let mut hall = Hall::builtin();
+    hall.voice.stale_after_s = 45;
+    let t = start_hub_for(hall.clone(), |_| {}).await;
+    let proxy = Proxy::start(t.hub.addr).await;
+    let mut client = t.options(Role::Display);
+    (client.url, client.client, client.timeout) =
+        (format!("ws://{}/ws", proxy.addr), "behind-the-cable".into(), Duration::from_secs(5));
+    let feed = Feed::start(FeedOptions::new(client), None);
+    assert_eq!(next_update(&feed), FeedUpdate::Online);
+    let FeedUpdate::Board { board, .. } = next_update(&feed) else { panic!("snapshot first") };
+    let mut board = *board;
+    let pack = papan::voice::pack::Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/voice/id"));
+    // The player has no sound device here: what matters is the announcer's decision per call.
+    let (player_events, _heard) = std::sync::mpsc::channel();
+    let speaker = Announcer::start(hall.clone(), pack.unwrap(), player_events);
+    let mut staff = t.session(Role::Staff, 0).await;
+    let live = staff.command("live", call("A-1", 1)).await.unwrap();
+    let FeedUpdate::Event { frame, replayed: false } = next_update(&feed) else { panic!("the live call") };
+    assert_eq!((frame.seq, speaker.announce(&frame, false)), (live.seq, Announced::Queued));
+    board.apply(&frame);
+
+    proxy.set(Link::Cut);
+    let cut = tokio::time::Instant::now();
+    let mut stale = Vec::new();
+    for (id, ticket, counter) in [("old-1", "A-2", 1), ("old-2", "B-3", 5), ("old-3", "A-4", 2)] {
+        stale.push(staff.command(id, call(ticket, counter)).await.unwrap().seq);
+    }
+    let offline = tokio::task::block_in_place(|| update_within(&feed, Duration::from_secs(12)));
+    let badge_after = cut.elapsed();
+    assert!(
+        matches!(&offline, FeedUpdate::Offline { reason } if reason.contains("no word from the hub")),
+        "{offline:?}"
+    );
+    assert!(badge_after <= Duration::from_secs(10), "offline badge after {badge_after:?}");
+
+    tokio::time::sleep_until(cut + Duration::from_secs(55)).await;
+    // A new staff connection: the idle one was dropped by the hub, as it answered no pings.
+    let mut staff = t.session(Role::Staff, 0).await;
+    let mut fresh = Vec::new();
+    for (id, ticket, counter) in [("new-1", "A-5", 3), ("new-2", "A-6", 1)] {
+        fresh.push(staff.command(id, call(ticket, counter)).await.unwrap().seq);
+    }
+    tokio::time::sleep_until(cut + Duration::from_secs(60)).await;
+    assert!(feed.updates.try_recv().is_err(), "nothing reaches a cut-off screen");
+    proxy.set(Link::Up);
+    let restored = Instant::now();
+    let online = tokio::task::block_in_place(|| update_within(&feed, Duration::from_secs(15)));
+    let back_after = restored.elapsed();
+    assert_eq!(online, FeedUpdate::Online);
+    assert!(back_after <= Duration::from_secs(8), "back {back_after:?} after the cable (backoff ≤ 5 s)");
+
+    let mut replayed = Vec::new();
+    for _ in 0..stale.len() + fresh.len() {
+        let FeedUpdate::Event { frame, replayed: true } = next_update(&feed) else {
+            panic!("a replayed call")
+        };
+        let heard = speaker.announce(&frame, true);
+        board.apply(&frame);
+        replayed.push((frame.seq, heard));
+    }
+    let seqs: Vec<u64> = replayed.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, [stale.clone(), fresh.clone()].concat(), "every missed call, in order");
+    for (seq, heard) in &replayed {
+        if stale.contains(seq) {
+            assert!(
+                matches!(heard, Announced::Stale { age } if *age >= Duration::from_secs(55)),
+                "seq {seq}: {heard:?}"
+            );
+        } else {
+            assert_eq!(*heard, Announced::Queued, "seq {seq} is still fresh");
+        }
+    }
+    let history: Vec<String> = board.recent.iter().take(6).map(|c| c.ticket.to_string()).collect();
+    assert_eq!(history, ["A-006", "A-005", "A-004", "B-003", "A-002", "A-001"]);
+    let mut check = t.session(Role::Display, 0).await;
+    let Some(HubFrame::Snapshot { board: hub_board, .. }) = check.next_frame().await.unwrap() else {
+        panic!("snapshot")
+    };
+    assert_eq!(board, *hub_board, "the screen's board is the hub's again");
+    eprintln!(
+        "cable pulled 60 s: offline badge after {:.1} s, back {:.1} s after the cable, {} calls replayed",
+        badge_after.as_secs_f64(),
+        back_after.as_secs_f64(),
+        replayed.len()
+    );
+
+    // A reset link: the screen knows at once and is back soon after, resuming with since.
+    proxy.set(Link::Reset);
+    let reset = Instant::now();
+    let offline = tokio::task::block_in_place(|| update_within(&feed, Duration::from_secs(3)));
+    assert!(matches!(offline, FeedUpdate::Offline { .. }), "{offline:?}");
+    let during = staff.command("during-reset", call("A-7", 4)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.set(Link::Up);
+    assert_eq!(
+        tokio::task::block_in_place(|| update_within(&feed, Duration::from_secs(10))),
+        FeedUpdate::Online
+    );
+    let FeedUpdate::Event { frame, replayed: true } = next_update(&feed) else { panic!("the missed call") };
+    assert_eq!((frame.seq, speaker.announce(&frame, true)), (during.seq, Announced::Queued));
+    eprintln!("link reset 2 s: back {:.1} s after the reset began", reset.elapsed().as_secs_f64());
+    t.hub.stop().await.unwrap();
+}
+
 /// Waits for the feed's next whole-board update that satisfies `pred`, skipping events.
 fn next_board_where(feed: &Feed, pred: impl Fn(&Hall, &papan::hub::files::Layouts) -> bool) -> Duration {
     let started = Instant::now();
@@ -848,33 +1299,36 @@ async fn edited_hall_and_layout_files_reach_connected_screens_and_broken_edits_d
 }
 
 /// The metrics page is valid Prometheus text and its counters follow what happens.
+/// Reads `/metrics` (checking it is valid Prometheus text); the result looks samples up by name
+/// and labels (0 when absent).
+async fn scrape_metrics(http_url: String) -> impl Fn(&str, &[(&str, &str)]) -> f64 {
+    let response = papan::tls::http_client().get(format!("{http_url}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let parsed = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+    move |name: &str, labels: &[(&str, &str)]| -> f64 {
+        let sample = parsed
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)));
+        match sample.map(|s| &s.value) {
+            Some(prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v)) => *v,
+            Some(prometheus_parse::Value::Untyped(v)) => *v,
+            Some(prometheus_parse::Value::Histogram(buckets)) => {
+                buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+            }
+            Some(other) => panic!("{name}: unexpected {other:?}"),
+            None => 0.0,
+        }
+    }
+}
+
 #[tokio::test]
 async fn metrics_are_prometheus_text_and_move_with_calls() {
     let t = start_hub(|_| {}).await;
     let mut screen = t.session(Role::Display, 0).await;
-    let scrape = || async {
-        let response =
-            papan::tls::http_client().get(format!("{}/metrics", t.hub.http_url())).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        let text = response.text().await.unwrap();
-        let lines = text.lines().map(|l| Ok(l.to_string()));
-        let parsed = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
-        move |name: &str, labels: &[(&str, &str)]| -> f64 {
-            let sample = parsed
-                .samples
-                .iter()
-                .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)));
-            match sample.map(|s| &s.value) {
-                Some(prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v)) => *v,
-                Some(prometheus_parse::Value::Untyped(v)) => *v,
-                Some(prometheus_parse::Value::Histogram(buckets)) => {
-                    buckets.iter().map(|b| b.count).fold(0.0, f64::max)
-                }
-                Some(other) => panic!("{name}: unexpected {other:?}"),
-                None => 0.0,
-            }
-        }
-    };
+    let scrape = || scrape_metrics(t.hub.http_url());
     let before = scrape().await;
     assert_eq!(before("papan_connections", &[("role", "display")]), 1.0);
     let applied = [("kind", "call"), ("result", "applied")];

@@ -130,6 +130,27 @@ fn a_call_updates_hero_history_and_panels_on_the_next_update() {
 }
 
 #[test]
+fn the_offline_badge_follows_the_link_and_the_board_stays() {
+    let mut h = test_app(false);
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-012", 3), replayed: false }).unwrap();
+    h.app.update();
+    let badge = "Tidak terhubung".to_string();
+    assert!(!h.texts().contains(&badge), "online: no badge");
+
+    h.feed.send(FeedUpdate::Offline { reason: "no word from the hub for 8 s".into() }).unwrap();
+    h.app.update();
+    assert!(h.texts().contains(&badge), "offline: badge shown");
+    assert_eq!(h.hero_ticket().as_deref(), Some("A-012"), "the last board stays up");
+
+    h.feed.send(FeedUpdate::Online).unwrap();
+    h.feed.send(FeedUpdate::Event { frame: call(2, "A-013", 4), replayed: true }).unwrap();
+    h.app.update();
+    let texts = h.texts();
+    assert!(!texts.contains(&badge), "back online: badge gone");
+    assert!(texts.contains(&"A-012".to_string()) && texts.contains(&"A-013".to_string()), "{texts:?}");
+}
+
+#[test]
 fn without_voice_a_live_call_flashes_at_once_and_a_replayed_one_does_not() {
     let mut h = test_app(false);
     h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: true }).unwrap();

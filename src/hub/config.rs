@@ -39,6 +39,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// The longest ping interval a hub may use: the screens' 8 s silence limit minus 3 s of slack.
+pub const MAX_PING_INTERVAL_MS: u64 = 5000;
+
 /// Protective limits; the defaults suit a hall of a few hundred screens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,7 +52,8 @@ pub struct Limits {
     pub send_queue: usize,
     /// A single write to a client taking longer than this cuts that client.
     pub send_timeout_ms: u64,
-    /// The hub pings every client this often; three silent intervals drop it.
+    /// The hub pings every client this often; three silent intervals drop it. At most
+    /// [`MAX_PING_INTERVAL_MS`]: screens count a hub silent for 8 s as offline.
     pub ping_interval_ms: u64,
     /// Commands per second per token, sustained; `command_burst` may come at once.
     pub commands_per_second: f64,
@@ -105,6 +109,11 @@ pub enum ConfigError {
     NoTokens { path: PathBuf },
     #[error("{path}: a token must be at least 16 characters (token {name:?})")]
     WeakToken { path: PathBuf, name: String },
+    #[error(
+        "{path}: limits.ping_interval_ms = {got} is too long; at most {MAX_PING_INTERVAL_MS} \
+         (screens count a hub silent for 8 s as offline)"
+    )]
+    PingTooRare { path: PathBuf, got: u64 },
 }
 
 /// What [`load_or_create`] did.
@@ -141,6 +150,12 @@ impl HubConfig {
         }
         if let Some(weak) = self.tokens.iter().find(|t| t.token.len() < 16) {
             return Err(ConfigError::WeakToken { path: path.to_path_buf(), name: weak.name.clone() });
+        }
+        if self.limits.ping_interval_ms > MAX_PING_INTERVAL_MS {
+            return Err(ConfigError::PingTooRare {
+                path: path.to_path_buf(),
+                got: self.limits.ping_interval_ms,
+            });
         }
         Ok(self)
     }
@@ -228,5 +243,10 @@ mod tests {
         std::fs::write(&path, "tokens = [{ name = \"s\", role = \"staff\", token = \"short\" }]\n").unwrap();
         let err = load_or_create(&path).err().unwrap().to_string();
         assert!(err.contains("at least 16 characters"), "{err}");
+        let mut config = HubConfig::generate();
+        config.limits.ping_interval_ms = 9000;
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+        let err = load_or_create(&path).err().unwrap().to_string();
+        assert!(err.contains("ping_interval_ms = 9000 is too long; at most 5000"), "{err}");
     }
 }

@@ -20,8 +20,8 @@ use super::fleet::{Control, Unreachable};
 use super::metrics::Scraped;
 use super::server::Shared;
 use crate::protocol::{
-    AnnounceCommand, CallCommand, CallNextCommand, Command, ErrorCode, HubFrame, MAX_FRAME_BYTES,
-    RecallCommand, Role, Seq, Ticket,
+    AnnounceCommand, CallCommand, CallNextCommand, Command, ErrorCode, HubFrame, MAX_ERROR_CHARS,
+    MAX_FRAME_BYTES, RecallCommand, Role, Seq, Ticket, truncate,
 };
 
 pub fn routes() -> axum::Router<Arc<Shared>> {
@@ -350,14 +350,14 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         let message = inner.to_string();
         let field = if path == "." { quoted_field(&message) } else { Some(path) };
-        let error = ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadFrame,
-            match &field {
-                Some(field) if !message.contains(field.as_str()) => format!("{field}: {message}"),
-                _ => message,
-            },
-        );
+        let message = match &field {
+            Some(field) if !message.contains(field.as_str()) => format!("{field}: {message}"),
+            _ => message,
+        };
+        // Serde quotes the offending name or value: a hostile body must not get itself echoed.
+        let field = field.map(|f| truncate(&f, 100));
+        let error =
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, truncate(&message, MAX_ERROR_CHARS));
         ApiError { field, ..error }
     })
 }
