@@ -26,6 +26,9 @@ pub enum BenchCmd {
     /// Run a real display against an embedded hub: cold start, call → frame, idle CPU and RSS
     /// (needs a screen: X or Xvfb, and Vulkan, e.g. lavapipe).
     Display(super::bench_display::DisplayBenchArgs),
+    /// A long run: a real display through many calls at an accelerated rate, its memory, CPU,
+    /// frames, lag and font atlases sampled over time (needs a screen and Vulkan, as `display`).
+    Soak(super::bench_soak::SoakArgs),
 }
 
 #[derive(Args)]
@@ -55,6 +58,7 @@ pub(super) async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Fanout(args) => fanout(args).await,
         BenchCmd::Voice(args) => tokio::task::spawn_blocking(move || voice(args)).await?,
         BenchCmd::Display(args) => super::bench_display::run(args).await,
+        BenchCmd::Soak(args) => super::bench_soak::run(args).await,
     }
 }
 

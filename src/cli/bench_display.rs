@@ -30,19 +30,21 @@ pub struct DisplayBenchArgs {
 
 /// One line of the display's `--bench-log`.
 #[derive(Debug, Clone, Copy)]
-struct Frame {
-    unix_us: i64,
-    seq: Seq,
+pub(super) struct Frame {
+    pub unix_us: i64,
+    pub seq: Seq,
+    /// Image assets alive (font atlases among them).
+    pub images: usize,
 }
 
-fn frames(log: &Path) -> Vec<Frame> {
+pub(super) fn frames(log: &Path) -> Vec<Frame> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     text.lines()
         .filter_map(|line| {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
-                ["frame", _, "unix_us", t, "seq", s] => {
-                    Some(Frame { unix_us: t.parse().ok()?, seq: s.parse().ok()? })
+                ["frame", _, "unix_us", t, "seq", s, "images", i] => {
+                    Some(Frame { unix_us: t.parse().ok()?, seq: s.parse().ok()?, images: i.parse().ok()? })
                 }
                 _ => None,
             }
@@ -50,7 +52,7 @@ fn frames(log: &Path) -> Vec<Frame> {
         .collect()
 }
 
-fn now_us() -> i64 {
+pub(super) fn now_us() -> i64 {
     jiff::Timestamp::now().as_microsecond()
 }
 
@@ -70,20 +72,20 @@ async fn wait_for_seq(log: &Path, seq: Seq, after_us: i64) -> anyhow::Result<(Fr
 }
 
 /// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub(super) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces) start at ")".
     let fields: Vec<&str> = stat.rsplit_once(')').context("odd /proc stat")?.1.split_whitespace().collect();
     Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
 }
 
-fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
+pub(super) fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key}"))?;
     Ok(line.split_whitespace().nth(1).context("odd status line")?.parse()?)
 }
 
-fn clock_ticks_per_second() -> f64 {
+pub(super) fn clock_ticks_per_second() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -176,7 +178,7 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
 }
 
 /// The display goes when the bench does, also on an error.
-struct KillOnDrop(std::process::Child);
+pub(super) struct KillOnDrop(pub std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_display;
+mod bench_soak;
 mod demo;
 mod display;
 mod layout;

@@ -1,6 +1,6 @@
-//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S`), written after the frame's
-//! systems ran, so `papan bench display` can tell when a call was first drawn and how often an
-//! idle board wakes up.
+//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I`), written after the
+//! frame's systems ran, so `papan bench display` can tell when a call was first drawn and how often
+//! an idle board wakes up, and `papan bench soak` whether images (font atlases among them) pile up.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,13 +23,14 @@ pub(super) fn plugin(app: &mut App, path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn log_frame(mut log: ResMut<ProbeLog>, state: Res<BoardState>) {
+fn log_frame(mut log: ResMut<ProbeLog>, state: Res<BoardState>, images: Res<Assets<Image>>) {
     log.frame += 1;
     let seq = state.board.as_ref().map_or(0, |b| b.seq);
     let now = jiff::Timestamp::now().as_microsecond();
-    let frame = log.frame;
+    let (frame, images) = (log.frame, images.len());
     if let Ok(mut file) = log.file.lock() {
         // Flushed every frame: the reader polls the file while the display runs.
-        let _ = writeln!(file, "frame {frame} unix_us {now} seq {seq}").and_then(|_| file.flush());
+        let line = writeln!(file, "frame {frame} unix_us {now} seq {seq} images {images}");
+        let _ = line.and_then(|_| file.flush());
     }
 }

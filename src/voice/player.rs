@@ -95,6 +95,11 @@ pub struct AudioPlayer {
 /// How often the thread looks at the queue and the device.
 const POLL: Duration = Duration::from_millis(5);
 
+/// Announcements that may wait at once: about two minutes of speech. A longer backlog (calls far
+/// faster than they can be spoken, or no device for a while) drops its oldest, which would be
+/// stale by its turn anyway; this keeps the player's memory bounded.
+pub const MAX_WAITING: usize = 24;
+
 impl AudioPlayer {
     /// Starts the thread; it reports on `events`.
     pub fn spawn(options: PlayerOptions, events: mpsc::Sender<PlayerEvent>) -> AudioPlayer {
@@ -205,6 +210,12 @@ impl Worker {
             let _ = self.events.send(PlayerEvent::Merged { seq: queued.seq, into: earlier.seq });
         } else {
             self.queue.push_back(queued);
+        }
+        while self.queue.len() > MAX_WAITING {
+            let Some(oldest) = self.queue.pop_front() else { break };
+            let waited = oldest.queued_at.elapsed();
+            tracing::info!(seq = oldest.seq, ?waited, "announcement backlog full; oldest dropped");
+            let _ = self.events.send(PlayerEvent::Dropped { seq: oldest.seq, waited });
         }
     }
 
@@ -360,5 +371,46 @@ impl<S: Source> Source for StartSignal<S> {
 
     fn total_duration(&self) -> Option<Duration> {
         self.inner.total_duration()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The queue without a device (none is opened until the thread runs).
+    fn worker() -> (Worker, mpsc::Receiver<PlayerEvent>) {
+        let (events, rx) = mpsc::channel();
+        let (device_errors, _) = mpsc::channel();
+        (Worker::new(PlayerOptions::default(), events, device_errors), rx)
+    }
+
+    fn queued(seq: Seq) -> Queued {
+        Queued {
+            seq,
+            key: format!("call A-{seq:03} 1"),
+            samples: vec![1i16; 48_000].into(),
+            queued_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_backlog_keeps_the_newest_and_drops_the_oldest() {
+        let (mut worker, events) = worker();
+        let calls = MAX_WAITING as Seq + 10;
+        for seq in 1..=calls {
+            worker.enqueue(queued(seq));
+        }
+        assert_eq!(worker.queue.len(), MAX_WAITING);
+        assert_eq!(worker.queue.front().map(|q| q.seq), Some(11), "the ten oldest went");
+        assert_eq!(worker.queue.back().map(|q| q.seq), Some(calls));
+        let dropped: Vec<Seq> = events
+            .try_iter()
+            .filter_map(|e| match e {
+                PlayerEvent::Dropped { seq, .. } => Some(seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(dropped, (1..=10).collect::<Vec<_>>(), "each drop is reported");
     }
 }
