@@ -256,9 +256,13 @@ $("login-form").addEventListener("submit", (e) => {
 $("setup-form").addEventListener("submit", (e) => {
   e.preventDefault();
   localStorage.setItem(counterKey, $("counter").value);
-  // The connection names the counter in the hub's log: reconnect under the new name.
+  // The connection names the counter in the hub's log: reconnect under the new name. Until the
+  // new connection is up the desk says so (and its buttons wait), not the old "Terhubung".
   route();
-  if (state.ws) state.ws.close();
+  if (state.ws) {
+    state.ws.close();
+    setOnline(false);
+  }
 });
 $("change-counter").addEventListener("click", () => {
   localStorage.removeItem(counterKey);
