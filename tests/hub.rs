@@ -724,6 +724,12 @@ async fn http_api_answers_with_the_right_status_codes() {
 }
 
 /// The `papan` binary running a hub on a free port.
+/// A loopback address nobody listens on, for a hub that must come back on the same one.
+fn free_listen_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("127.0.0.1:{port}")
+}
+
 struct HubProcess {
     child: Child,
     addr: SocketAddr,
@@ -817,8 +823,7 @@ async fn acked_calls_survive_sigterm_and_kill_9() {
     config.limits.command_burst = 1e6;
     std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
     // On a fixed address, so that screens find the hub again after the restart.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen_addr();
     let hub = HubProcess::start_on(data, &listen);
     let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
     assert!(staff.command("before-term", call("A-1", 1)).await.unwrap().duplicate, "journal kept the id");
@@ -972,7 +977,12 @@ fn cli_exits_non_zero_with_a_readable_message() {
 }
 
 fn next_update(feed: &Feed) -> FeedUpdate {
-    feed.updates.recv_timeout(WAIT).expect("a feed update in time")
+    update_within(feed, WAIT)
+}
+
+/// The next update, which must come within `limit`.
+fn update_within(feed: &Feed, limit: Duration) -> FeedUpdate {
+    feed.updates.recv_timeout(limit).unwrap_or_else(|_| panic!("no feed update within {limit:?}"))
 }
 
 #[tokio::test]
@@ -980,8 +990,7 @@ async fn screen_feed_resumes_with_since_after_a_hub_restart_and_starts_from_cach
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     let cache = dir.path().join("screen-cache");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen_addr();
     let hub = HubProcess::start_on(&data, &listen);
     let staff_options = hub.options(&data, Role::Staff);
     let mut staff = Session::connect(&staff_options, 0).await.unwrap();
@@ -1117,11 +1126,6 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
     }
     let waited = silent_since.elapsed();
     assert!(waited < Duration::from_millis(2500), "offline after {waited:?}");
-}
-
-/// Skips nothing: the next update must come within `limit`.
-fn update_within(feed: &Feed, limit: Duration) -> FeedUpdate {
-    feed.updates.recv_timeout(limit).unwrap_or_else(|_| panic!("no feed update within {limit:?}"))
 }
 
 /// A pulled cable between a screen and its hub for 60 s while staff keep calling: the screen shows

@@ -213,10 +213,14 @@ impl Worker {
         }
         while self.queue.len() > MAX_WAITING {
             let Some(oldest) = self.queue.pop_front() else { break };
-            let waited = oldest.queued_at.elapsed();
-            tracing::info!(seq = oldest.seq, ?waited, "announcement backlog full; oldest dropped");
-            let _ = self.events.send(PlayerEvent::Dropped { seq: oldest.seq, waited });
+            self.give_up(&oldest, oldest.queued_at.elapsed(), "announcement backlog full; oldest dropped");
         }
+    }
+
+    /// Drops an announcement unplayed and reports it.
+    fn give_up(&self, queued: &Queued, waited: Duration, why: &str) {
+        tracing::info!(seq = queued.seq, ?waited, "{why}");
+        let _ = self.events.send(PlayerEvent::Dropped { seq: queued.seq, waited });
     }
 
     fn lose_device(&mut self, error: String) {
@@ -302,8 +306,7 @@ impl Worker {
         while let Some(next) = self.queue.pop_front() {
             let waited = next.queued_at.elapsed();
             if waited > self.options.stale_after {
-                tracing::info!(seq = next.seq, ?waited, "stale announcement dropped");
-                let _ = self.events.send(PlayerEvent::Dropped { seq: next.seq, waited });
+                self.give_up(&next, waited, "stale announcement dropped");
                 continue;
             }
             output.player.append(self.source_for(&next));
