@@ -154,6 +154,106 @@ async fn hall_screens_show_the_calls_at_every_size() {
     running.stop().await.unwrap();
 }
 
+/// Whether `screen` is online on the fleet page and reporting (its status carries the layout it
+/// shows) before `deadline`.
+async fn reports_before(
+    running: &hub::RunningHub,
+    staff: &str,
+    screen: &str,
+    deadline: std::time::Instant,
+) -> bool {
+    let http = papan::tls::http_client();
+    while std::time::Instant::now() < deadline {
+        let listing: serde_json::Value = http
+            .get(format!("{}/api/screens", running.http_url()))
+            .bearer_auth(staff)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == screen).cloned();
+        if found.is_some_and(|s| s["online"] == true && s["status"]["layout"] == "hall-landscape") {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// A child process killed when the test ends, passed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A screen PC may start papan before its X session is up (or the X server may be resetting):
+/// the display waits for X and comes up when it does; with no X at all it ends with a plain
+/// message instead of bevy's "Failed to build event loop" panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_started_before_its_x_session_waits_for_it() {
+    let (running, staff, display, dir) = start_hub().await;
+    let free = (150..400).find(|n| {
+        !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+    });
+    let x_display = format!(":{}", free.expect("a free X display number"));
+    let log = dir.path().join("early.log");
+    let papan_display = |wait_s: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_papan"));
+        command
+            .args(["display", "--windowed", "640x360", "--screen", "early", "--hub", &running.ws_url()])
+            .args(["--token", &display, "--no-voice", "--wait-for-display", wait_s, "--cache"])
+            .arg(dir.path().join("cache"))
+            .env("DISPLAY", &x_display)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        command
+    };
+
+    // No X server there at all.
+    let started = std::time::Instant::now();
+    let out = papan_display("1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "gave up before its 1 s");
+    let expected = format!("papan: cannot open the X display {x_display} (waited 1 s)");
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // X comes up 3 s after the screen.
+    let screen = papan_display("60").stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    let mut screen = KillOnDrop(screen);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        screen.0.try_wait().unwrap().is_none(),
+        "the screen gave up: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let x_came = std::time::Instant::now();
+    let _xvfb = KillOnDrop(
+        Command::new("Xvfb")
+            .args([x_display.as_str(), "-screen", "0", "1280x720x24", "-nolisten", "tcp"])
+            .stderr(std::fs::File::create(dir.path().join("xvfb.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let reported =
+        reports_before(&running, &staff, "early", x_came + std::time::Duration::from_secs(30)).await;
+    let said = std::fs::read_to_string(&log).unwrap();
+    let xvfb_said = std::fs::read_to_string(dir.path().join("xvfb.log")).unwrap();
+    assert!(reported, "the screen never came up after X did: {said}\nXvfb said: {xvfb_said}");
+    println!("on the board {:.1} s after X came up", x_came.elapsed().as_secs_f32());
+    assert!(said.contains(&format!("cannot open the X display {x_display} yet")), "{said}");
+    assert!(said.contains(&format!("X display {x_display} is there after")), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    running.stop().await.unwrap();
+}
+
 /// The fleet page's actions reach a real screen: "identify" puts the screen id over the board,
 /// and the screenshot the hub asks for arrives as a PNG of what the screen shows (id included).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,17 +269,10 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let http = papan::tls::http_client();
     let api = |path: &str| format!("{}/api/screens{path}", running.http_url());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    // Online and reporting (its status carries the layout it shows).
-    loop {
-        assert!(std::time::Instant::now() < deadline, "the screen never reported to the hub");
-        let listing: serde_json::Value =
-            http.get(api("")).bearer_auth(&staff).send().await.unwrap().json().await.unwrap();
-        let lobby = listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == "lobby-2").cloned();
-        if lobby.is_some_and(|s| s["online"] == true && s["status"]["layout"] == "hall-landscape") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    assert!(
+        reports_before(&running, &staff, "lobby-2", deadline).await,
+        "the screen never reported to the hub"
+    );
     let identify = http.post(api("/lobby-2/identify")).bearer_auth(&staff).send().await.unwrap();
     assert_eq!(identify.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;

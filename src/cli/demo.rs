@@ -141,6 +141,7 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
             quit_at_seq: args.calls.map(|_| staff_done),
             bench_log: None,
             images: "assets/images".into(),
+            wait_for_x: Duration::from_secs(30),
         })?;
     } else {
         let announcer = pack.and_then(|pack| start_announcer(&hall, pack, &data.join("voice")));

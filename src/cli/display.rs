@@ -45,6 +45,9 @@ pub struct DisplayArgs {
     /// Folder for the last good hall and board (to start without the hub).
     #[arg(long, default_value = "papan-display-cache")]
     cache: PathBuf,
+    /// At start, wait up to this many seconds for the X display (DISPLAY) to accept the screen.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    wait_for_display: u64,
     /// Log every frame to this file (used by `papan bench display`).
     #[arg(long, hide = true)]
     bench_log: Option<PathBuf>,
@@ -89,5 +92,6 @@ pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
         quit_at_seq: None,
         bench_log: args.bench_log,
         images: args.images,
+        wait_for_x: Duration::from_secs(args.wait_for_display),
     })
 }

@@ -13,6 +13,7 @@ mod status;
 #[cfg(test)]
 mod tests;
 mod view;
+mod x_session;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use audio::{Speaker, Voice};
 pub use fleet::{IdentifyOverlay, ScreenId};
 pub use layouts::{LayoutChoice, LayoutProblem};
 pub use net::{Arrived, BoardState, FeedSource, HallChanged, Highlight, IdentifyWanted};
+pub use x_session::XSessionError;
 
 /// Everything `papan display` needs.
 pub struct DisplayOptions {
@@ -54,6 +56,8 @@ pub struct DisplayOptions {
     pub images: PathBuf,
     /// Log every frame here (for `papan bench display`).
     pub bench_log: Option<PathBuf>,
+    /// How long to wait for the X display at start (a screen PC may start papan before X).
+    pub wait_for_x: Duration,
 }
 
 pub struct VoiceSetup {
@@ -98,6 +102,7 @@ pub fn find_gpu() -> Result<String, String> {
 pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
     let gpu = find_gpu().map_err(|e| anyhow::anyhow!(e))?;
     info!("rendering with {gpu}");
+    let _x_session = x_session::wait_for_x_display(options.wait_for_x)?;
     let (layout, layout_problem) = options.layout.initial();
     let (width, height) = options.windowed.unwrap_or(match layout.orientation {
         crate::layout::Orientation::Landscape => (1920, 1080),
