@@ -97,6 +97,9 @@ pub struct Status {
     /// Why the screen's own layout file is not in use (file:line:col: what is wrong).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout_error: Option<String>,
+    /// What the screen's voice pack lacks for the hall's announcements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_error: Option<String>,
 }
 
 /// Frames the hub sends to clients.

@@ -192,6 +192,64 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A clip deleted from a screen's voice pack: the screen keeps showing and speaking what it can,
+/// the fleet page says which clip is missing, and putting the file back clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_missing_a_clip_says_so_and_recovers_when_it_is_back() {
+    let (running, staff, display, dir) = start_hub().await;
+    let pack = dir.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(papan::voice::pack::DEFAULT_PACK_DIR);
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), pack.join(entry.file_name())).unwrap();
+    }
+    std::fs::rename(pack.join("loket.wav"), dir.path().join("loket.wav")).unwrap();
+    let screen = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["display", "--windowed", "640x360", "--screen", "hoarse", "--hub", &running.ws_url()])
+        .args(["--token", &display, "--cache"])
+        .arg(dir.path().join("cache"))
+        .arg("--pack")
+        .arg(&pack)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .spawn()
+        .unwrap();
+    let _screen = KillOnDrop(screen);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    assert!(reports_before(&running, &staff, "hoarse", deadline).await, "the screen never reported");
+    let voice_error = || async {
+        let listing: serde_json::Value = papan::tls::http_client()
+            .get(format!("{}/api/screens", running.http_url()))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let screen = listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == "hoarse").cloned();
+        screen.and_then(|s| s["status"]["voice_error"].as_str().map(str::to_string))
+    };
+    let problem = voice_error().await.expect("the missing clip is reported");
+    assert!(problem.contains("1 clip(s) the hall needs cannot be used"), "{problem}");
+    assert!(
+        problem.contains("loket (") && problem.contains("loket.wav"),
+        "names the clip and its file: {problem}"
+    );
+
+    std::fs::rename(dir.path().join("loket.wav"), pack.join("loket.wav")).unwrap();
+    let put_back = std::time::Instant::now();
+    while voice_error().await.is_some() {
+        assert!(
+            put_back.elapsed() < std::time::Duration::from_secs(20),
+            "still reported after the clip came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    println!("clip problem cleared {:.1} s after the file came back", put_back.elapsed().as_secs_f32());
+    running.stop().await.unwrap();
+}
+
 /// A screen PC may start papan before its X session is up (or the X server may be resetting):
 /// the display waits for X and comes up when it does; with no X at all it ends with a plain
 /// message instead of bevy's "Failed to build event loop" panic.

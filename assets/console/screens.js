@@ -15,6 +15,13 @@ function ago(at) {
   return `${Math.round(secs / 3600)} jam lalu`;
 }
 
+// The screen's layout and voice-pack problems, one per line.
+function problems(s) {
+  const found = [s.layout_error, s.voice_error].filter(Boolean);
+  if (!found.length) return papan.el("td", {}, "—");
+  return papan.el("td", { class: "error" }, ...found.flatMap((p, i) => (i ? [papan.el("br"), p] : [p])));
+}
+
 function row(screen) {
   const s = screen.status || {};
   const action = (label, handler) => papan.el("button", { type: "button", onclick: handler, "data-action": label }, label);
@@ -31,7 +38,7 @@ function row(screen) {
     papan.el("td", {}, s.fps !== undefined ? s.fps.toFixed(1) : "—"),
     papan.el("td", {}, s.rss ? `${Math.round(s.rss / 1048576)} MiB` : "—"),
     papan.el("td", {}, s.audio || "—"),
-    papan.el("td", { class: s.layout_error ? "error" : "" }, s.layout_error || "—"),
+    problems(s),
     papan.el(
       "td",
       { class: "actions-cell" },

@@ -17,6 +17,12 @@ use crate::voice::player::PlayerEvent;
 pub trait Speaker: Send + Sync + 'static {
     fn announce(&self, frame: &EventFrame, replayed: bool) -> Announced;
     fn set_hall(&mut self, hall: Hall);
+    /// What stops announcements from being whole (clips missing from the pack), if anything.
+    fn problem(&self) -> Option<String> {
+        None
+    }
+    /// Looks at the clips again (called while there is a problem, so a fix is picked up).
+    fn reload(&mut self) {}
 }
 
 impl Speaker for Announcer {
@@ -26,6 +32,14 @@ impl Speaker for Announcer {
 
     fn set_hall(&mut self, hall: Hall) {
         Announcer::set_hall(self, hall)
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.pack_problem()
+    }
+
+    fn reload(&mut self) {
+        self.reload_pack()
     }
 }
 
@@ -40,16 +54,41 @@ pub struct Voice {
     unfinished: HashSet<Seq>,
     /// False while the player has no audio device: calls are highlighted at once, not when heard.
     device_ready: bool,
+    /// What the speaker last said is wrong with its clips (reported to the fleet page).
+    problem: Option<String>,
+    /// When the clips were last looked at again because of `problem`.
+    rechecked: std::time::Instant,
 }
 
 impl Voice {
     pub fn new(speaker: Box<dyn Speaker>, events: mpsc::Receiver<PlayerEvent>) -> Voice {
-        Voice {
+        let mut voice = Voice {
             speaker,
             events: Mutex::new(events),
             pending: HashSet::new(),
             unfinished: HashSet::new(),
             device_ready: true,
+            problem: None,
+            rechecked: std::time::Instant::now(),
+        };
+        voice.note_problem();
+        voice
+    }
+
+    /// What is wrong with the voice's clips, if anything (for the status report).
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    /// Asks the speaker again and logs a change.
+    fn note_problem(&mut self) {
+        let now = self.speaker.problem();
+        if now != self.problem {
+            match &now {
+                Some(problem) => warn!("{problem}"),
+                None => info!("the voice pack has every clip the hall needs again"),
+            }
+            self.problem = now;
         }
     }
 
@@ -69,7 +108,9 @@ pub(super) fn plugin(app: &mut App, voice: Option<Voice>) {
         Some(voice) => {
             app.insert_resource(voice).add_systems(
                 Update,
-                (follow_hall, announce_arrivals, relay_player_events).chain().in_set(DisplaySet::Announce),
+                (follow_hall, recheck_clips, announce_arrivals, relay_player_events)
+                    .chain()
+                    .in_set(DisplaySet::Announce),
             );
         }
         None => {
@@ -96,6 +137,18 @@ fn follow_hall(mut changed: MessageReader<HallChanged>, state: Res<BoardState>, 
         && let Some(hall) = &state.hall
     {
         voice.speaker.set_hall(hall.clone());
+        voice.note_problem();
+    }
+}
+
+/// How often clips are looked at again while some are missing (so putting a clip back is enough).
+pub const RECHECK_CLIPS: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn recheck_clips(mut voice: ResMut<Voice>) {
+    if voice.problem.is_some() && voice.rechecked.elapsed() >= RECHECK_CLIPS {
+        voice.rechecked = std::time::Instant::now();
+        voice.speaker.reload();
+        voice.note_problem();
     }
 }
 

@@ -1,5 +1,5 @@
 //! What a screen tells its hub about itself (for the fleet page and the hub's log): every 10 s,
-//! and at once when its layout or a layout problem changes.
+//! and at once when its layout, a layout problem or a voice-pack problem changes.
 
 use std::time::{Duration, Instant};
 
@@ -31,12 +31,15 @@ fn report_status(
     state: Res<BoardState>,
     source: Res<FeedSource>,
     voice: Option<Res<Voice>>,
+    mut voice_reported: Local<Option<String>>,
 ) {
     clock.frames += 1;
     let due = clock.last.is_none_or(|at| at.elapsed() >= EVERY);
-    if !due && !problem.is_changed() && !layout.is_changed() {
+    let voice_error = voice.as_ref().and_then(|v| v.problem()).map(str::to_string);
+    if !due && !problem.is_changed() && !layout.is_changed() && voice_error == *voice_reported {
         return;
     }
+    voice_reported.clone_from(&voice_error);
     let secs = clock.last.map_or(0.0, |at| at.elapsed().as_secs_f32());
     let fps = if secs > 0.0 { clock.frames as f32 / secs } else { 0.0 };
     *clock = StatusClock { last: Some(Instant::now()), frames: 0 };
@@ -46,7 +49,8 @@ fn report_status(
         layout: layout.0.name.clone(),
         fps,
         rss: resident_bytes().unwrap_or(0),
-        audio: voice.map_or("off", |v| v.audio()).into(),
+        audio: voice.as_ref().map_or("off", |v| v.audio()).into(),
+        voice_error,
         last_seq: state.board.as_ref().map_or(0, |b| b.seq),
         layout_error: problem.0.clone(),
     });

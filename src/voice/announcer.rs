@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::pack::Pack;
 use super::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use super::render::{render, write_wav};
-use super::script::{merge_key, script};
+use super::script::{merge_key, required_tokens, script};
 use crate::hall::Hall;
 use crate::protocol::EventFrame;
 
@@ -60,6 +60,36 @@ impl Announcer {
 
     pub fn pack(&self) -> &Pack {
         &self.pack
+    }
+
+    /// What the voice pack lacks for this hall's announcements, in one line for the fleet page
+    /// (None: every clip is there and decodes).
+    pub fn pack_problem(&self) -> Option<String> {
+        let report = self.pack.check(&required_tokens(&self.hall));
+        if report.is_ok() {
+            return None;
+        }
+        let unusable: Vec<String> = (report.missing.iter().map(|t| format!("{t} (not in pack.toml)")))
+            .chain(report.broken.iter().map(|(t, reason)| format!("{t} ({reason})")))
+            .collect();
+        let shown = unusable.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+        let more =
+            if unusable.len() > 3 { format!("; and {} more", unusable.len() - 3) } else { String::new() };
+        Some(format!(
+            "voice pack {}: {} clip(s) the hall needs cannot be used, those words are left out: {shown}{more}",
+            self.pack.dir.display(),
+            unusable.len()
+        ))
+    }
+
+    /// Loads the pack from its folder again (after a clip was put back); keeps the old one if the
+    /// folder cannot be read or its sample rate changed.
+    pub fn reload_pack(&mut self) {
+        match Pack::load(&self.pack.dir) {
+            Ok(pack) if pack.rate() == self.pack.rate() => self.pack = pack,
+            Ok(_) => tracing::warn!("the voice pack's sample rate changed; restart the screen to use it"),
+            Err(e) => tracing::warn!("cannot reload the voice pack: {e}"),
+        }
     }
 
     /// Templates and player limits follow the hall file when it changes.
