@@ -1,4 +1,5 @@
-//! `papan voice` and `papan layout` through the real binary, with the committed clip pack and layouts.
+//! `papan voice`, `papan layout` and `papan bench fanout` through the real binary, with the committed
+//! clip pack and layouts.
 
 use std::path::Path;
 use std::process::Command;
@@ -123,4 +124,31 @@ fn layout_check_passes_shipped_layouts_and_reports_cuts_and_positions() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.toml:6:8: region 1: rows does not apply to ticker"), "{stderr}");
+}
+
+/// The fan-out bench that `scripts/bench` runs against mosquitto: every server kind gets every
+/// call to every screen, and says so in the lines the script reads.
+#[test]
+fn bench_fanout_delivers_to_every_screen_through_papan_and_mosquitto() {
+    for (server, line) in [
+        ("process", "command → delivered to all screens"),
+        ("mosquitto", "publish → delivered to all screens"),
+        ("in-process", "command → delivered to all screens"),
+    ] {
+        let out = papan(&["bench", "fanout", "--server", server, "--screens", "5", "--calls", "30"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{server}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let row =
+            stdout.lines().find(|l| l.trim_start().starts_with(line)).unwrap_or_else(|| panic!("{stdout}"));
+        let numbers: Vec<f64> = row[row.find(line).unwrap() + line.len()..]
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(numbers.len(), 3, "p50 p99 max: {row}");
+        assert!(numbers[0] > 0.0 && numbers[0] <= numbers[1] && numbers[1] <= numbers[2], "{row}");
+        assert!(stdout.contains("throughput:"), "{stdout}");
+        if server != "in-process" {
+            assert!(stdout.contains("server process:"), "{stdout}");
+        }
+    }
 }

@@ -10,11 +10,12 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use futures_util::future::join_all;
 
+use super::bench_display::{clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::client::{ClientOptions, Session};
 use crate::hall::Hall;
 use crate::hub::config::{HubConfig, Limits};
 use crate::hub::{self, HubOptions, RunningHub};
-use crate::protocol::{CallCommand, Command, Role, Seq, Ticket};
+use crate::protocol::{Call, CallCommand, Command, Event, EventFrame, HubFrame, Role, Seq, Ticket};
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
@@ -43,11 +44,26 @@ pub struct VoiceArgs {
 pub struct FanoutArgs {
     #[arg(long, default_value_t = 1000)]
     screens: usize,
+    /// What the screens connect to.
+    #[arg(long, value_enum, default_value = "in-process")]
+    server: FanoutServer,
     #[arg(long, default_value_t = 2000)]
     calls: usize,
     /// Folder for the benchmark's journal (default: a new temp folder, removed afterwards).
     #[arg(long)]
     data: Option<PathBuf>,
+}
+
+/// What serves the screens in `papan bench fanout`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FanoutServer {
+    /// papan's hub inside the bench process: hub and screens share one runtime.
+    InProcess,
+    /// `papan hub` in its own process, as in a hall; the bench process holds the screens.
+    Process,
+    /// mosquitto in its own process (the peer): MQTT 3.1.1 subscribers at QoS 0 get the same
+    /// payload papan's screens get (an event frame of a call).
+    Mosquitto,
 }
 
 /// Screens connecting at once while the bench sets up.
@@ -128,28 +144,94 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
     hub::raise_open_file_limit();
     let temp = std::env::temp_dir().join(format!("papan-bench-{}", std::process::id()));
     let data = args.data.clone().unwrap_or_else(|| temp.clone());
-    let BenchHub { running, staff, screen } =
-        BenchHub::start(data.clone(), Duration::from_secs(30), |limits| {
-            limits.max_connections = args.screens + 16;
-            limits.commands_per_second = 1e9;
-            limits.command_burst = 1e9;
-        })
-        .await?;
-    let mut session = Session::connect(&staff, 0).await.context("staff connecting")?;
-    // The first command may start the service day (a reset event); get it out of the way.
-    let warmup = call(1);
-    let base = session.command("bench-warmup", warmup).await?.seq;
+    std::fs::create_dir_all(&data)?;
+    let result = fanout_in(&args, &data).await;
+    if args.data.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    result
+}
 
-    let tracker = Arc::new(Tracker::new(base, args.calls, args.screens));
-    let connect_started = Instant::now();
-    let mut screens = Vec::with_capacity(args.screens);
-    for chunk in (0..args.screens).collect::<Vec<_>>().chunks(CONNECT_CONCURRENCY) {
-        let sessions = join_all(chunk.iter().map(|_| Session::connect(&screen, base))).await;
-        for session in sessions {
-            screens.push(tokio::spawn(receive(session.context("screen connecting")?, tracker.clone())));
+/// The server under test, with what the bench needs to read its cost.
+enum FanoutHub {
+    InProcess(RunningHub),
+    Child(super::bench_display::KillOnDrop),
+}
+
+/// Who sends the calls: papan's staff client (acked once durable) or an MQTT publisher.
+enum Publisher {
+    Papan(Box<Session>),
+    Mqtt { mqtt: super::bench_mqtt::Mqtt, next_seq: Seq },
+}
+
+impl Publisher {
+    /// Sends call `i`: its seq, and (papan only) the time until the hub's ack.
+    async fn send(&mut self, i: usize) -> anyhow::Result<(Seq, Option<Duration>)> {
+        let sent = Instant::now();
+        match self {
+            Publisher::Papan(session) => {
+                let seq = session.command(&format!("bench-{i}"), call(i as u16 % 9999 + 1)).await?.seq;
+                Ok((seq, Some(sent.elapsed())))
+            }
+            Publisher::Mqtt { mqtt, next_seq } => {
+                *next_seq += 1;
+                mqtt.publish(&call_event(*next_seq, i as u16 % 9999 + 1)).await?;
+                Ok((*next_seq, None))
+            }
         }
     }
-    let connect_secs = connect_started.elapsed().as_secs_f64();
+}
+
+async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<()> {
+    let (server, mut publisher, tracker, screens, connect_secs) = match args.server {
+        FanoutServer::InProcess | FanoutServer::Process => {
+            let (server, staff, screen) = start_fanout_hub(args, data).await?;
+            let mut session = Session::connect(&staff, 0).await.context("staff connecting")?;
+            // The first command may start the service day (a reset event); get it out of the way.
+            let base = session.command("bench-warmup", call(1)).await?.seq;
+            let tracker = Arc::new(Tracker::new(base, args.calls, args.screens));
+            let connect_started = Instant::now();
+            let mut screens = Vec::with_capacity(args.screens);
+            for chunk in (0..args.screens).collect::<Vec<_>>().chunks(CONNECT_CONCURRENCY) {
+                let sessions = join_all(chunk.iter().map(|_| Session::connect(&screen, base))).await;
+                for session in sessions {
+                    screens
+                        .push(tokio::spawn(receive(session.context("screen connecting")?, tracker.clone())));
+                }
+            }
+            let secs = connect_started.elapsed().as_secs_f64();
+            (server, Publisher::Papan(Box::new(session)), tracker, screens, secs)
+        }
+        FanoutServer::Mosquitto => {
+            use super::bench_mqtt::Mqtt;
+            let (child, addr) = super::bench_mqtt::start_mosquitto(data).await?;
+            let tracker = Arc::new(Tracker::new(0, args.calls, args.screens));
+            let connect_started = Instant::now();
+            let mut screens = Vec::with_capacity(args.screens);
+            for chunk in (0..args.screens).collect::<Vec<_>>().chunks(CONNECT_CONCURRENCY) {
+                let subscribers = join_all(chunk.iter().map(|n| async move {
+                    let mut mqtt = Mqtt::connect(addr, &format!("bench-screen-{n}")).await?;
+                    mqtt.subscribe().await?;
+                    anyhow::Ok(mqtt)
+                }))
+                .await;
+                for mqtt in subscribers {
+                    screens.push(tokio::spawn(receive_mqtt(
+                        mqtt.context("screen subscribing")?,
+                        tracker.clone(),
+                    )));
+                }
+            }
+            let secs = connect_started.elapsed().as_secs_f64();
+            let mqtt = Mqtt::connect(addr, "bench-staff").await.context("publisher connecting")?;
+            (FanoutHub::Child(child), Publisher::Mqtt { mqtt, next_seq: 0 }, tracker, screens, secs)
+        }
+    };
+    let child_pid = match &server {
+        FanoutHub::Child(child) => Some(child.0.id()),
+        FanoutHub::InProcess(_) => None,
+    };
+    let cpu_before = child_pid.map(cpu_ticks).transpose()?;
 
     let mut ack_ms = Vec::with_capacity(args.calls);
     let mut all_ms = Vec::with_capacity(args.calls);
@@ -157,8 +239,8 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
     let mut delivered = tracker.delivered.subscribe();
     for i in 0..args.calls {
         let sent = Instant::now();
-        let seq = session.command(&format!("bench-{i}"), call(i as u16 % 9999 + 1)).await?.seq;
-        ack_ms.push(sent.elapsed().as_secs_f64() * 1e3);
+        let (seq, acked) = publisher.send(i).await?;
+        ack_ms.extend(acked.map(|d| d.as_secs_f64() * 1e3));
         tokio::time::timeout(Duration::from_secs(30), delivered.wait_for(|&last| last >= seq))
             .await
             .with_context(|| {
@@ -168,32 +250,129 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
         all_ms.push(done_at.saturating_duration_since(sent).as_secs_f64() * 1e3);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cut = running.too_slow_count();
+    let server_cost = match (child_pid, cpu_before) {
+        (Some(pid), Some(before)) => {
+            Some(((cpu_ticks(pid)? - before) as f64 / clock_ticks_per_second(), status_kib(pid, "VmHWM:")?))
+        }
+        _ => None,
+    };
     for task in screens {
         task.abort();
     }
-    session.close().await;
-    running.stop().await?;
-    if args.data.is_none() {
-        let _ = std::fs::remove_dir_all(&temp);
+    if let Publisher::Papan(session) = publisher {
+        session.close().await;
     }
+    let cut = match server {
+        FanoutHub::InProcess(running) => {
+            let cut = running.too_slow_count();
+            running.stop().await?;
+            Some(cut)
+        }
+        FanoutHub::Child(_) => None,
+    };
 
-    println!("papan bench fanout — hub and {} screens in one process on this machine", args.screens);
+    let (what, label) = match args.server {
+        FanoutServer::InProcess => ("hub and screens in one process", "command → delivered to all screens"),
+        FanoutServer::Process => ("`papan hub` in its own process", "command → delivered to all screens"),
+        FanoutServer::Mosquitto => {
+            ("mosquitto in its own process, MQTT QoS 0", "publish → delivered to all screens")
+        }
+    };
+    println!("papan bench fanout — {what}, {} screens on this machine", args.screens);
     println!(
         "  cores: {}, calls: {} sent one after another, each waited until every screen had it",
         num_cpus(),
         args.calls
     );
-    println!("  screens connected in {connect_secs:.2} s; screens cut as too slow: {cut}");
+    println!(
+        "  screens connected in {connect_secs:.2} s{}",
+        match cut {
+            Some(cut) => format!("; screens cut as too slow: {cut}"),
+            None => String::new(),
+        }
+    );
     println!("  {:<34} {:>8} {:>8} {:>8}", "latency (ms)", "p50", "p99", "max");
-    print_row("command → ack (durable)", &mut ack_ms);
-    print_row("command → delivered to all screens", &mut all_ms);
+    if !ack_ms.is_empty() {
+        print_row("command → ack (durable)", &mut ack_ms);
+    }
+    print_row(label, &mut all_ms);
     println!(
         "  throughput: {:.0} calls/s ({:.0} frames/s delivered)",
         args.calls as f64 / elapsed,
         (args.calls * args.screens) as f64 / elapsed
     );
+    if let Some((cpu_s, hwm_kib)) = server_cost {
+        println!(
+            "  server process: {:.1} s CPU over the calls ({:.1} µs per delivered frame), peak RSS {:.1} MiB",
+            cpu_s,
+            cpu_s * 1e6 / (args.calls * args.screens) as f64,
+            hwm_kib as f64 / 1024.0
+        );
+    }
     Ok(())
+}
+
+/// Starts papan's hub in this process or as `papan hub`: (hub, staff, screen) options.
+async fn start_fanout_hub(
+    args: &FanoutArgs,
+    data: &std::path::Path,
+) -> anyhow::Result<(FanoutHub, ClientOptions, ClientOptions)> {
+    let tune = |limits: &mut Limits| {
+        limits.max_connections = args.screens + 16;
+        limits.commands_per_second = 1e9;
+        limits.command_burst = 1e9;
+    };
+    let timeout = Duration::from_secs(30);
+    if args.server == FanoutServer::InProcess {
+        let BenchHub { running, staff, screen } = BenchHub::start(data.to_path_buf(), timeout, tune).await?;
+        return Ok((FanoutHub::InProcess(running), staff, screen));
+    }
+    let mut config = HubConfig::generate();
+    tune(&mut config.limits);
+    let config_path = data.join("hub.toml");
+    std::fs::write(&config_path, toml::to_string(&config)?)?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["hub", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config_path)
+        .arg("--data")
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(data.join("hub.log"))?)
+        .spawn()
+        .context("starting papan hub")?;
+    let stdout = child.stdout.take().context("the hub's stdout")?;
+    let child = super::bench_display::KillOnDrop(child);
+    // The hub prints its address on stdout; keep reading so its later lines never block it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on http://").nth(1)
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let addr = tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .context("papan hub did not print its address within 30 s")?
+        .context("papan hub exited before listening (see its hub.log)")?;
+    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
+    let screen = ClientOptions {
+        url: format!("ws://{addr}/ws"),
+        token: token(Role::Display),
+        role: Role::Display,
+        client: "bench-screen".into(),
+        timeout,
+    };
+    let staff = ClientOptions {
+        token: token(Role::Staff),
+        role: Role::Staff,
+        client: "bench-staff".into(),
+        ..screen.clone()
+    };
+    Ok((FanoutHub::Child(child), staff, screen))
 }
 
 /// A hub on a free loopback port for a benchmark, and how its staff and screens reach it.
@@ -240,6 +419,14 @@ fn call(number: u16) -> Command {
     Command::Call(CallCommand { ticket, counter: 1, agency: None, service: None })
 }
 
+/// The frame papan's screens receive for `call(number)`, as the MQTT payload.
+fn call_event(seq: Seq, number: u16) -> String {
+    let ticket = Ticket::new("A", number).expect("valid ticket");
+    let agency = Hall::builtin().resolve_counter(1, None).map(|a| a.id.clone()).unwrap_or_default();
+    let event = Event::Call(Call { ticket, counter: 1, agency, service: None });
+    HubFrame::Event(EventFrame { seq, at: jiff::Timestamp::now(), event }).to_json()
+}
+
 fn print_row(label: &str, samples: &mut [f64]) {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
@@ -284,21 +471,33 @@ impl Tracker {
         }
     }
 
+    /// Records an event frame's seq (peeking at its start, not parsing the whole frame).
+    fn record_frame(&self, text: &str) {
+        const PREFIX: &str = r#"{"type":"event","seq":"#;
+        if let Some(rest) = text.strip_prefix(PREFIX) {
+            let digits = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("");
+            if let Ok(seq) = digits.parse() {
+                self.record(seq);
+            }
+        }
+    }
+
     fn done_at(&self, seq: Seq) -> Option<Instant> {
         let nanos = self.done_nanos.get(seq.checked_sub(self.base + 1)? as usize)?.load(Ordering::Acquire);
         Some(self.started + Duration::from_nanos(nanos))
     }
 }
 
-/// A screen: reads frames and records each event's seq (peeking, not parsing the whole frame).
+/// A screen: reads frames and records each event's seq.
 async fn receive(mut session: Session, tracker: Arc<Tracker>) {
-    const PREFIX: &str = r#"{"type":"event","seq":"#;
     while let Ok(Some(text)) = session.next_text().await {
-        if let Some(rest) = text.strip_prefix(PREFIX) {
-            let digits = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("");
-            if let Ok(seq) = digits.parse() {
-                tracker.record(seq);
-            }
-        }
+        tracker.record_frame(&text);
+    }
+}
+
+/// An MQTT screen: the same, for each PUBLISH payload.
+async fn receive_mqtt(mut mqtt: super::bench_mqtt::Mqtt, tracker: Arc<Tracker>) {
+    while let Ok(Some(payload)) = mqtt.next_payload().await {
+        tracker.record_frame(&String::from_utf8_lossy(&payload));
     }
 }

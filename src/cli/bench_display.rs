@@ -2,13 +2,14 @@
 //! outside through its frame log and /proc: cold start to the first frame drawing the board, call
 //! → the frame that draws it, and CPU and memory of a static board with its ticking clock.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::bench::BenchHub;
+use super::bench_browser::{TreeMemory, board_html, tree_cpu_ticks, tree_memory};
 use crate::client::Session;
 use crate::protocol::{CallCommand, Command, Seq, TickerCommand, Ticket};
 
@@ -26,6 +27,15 @@ pub struct DisplayBenchArgs {
     size: String,
     #[arg(long, default_value = "hall-landscape")]
     layout: String,
+    /// Then show the same board as an HTML page in Chromium's kiosk mode (software rendering) and
+    /// measure its processes the same way, side by side.
+    #[arg(long)]
+    against_chromium: bool,
+    #[arg(long, default_value = "/usr/bin/chromium")]
+    chromium: PathBuf,
+    /// How long Chromium may settle after starting before its static board is measured.
+    #[arg(long, default_value_t = 10)]
+    chromium_settle_secs: u64,
 }
 
 /// One line of the display's `--bench-log`.
@@ -143,7 +153,14 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let cpu_percent =
         (ticks_after - ticks_before) as f64 / clock_ticks_per_second() / args.idle_secs as f64 * 100.0;
     let (rss, hwm) = (status_kib(pid, "VmRSS:")?, status_kib(pid, "VmHWM:")?);
+    let papan_memory = tree_memory(pid);
     drop(child);
+    let chromium = if args.against_chromium {
+        let board = hub_board(&running, &staff.token).await?;
+        Some(measure_chromium(&args, &board, &temp).await?)
+    } else {
+        None
+    };
     session.close().await;
     running.stop().await?;
     let _ = std::fs::remove_dir_all(&temp);
@@ -174,7 +191,103 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
         rss / 1024,
         hwm / 1024
     );
+    if let Some(chromium) = chromium {
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        println!("  the same static board, {} s each (CPU: all processes, % of one core):", args.idle_secs);
+        println!(
+            "    {:<42} {:>9} {:>13} {:>13} {:>6}",
+            "", "processes", "RSS sum MiB", "PSS sum MiB", "CPU %"
+        );
+        println!(
+            "    {:<42} {:>9} {:>13.1} {:>13.1} {:>6.2}",
+            "papan display (bevy, lavapipe Vulkan)",
+            papan_memory.processes,
+            mib(papan_memory.rss_kib),
+            mib(papan_memory.pss_kib),
+            cpu_percent
+        );
+        println!(
+            "    {:<42} {:>9} {:>13.1} {:>13.1} {:>6.2}",
+            "Chromium --kiosk (HTML board, --disable-gpu)",
+            chromium.memory.processes,
+            mib(chromium.memory.rss_kib),
+            mib(chromium.memory.pss_kib),
+            chromium.cpu_percent
+        );
+        println!(
+            "    papan / Chromium: PSS {:.2}, RSS {:.2}, CPU {:.2}",
+            papan_memory.pss_kib as f64 / chromium.memory.pss_kib.max(1) as f64,
+            papan_memory.rss_kib as f64 / chromium.memory.rss_kib.max(1) as f64,
+            cpu_percent / chromium.cpu_percent.max(f64::MIN_POSITIVE)
+        );
+    }
     Ok(())
+}
+
+/// The hub's board now, as its state API gives it.
+async fn hub_board(
+    running: &crate::hub::RunningHub,
+    staff_token: &str,
+) -> anyhow::Result<crate::board::Board> {
+    let state = crate::tls::http_client()
+        .get(format!("{}/api/state", running.http_url()))
+        .bearer_auth(staff_token)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let mut state: serde_json::Value = serde_json::from_str(&state)?;
+    Ok(serde_json::from_value(state["board"].take())?)
+}
+
+struct ChromiumCost {
+    memory: TreeMemory,
+    cpu_percent: f64,
+}
+
+/// Chromium in kiosk mode on the board's HTML page, measured after it settled.
+async fn measure_chromium(
+    args: &DisplayBenchArgs,
+    board: &crate::board::Board,
+    temp: &Path,
+) -> anyhow::Result<ChromiumCost> {
+    let layout = crate::layout::Layout::builtin(&args.layout)
+        .with_context(|| format!("--against-chromium takes a built-in layout, not {}", args.layout))?;
+    let fonts = std::env::current_dir()?.join("assets/fonts");
+    let page = temp.join("board.html");
+    std::fs::write(&page, board_html(&crate::hall::Hall::builtin(), &layout, board, &fonts))?;
+    let (width, height) = args.size.split_once('x').context("--size is WIDTHxHEIGHT")?;
+    let mut command = std::process::Command::new(&args.chromium);
+    command
+        .args(["--kiosk", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--disable-quic", "--noerrdialogs"])
+        .arg(format!("--window-size={width},{height}"))
+        .arg("--window-position=0,0")
+        .arg(format!("--user-data-dir={}", temp.join("chromium-profile").display()))
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(temp.join("chromium.log"))?);
+    // Chromium refuses to run as root without this (the bench often runs as root in CI images).
+    if std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0) {
+        command.arg("--no-sandbox");
+    }
+    let child = KillOnDrop(command.spawn().with_context(|| format!("starting {}", args.chromium.display()))?);
+    let pid = child.0.id();
+    tokio::time::sleep(Duration::from_secs(args.chromium_settle_secs)).await;
+    anyhow::ensure!(
+        tree_memory(pid).processes > 1,
+        "Chromium did not start its renderer (see {})",
+        temp.join("chromium.log").display()
+    );
+    let before = tree_cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
+    let after = tree_cpu_ticks(pid);
+    let memory = tree_memory(pid);
+    let cpu_percent =
+        after.saturating_sub(before) as f64 / clock_ticks_per_second() / args.idle_secs as f64 * 100.0;
+    drop(child);
+    Ok(ChromiumCost { memory, cpu_percent })
 }
 
 /// The display goes when the bench does, also on an error.

@@ -1,7 +1,9 @@
 //! Command line: `papan hub | call | recall | announce | ticker | clear | watch | demo | bench`.
 
 mod bench;
+mod bench_browser;
 mod bench_display;
+mod bench_mqtt;
 mod bench_soak;
 mod demo;
 mod display;
