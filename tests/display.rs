@@ -154,6 +154,20 @@ async fn hall_screens_show_the_calls_at_every_size() {
     running.stop().await.unwrap();
 }
 
+/// `screen`'s entry on the fleet page (`GET /api/screens`), if it ever connected.
+async fn fleet_entry(running: &hub::RunningHub, staff: &str, screen: &str) -> Option<serde_json::Value> {
+    let listing: serde_json::Value = papan::tls::http_client()
+        .get(format!("{}/api/screens", running.http_url()))
+        .bearer_auth(staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == screen).cloned()
+}
+
 /// Whether `screen` is online on the fleet page and reporting (its status carries the layout it
 /// shows) before `deadline`.
 async fn reports_before(
@@ -162,18 +176,8 @@ async fn reports_before(
     screen: &str,
     deadline: std::time::Instant,
 ) -> bool {
-    let http = papan::tls::http_client();
     while std::time::Instant::now() < deadline {
-        let listing: serde_json::Value = http
-            .get(format!("{}/api/screens", running.http_url()))
-            .bearer_auth(staff)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let found = listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == screen).cloned();
+        let found = fleet_entry(running, staff, screen).await;
         if found.is_some_and(|s| s["online"] == true && s["status"]["layout"] == "hall-landscape") {
             return true;
         }
@@ -218,16 +222,7 @@ async fn a_screen_missing_a_clip_says_so_and_recovers_when_it_is_back() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     assert!(reports_before(&running, &staff, "hoarse", deadline).await, "the screen never reported");
     let voice_error = || async {
-        let listing: serde_json::Value = papan::tls::http_client()
-            .get(format!("{}/api/screens", running.http_url()))
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let screen = listing["screens"].as_array().unwrap().iter().find(|s| s["screen"] == "hoarse").cloned();
+        let screen = fleet_entry(&running, &staff, "hoarse").await;
         screen.and_then(|s| s["status"]["voice_error"].as_str().map(str::to_string))
     };
     let problem = voice_error().await.expect("the missing clip is reported");
