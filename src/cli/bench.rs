@@ -161,7 +161,12 @@ enum FanoutHub {
 /// Who sends the calls: papan's staff client (acked once durable) or an MQTT publisher.
 enum Publisher {
     Papan(Box<Session>),
-    Mqtt { mqtt: super::bench_mqtt::Mqtt, next_seq: Seq },
+    /// `agency`: the agency of counter 1, resolved once so that no hall parsing is timed.
+    Mqtt {
+        mqtt: super::bench_mqtt::Mqtt,
+        next_seq: Seq,
+        agency: String,
+    },
 }
 
 impl Publisher {
@@ -173,9 +178,9 @@ impl Publisher {
                 let seq = session.command(&format!("bench-{i}"), call(i as u16 % 9999 + 1)).await?.seq;
                 Ok((seq, Some(sent.elapsed())))
             }
-            Publisher::Mqtt { mqtt, next_seq } => {
+            Publisher::Mqtt { mqtt, next_seq, agency } => {
                 *next_seq += 1;
-                mqtt.publish(&call_event(*next_seq, i as u16 % 9999 + 1)).await?;
+                mqtt.publish(&call_event(*next_seq, i as u16 % 9999 + 1, agency)).await?;
                 Ok((*next_seq, None))
             }
         }
@@ -224,7 +229,8 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
             }
             let secs = connect_started.elapsed().as_secs_f64();
             let mqtt = Mqtt::connect(addr, "bench-staff").await.context("publisher connecting")?;
-            (FanoutHub::Child(child), Publisher::Mqtt { mqtt, next_seq: 0 }, tracker, screens, secs)
+            let agency = Hall::builtin().resolve_counter(1, None).map(|a| a.id.clone()).unwrap_or_default();
+            (FanoutHub::Child(child), Publisher::Mqtt { mqtt, next_seq: 0, agency }, tracker, screens, secs)
         }
     };
     let child_pid = match &server {
@@ -358,20 +364,7 @@ async fn start_fanout_hub(
         .await
         .context("papan hub did not print its address within 30 s")?
         .context("papan hub exited before listening (see its hub.log)")?;
-    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
-    let screen = ClientOptions {
-        url: format!("ws://{addr}/ws"),
-        token: token(Role::Display),
-        role: Role::Display,
-        client: "bench-screen".into(),
-        timeout,
-    };
-    let staff = ClientOptions {
-        token: token(Role::Staff),
-        role: Role::Staff,
-        client: "bench-staff".into(),
-        ..screen.clone()
-    };
+    let (staff, screen) = bench_clients(&config, format!("ws://{addr}/ws"), timeout);
     Ok((FanoutHub::Child(child), staff, screen))
 }
 
@@ -392,26 +385,32 @@ impl BenchHub {
         let mut config = HubConfig::generate();
         config.listen = "127.0.0.1:0".parse()?;
         tune(&mut config.limits);
-        let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
-        let (staff_token, display_token) = (token(Role::Staff), token(Role::Display));
+        let tokens = config.clone();
         let options =
             HubOptions { config, data_dir: data, hall: Hall::builtin(), clock: hub::core::system_clock() };
         let running = hub::start(options).await?;
-        let screen = ClientOptions {
-            url: running.ws_url(),
-            token: display_token,
-            role: Role::Display,
-            client: "bench-screen".into(),
-            timeout,
-        };
-        let staff = ClientOptions {
-            token: staff_token,
-            role: Role::Staff,
-            client: "bench-staff".into(),
-            ..screen.clone()
-        };
+        let (staff, screen) = bench_clients(&tokens, running.ws_url(), timeout);
         Ok(BenchHub { running, staff, screen })
     }
+}
+
+/// How the bench's staff client and its screens reach a hub at `url` with `config`'s tokens.
+fn bench_clients(config: &HubConfig, url: String, timeout: Duration) -> (ClientOptions, ClientOptions) {
+    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
+    let screen = ClientOptions {
+        url,
+        token: token(Role::Display),
+        role: Role::Display,
+        client: "bench-screen".into(),
+        timeout,
+    };
+    let staff = ClientOptions {
+        token: token(Role::Staff),
+        role: Role::Staff,
+        client: "bench-staff".into(),
+        ..screen.clone()
+    };
+    (staff, screen)
 }
 
 fn call(number: u16) -> Command {
@@ -419,11 +418,10 @@ fn call(number: u16) -> Command {
     Command::Call(CallCommand { ticket, counter: 1, agency: None, service: None })
 }
 
-/// The frame papan's screens receive for `call(number)`, as the MQTT payload.
-fn call_event(seq: Seq, number: u16) -> String {
+/// The frame papan's screens receive for `call(number)` (counter 1 of `agency`), as the MQTT payload.
+fn call_event(seq: Seq, number: u16, agency: &str) -> String {
     let ticket = Ticket::new("A", number).expect("valid ticket");
-    let agency = Hall::builtin().resolve_counter(1, None).map(|a| a.id.clone()).unwrap_or_default();
-    let event = Event::Call(Call { ticket, counter: 1, agency, service: None });
+    let event = Event::Call(Call { ticket, counter: 1, agency: agency.to_string(), service: None });
     HubFrame::Event(EventFrame { seq, at: jiff::Timestamp::now(), event }).to_json()
 }
 

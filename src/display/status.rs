@@ -35,10 +35,11 @@ fn report_status(
 ) {
     clock.frames += 1;
     let due = clock.last.is_none_or(|at| at.elapsed() >= EVERY);
-    let voice_error = voice.as_ref().and_then(|v| v.problem()).map(str::to_string);
-    if !due && !problem.is_changed() && !layout.is_changed() && voice_error == *voice_reported {
+    let voice_error = voice.as_ref().and_then(|v| v.problem());
+    if !due && !problem.is_changed() && !layout.is_changed() && voice_error == voice_reported.as_deref() {
         return;
     }
+    let voice_error = voice_error.map(str::to_string);
     voice_reported.clone_from(&voice_error);
     let secs = clock.last.map_or(0.0, |at| at.elapsed().as_secs_f32());
     let fps = if secs > 0.0 { clock.frames as f32 / secs } else { 0.0 };
