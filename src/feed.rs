@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,9 @@ pub struct FeedOptions {
     pub offline_after: Duration,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// How often the screen's status goes to the hub again, with fresh numbers (memory, frame
+    /// rate, the seq shown), besides at once when it changes.
+    pub status_every: Duration,
     /// Folder for the last good hall and board.
     pub cache_dir: Option<PathBuf>,
 }
@@ -70,6 +74,7 @@ impl FeedOptions {
             // A screen is back within 5 s of its network; 1000 screens retrying over 2.5–5 s is a
             // few hundred connections a second, which a hub takes in its stride.
             backoff_max: Duration::from_secs(5),
+            status_every: Duration::from_secs(10),
             cache_dir: None,
         }
     }
@@ -78,12 +83,29 @@ impl FeedOptions {
 /// Called after each update, e.g. to wake a reactive bevy loop.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
+/// What the screen has drawn, counted by the app and read by the network thread for its status
+/// reports (so an idle board need not wake to report).
+#[derive(Default)]
+pub struct Progress {
+    frames: AtomicU64,
+    shown_seq: AtomicU64,
+}
+
+impl Progress {
+    /// One more frame drawn, showing the board at `shown_seq`.
+    pub fn frame_drawn(&self, shown_seq: u64) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.shown_seq.store(shown_seq, Ordering::Relaxed);
+    }
+}
+
 /// The running feed; dropping it stops the thread.
 pub struct Feed {
     pub updates: mpsc::Receiver<FeedUpdate>,
     /// The screen's latest status, sent to the hub now and after every reconnect.
     status: tokio::sync::watch::Sender<Option<Status>>,
     uploads: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    progress: Arc<Progress>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -94,6 +116,8 @@ impl Feed {
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (status, status_rx) = tokio::sync::watch::channel(None);
         let (uploads, uploads_rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress = Arc::new(Progress::default());
+        let counted = progress.clone();
         let thread = std::thread::Builder::new()
             .name("papan-feed".into())
             .spawn(move || {
@@ -111,6 +135,8 @@ impl Feed {
                     layouts: Layouts::new(),
                     status: status_rx,
                     uploads: uploads_rx,
+                    progress: counted,
+                    last_report: None,
                     online: false,
                     offline_reported: false,
                 };
@@ -122,7 +148,12 @@ impl Feed {
                 });
             })
             .expect("spawning the feed thread");
-        Feed { updates, status, uploads, stop: Some(stop), thread: Some(thread) }
+        Feed { updates, status, uploads, progress, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// Where the app counts the frames it draws.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.progress.clone()
     }
 
     /// Tells the hub how this screen is doing (e.g. a broken layout file).
@@ -166,6 +197,9 @@ struct Link {
     layouts: Layouts,
     status: tokio::sync::watch::Receiver<Option<Status>>,
     uploads: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    progress: Arc<Progress>,
+    /// When the last status went out and the frame count then (for the frame rate).
+    last_report: Option<(Instant, u64)>,
     online: bool,
     offline_reported: bool,
 }
@@ -203,15 +237,25 @@ impl Link {
     /// Applies frames until the session ends; returns why it ended.
     async fn follow(&mut self, session: &mut Session) -> String {
         self.status.mark_changed();
+        let every = self.options.status_every;
+        let mut repeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        repeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let next = tokio::select! {
                 next = session.next_frame() => next,
                 Ok(()) = self.status.changed() => {
-                    let Some(mut status) = self.status.borrow_and_update().clone() else { continue };
-                    if status.screen.is_empty() {
-                        status.screen = self.options.client.client.clone();
+                    if let Some(status) = self.fresh_status()
+                        && let Err(e) = session.send(&ClientFrame::Status(status)).await
+                    {
+                        return e.to_string();
                     }
-                    if let Err(e) = session.send(&ClientFrame::Status(status)).await {
+                    repeat.reset();
+                    continue;
+                }
+                _ = repeat.tick() => {
+                    if let Some(status) = self.fresh_status()
+                        && let Err(e) = session.send(&ClientFrame::Status(status)).await
+                    {
                         return e.to_string();
                     }
                     continue;
@@ -270,6 +314,26 @@ impl Link {
                 HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
             }
         }
+    }
+
+    /// The app's latest status with this moment's numbers (None before the app reported).
+    fn fresh_status(&mut self) -> Option<Status> {
+        let mut status = self.status.borrow_and_update().clone()?;
+        if status.screen.is_empty() {
+            status.screen = self.options.client.client.clone();
+        }
+        let now = Instant::now();
+        let frames = self.progress.frames.load(Ordering::Relaxed);
+        if let Some((at, before)) = self.last_report {
+            let secs = now.duration_since(at).as_secs_f32();
+            status.fps = if secs > 0.0 { frames.saturating_sub(before) as f32 / secs } else { 0.0 };
+        }
+        self.last_report = Some((now, frames));
+        status.last_seq = self.progress.shown_seq.load(Ordering::Relaxed);
+        if let Some(rss) = resident_bytes() {
+            status.rss = rss;
+        }
+        Some(status)
     }
 
     /// Reports a change of link state once, not at every retry.
@@ -338,6 +402,14 @@ async fn upload_screenshot(client: ClientOptions, png: Vec<u8>) {
         Ok(Ok(_)) => tracing::info!("screenshot sent to the hub"),
         Ok(Err(e)) | Err(e) => tracing::warn!("screenshot upload failed: {e}"),
     }
+}
+
+/// This process's resident memory (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 =
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Between 50 % and 100 % of `d`, so screens that lost the hub together do not return together.

@@ -309,13 +309,17 @@ async fn a_screen_started_before_its_x_session_waits_for_it() {
 
 /// The fleet page's actions reach a real screen: "identify" puts the screen id over the board,
 /// and the screenshot the hub asks for arrives as a PNG of what the screen shows (id included).
+/// Before that, the idle board draws no frame but when its clock turns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_page_actions_reach_a_real_screen() {
     let (running, staff, display, dir) = start_hub().await;
+    let frames = dir.path().join("frames.log");
     let mut screen = Command::new(env!("CARGO_BIN_EXE_papan"))
         .args(["display", "--windowed", "960x540", "--screen", "lobby-2", "--hub", &running.ws_url()])
         .args(["--token", &display, "--no-voice", "--cache"])
         .arg(dir.path().join("cache"))
+        .arg("--bench-log")
+        .arg(&frames)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .spawn()
         .unwrap();
@@ -326,6 +330,14 @@ async fn fleet_page_actions_reach_a_real_screen() {
         reports_before(&running, &staff, "lobby-2", deadline).await,
         "the screen never reported to the hub"
     );
+    // Idle: frames only when the clock's minute turns (two: bevy draws twice per wake-up).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let count = || std::fs::read_to_string(&frames).unwrap().lines().count();
+    let before = count();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let idle_frames = count() - before;
+    println!("an idle board drew {idle_frames} frames in 5 s");
+    assert!(idle_frames <= 2, "an idle board drew {idle_frames} frames in 5 s");
     let identify = http.post(api("/lobby-2/identify")).bearer_auth(&staff).send().await.unwrap();
     assert_eq!(identify.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;

@@ -1041,6 +1041,60 @@ async fn screen_feed_resumes_with_since_after_a_hub_restart_and_starts_from_cach
     assert!(matches!(next_update(&feed), FeedUpdate::Offline { .. }));
 }
 
+/// A screen's status reaches the fleet page at once, then again every `status_every` with fresh
+/// numbers taken by the network thread (memory, frames drawn, the seq shown): an idle board draws no
+/// frame just to say it is alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_status_is_repeated_with_fresh_numbers_while_the_board_is_idle() {
+    let t = start_hub(|_| {}).await;
+    let mut options = FeedOptions::new(t.options(Role::Display));
+    options.status_every = Duration::from_millis(400);
+    let feed = Feed::start(options, None);
+    let progress = feed.progress();
+    progress.frame_drawn(0);
+    feed.report(papan::protocol::Status {
+        version: "test".into(),
+        layout: "hall-landscape".into(),
+        audio: "off".into(),
+        ..Default::default()
+    });
+    let screens = format!("{}/api/screens", t.hub.http_url());
+    let status_where = |pred: fn(&Value, &Value) -> bool, before: Value| {
+        fleet_screen_where(screens.clone(), t.staff.clone(), move |screen| pred(screen, &before))
+    };
+    let first = status_where(|_, _| true, Value::Null).await;
+    assert_eq!(first["status"]["layout"], "hall-landscape");
+    assert!(first["status"]["rss"].as_u64().unwrap() > 1 << 20, "the process's memory: {first}");
+
+    // The app draws 20 frames showing seq 5 and reports nothing itself: the next repeat says so.
+    let since = Instant::now();
+    for _ in 0..20 {
+        progress.frame_drawn(5);
+    }
+    let repeated = status_where(|s, _| s["status"]["last_seq"] == 5, Value::Null).await;
+    assert!(since.elapsed() < Duration::from_secs(2), "repeated within {:?}", since.elapsed());
+    let fps = repeated["status"]["fps"].as_f64().unwrap();
+    assert!(fps > 0.0, "frames drawn since the last report count: {repeated}");
+    // And again with nothing drawn since: a rate of zero, a later report time.
+    let idle = status_where(|s, before| s["status_at"] != *before, repeated["status_at"].clone()).await;
+    assert_eq!(idle["status"]["fps"].as_f64(), Some(0.0), "{idle}");
+    assert_eq!(idle["status"]["last_seq"], 5);
+}
+
+/// The only screen on the fleet page once it has a status that `pred` accepts.
+async fn fleet_screen_where(url: String, staff: String, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let listing = get_json(url.clone(), Some(&staff)).await;
+        let screen = &listing["screens"][0];
+        if !screen["status"].is_null() && pred(screen) {
+            return screen.clone();
+        }
+        assert!(Instant::now() < deadline, "no such status: {listing}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 // Multi-threaded: the test blocks on the feed's channel while the scripted hub runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screen_feed_asks_for_a_resync_when_events_are_missing() {

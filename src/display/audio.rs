@@ -8,6 +8,8 @@ use bevy::prelude::*;
 
 use super::DisplaySet;
 use super::net::{Arrived, BoardState, HallChanged, Highlight};
+use super::wakeups::Wakeups;
+use crate::feed::Wake;
 use crate::hall::Hall;
 use crate::protocol::{EventFrame, Seq};
 use crate::voice::announcer::{Announced, Announcer};
@@ -103,6 +105,33 @@ impl Voice {
     }
 }
 
+/// A channel for the player's reports that wakes the reactive loop with each one: a call is
+/// highlighted the moment its announcement is heard, not at the next frame drawn for another
+/// reason. The player's start report comes from the audio callback, which must not wait on the
+/// window system, so a small thread relays it.
+pub(super) fn waking_channel(wake: Option<Wake>) -> (mpsc::Sender<PlayerEvent>, mpsc::Receiver<PlayerEvent>) {
+    let (to_app, app_side) = mpsc::channel();
+    let Some(wake) = wake else { return (to_app, app_side) };
+    let (player_side, from_player) = mpsc::channel::<PlayerEvent>();
+    let relay = std::thread::Builder::new().name("papan-voice-events".into()).spawn(move || {
+        // Ends when the player is gone or the app stopped listening.
+        for event in from_player {
+            if to_app.send(event).is_err() {
+                return;
+            }
+            wake();
+        }
+    });
+    match relay {
+        Ok(_) => (player_side, app_side),
+        Err(e) => {
+            warn!("cannot start the voice event relay ({e}); highlights may come a frame late");
+            let (to_app, app_side) = mpsc::channel();
+            (to_app, app_side)
+        }
+    }
+}
+
 pub(super) fn plugin(app: &mut App, voice: Option<Voice>) {
     match voice {
         Some(voice) => {
@@ -144,12 +173,16 @@ fn follow_hall(mut changed: MessageReader<HallChanged>, state: Res<BoardState>, 
 /// How often clips are looked at again while some are missing (so putting a clip back is enough).
 pub const RECHECK_CLIPS: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn recheck_clips(mut voice: ResMut<Voice>) {
-    if voice.problem.is_some() && voice.rechecked.elapsed() >= RECHECK_CLIPS {
+fn recheck_clips(mut voice: ResMut<Voice>, mut wakeups: ResMut<Wakeups>) {
+    if voice.problem.is_none() {
+        return;
+    }
+    if voice.rechecked.elapsed() >= RECHECK_CLIPS {
         voice.rechecked = std::time::Instant::now();
         voice.speaker.reload();
         voice.note_problem();
     }
+    wakeups.at(voice.rechecked + RECHECK_CLIPS);
 }
 
 fn announce_arrivals(

@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy::window::RequestRedraw;
 
 use super::DisplaySet;
 use super::net::{FeedSource, IdentifyWanted, ScreenshotWanted};
 use super::view::Fonts;
+use super::wakeups::Wakeups;
 
 /// This screen's id, as it says hello to the hub.
 #[derive(Resource, Clone, Debug)]
@@ -26,7 +28,8 @@ const AMBER: Color = Color::srgb(1.0, 0.76, 0.03);
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         Update,
-        (show_identity, hide_identity_when_due, send_requested_screenshot).in_set(DisplaySet::Capture),
+        (show_identity, hide_identity_when_due, (send_requested_screenshot, draw_until_captured).chain())
+            .in_set(DisplaySet::Capture),
     );
 }
 
@@ -36,12 +39,15 @@ fn show_identity(
     screen: Res<ScreenId>,
     fonts: Res<Fonts>,
     shown: Query<Entity, With<IdentifyOverlay>>,
+    mut wakeups: ResMut<Wakeups>,
 ) {
     let Some(IdentifyWanted { seconds }) = wanted.read().last().copied() else { return };
     for entity in &shown {
         commands.entity(entity).despawn();
     }
     let until = Instant::now() + Duration::from_secs(u64::from(seconds.clamp(1, 600)));
+    // The overlay is spawned after this frame's systems: ask for the frame that takes it away now.
+    wakeups.at(until);
     let text = |text: &str, font: &Handle<Font>, size: f32, colour: Color| {
         (
             Text::new(text),
@@ -74,12 +80,25 @@ fn show_identity(
     info!("showing this screen's id ({}) for {seconds} s", screen.0);
 }
 
-fn hide_identity_when_due(mut commands: Commands, shown: Query<(Entity, &IdentifyOverlay)>) {
+fn hide_identity_when_due(
+    mut commands: Commands,
+    shown: Query<(Entity, &IdentifyOverlay)>,
+    mut wakeups: ResMut<Wakeups>,
+) {
     let now = Instant::now();
     for (entity, overlay) in &shown {
         if now >= overlay.until {
             commands.entity(entity).despawn();
+        } else {
+            wakeups.at(overlay.until);
         }
+    }
+}
+
+/// A screenshot takes a few frames (render, copy back, encode): keep drawing until it is done.
+fn draw_until_captured(pending: Query<(), With<Screenshot>>, mut redraw: MessageWriter<RequestRedraw>) {
+    if !pending.is_empty() {
+        redraw.write(RequestRedraw);
     }
 }
 

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy::window::{CursorOptions, Monitor, PrimaryWindow};
 
+use super::wakeups::Wakeups;
+
 /// The window to bring back, and when it was last tried.
 #[derive(Resource)]
 pub struct KioskWindow {
@@ -18,7 +20,8 @@ pub struct KioskWindow {
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 
 pub(super) fn plugin(app: &mut App, window: Window, cursor: CursorOptions) {
-    app.insert_resource(KioskWindow { window, cursor, last_try: None }).add_systems(Last, restore_window);
+    app.insert_resource(KioskWindow { window, cursor, last_try: None })
+        .add_systems(Last, restore_window.before(super::wakeups::schedule_wakeup));
 }
 
 fn restore_window(
@@ -27,12 +30,19 @@ fn restore_window(
     windows: Query<(), With<PrimaryWindow>>,
     monitors: Query<(), With<Monitor>>,
     plugged_in: Query<(), Added<Monitor>>,
+    mut wakeups: ResMut<Wakeups>,
 ) {
     // A monitor just connected: try at once rather than at the next retry.
     if !plugged_in.is_empty() {
         kiosk.last_try = None;
     }
-    if !windows.is_empty() || kiosk.last_try.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
+    if !windows.is_empty() {
+        return;
+    }
+    // bevy looks for monitors only when the loop runs, and a monitor coming back sends no event
+    // that wakes it: keep looking while the window is gone.
+    wakeups.at(kiosk.last_try.unwrap_or_else(Instant::now) + RETRY_EVERY);
+    if kiosk.last_try.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
         return;
     }
     // A full-screen window needs a monitor to go on: wait for one to come back.

@@ -1,13 +1,13 @@
 //! The display's end of the feed: drains what the network thread delivered into [`BoardState`]
 //! and tells the other features what arrived.
 
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use bevy::prelude::*;
 
 use super::DisplaySet;
 use crate::board::{Applied, Board};
-use crate::feed::{Feed, FeedUpdate};
+use crate::feed::{Feed, FeedUpdate, Progress};
 use crate::hall::Hall;
 use crate::hub::files::Layouts;
 use crate::protocol::{EventFrame, Seq, Status};
@@ -61,6 +61,7 @@ pub struct FeedSource {
     feed: Option<Mutex<Feed>>,
     /// The last status reported, for tests.
     last_report: Mutex<Option<Status>>,
+    progress: Arc<Progress>,
 }
 
 impl FeedSource {
@@ -69,13 +70,24 @@ impl FeedSource {
         let updates = std::mem::replace(&mut feed.updates, empty);
         FeedSource {
             updates: Mutex::new(updates),
+            progress: feed.progress(),
             feed: Some(Mutex::new(feed)),
             last_report: Mutex::new(None),
         }
     }
 
     pub fn from_channel(updates: mpsc::Receiver<FeedUpdate>) -> FeedSource {
-        FeedSource { updates: Mutex::new(updates), feed: None, last_report: Mutex::new(None) }
+        FeedSource {
+            updates: Mutex::new(updates),
+            feed: None,
+            last_report: Mutex::new(None),
+            progress: Arc::default(),
+        }
+    }
+
+    /// Where frames drawn are counted for the status reports.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
     /// Sends the screen's status to the hub (nowhere in tests).

@@ -2,14 +2,14 @@
 //! channel, a stand-in speaker, then asserts on the entities after `app.update()`.
 
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
 use super::layouts::{LayoutChoice, LayoutProblem};
 use super::view::{Flash, HeroPart, HeroTicket, ScreenLayout, TickerPages};
-use super::{FeedSource, IdentifyOverlay, ScreenId, Speaker, Voice, add_board_features};
+use super::{FeedSource, IdentifyOverlay, ScreenId, Speaker, Voice, Wakeups, add_board_features};
 use crate::board::Board;
 use crate::feed::FeedUpdate;
 use crate::hall::Hall;
@@ -57,7 +57,7 @@ fn test_app_with(with_voice: bool, choice: LayoutChoice, images: std::path::Path
     let voice = with_voice.then(|| Voice::new(Box::new(FakeSpeaker { spoken: spoken.clone() }), events));
     let (layout, problem) = choice.initial();
     let screen = ScreenId("lobby-3".into());
-    add_board_features(&mut app, screen, FeedSource::from_channel(updates), voice, layout, images);
+    add_board_features(&mut app, screen, FeedSource::from_channel(updates), voice, layout, images, None);
     super::layouts::plugin(&mut app, choice, problem, None);
     super::status::plugin(&mut app);
     feed.send(FeedUpdate::Online).unwrap();
@@ -70,6 +70,12 @@ fn test_app_with(with_voice: bool, choice: LayoutChoice, images: std::path::Path
     .unwrap();
     app.update();
     Harness { app, feed, player, spoken }
+}
+
+fn until_the_minute_turns() -> Duration {
+    let now = jiff::Timestamp::now();
+    let into = now.as_second().rem_euclid(60) * 1_000_000_000 + i64::from(now.subsec_nanosecond());
+    Duration::from_secs(60) - Duration::from_nanos(into as u64)
 }
 
 fn call(seq: Seq, ticket: &str, counter: u16) -> EventFrame {
@@ -96,6 +102,22 @@ impl Harness {
     fn hero_ticket(&mut self) -> Option<String> {
         let mut query = self.app.world_mut().query_filtered::<&Text, With<HeroTicket>>();
         query.single(self.app.world()).ok().map(|t| t.0.clone())
+    }
+
+    /// How long until the frame the board asked for (None: only when data arrives).
+    fn next_frame_in(&self) -> Option<Duration> {
+        let scheduled = self.app.world().resource::<Wakeups>().scheduled();
+        scheduled.map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// The next frame is asked for within `range` from now, or earlier when the clock's minute
+    /// turns first.
+    fn assert_next_frame_within(&self, range: std::ops::RangeInclusive<Duration>) {
+        let next = self.next_frame_in().expect("a frame asked for");
+        let clock = until_the_minute_turns();
+        let slack = Duration::from_millis(100);
+        let clock_first = clock < *range.start() && next <= clock + slack && next + slack >= clock;
+        assert!(clock_first || range.contains(&next), "next frame in {next:?}, wanted {range:?}");
     }
 
     fn flash(&self) -> Option<Seq> {
@@ -314,6 +336,9 @@ fn a_kiosk_opens_its_window_again_after_the_monitor_went_away() {
     h.app.world_mut().despawn(first);
     h.app.update();
     assert!(primary.single(h.app.world()).is_err(), "no window without a monitor");
+    // bevy only looks for monitors when the loop runs: it keeps running while the window is gone.
+    let next = h.next_frame_in().expect("frames while waiting for a monitor");
+    assert!(next <= Duration::from_secs(2), "{next:?}");
     h.app.world_mut().spawn(bevy::window::Monitor {
         name: Some("HDMI-1".into()),
         physical_height: 1080,
@@ -354,6 +379,8 @@ fn a_long_ticker_turns_pages_that_each_fit() {
     assert!(pages.len() >= 2, "{pages:?}");
     assert_eq!(shown, pages[0]);
     assert_eq!(pages.join(" "), text.split_whitespace().collect::<Vec<_>>().join(" "));
+    // The next frame is asked for when the page turns, not before (unless the clock turns first).
+    h.assert_next_frame_within(Duration::from_secs(5)..=Duration::from_secs(6));
 
     let mut query = h.app.world_mut().query::<&mut TickerPages>();
     for mut ticker in query.iter_mut(h.app.world_mut()) {
@@ -362,6 +389,7 @@ fn a_long_ticker_turns_pages_that_each_fit() {
     h.app.update();
     let mut query = h.app.world_mut().query::<(&TickerPages, &Text)>();
     assert_eq!(query.single(h.app.world()).unwrap().1.0, pages[1]);
+    h.assert_next_frame_within(Duration::from_secs(4)..=Duration::from_secs(5));
 }
 
 #[test]
@@ -451,6 +479,8 @@ fn identify_shows_the_screen_id_over_the_board_then_goes_away() {
         .map(|child| h.app.world().get::<Text>(child).unwrap().0.clone())
         .collect();
     assert_eq!(texts, ["Layar", "lobby-3"]);
+    let next = h.next_frame_in().expect("a frame to take the overlay away");
+    assert!(next <= Duration::from_secs(1), "{next:?}");
     // Asked again: still one overlay, not two stacked.
     h.feed.send(FeedUpdate::Identify { seconds: 1 }).unwrap();
     h.app.update();
@@ -458,4 +488,59 @@ fn identify_shows_the_screen_id_over_the_board_then_goes_away() {
     std::thread::sleep(Duration::from_millis(1100));
     h.app.update();
     assert_eq!(overlays.iter(h.app.world()).count(), 0, "gone after its seconds");
+}
+
+#[test]
+fn an_idle_board_asks_for_a_frame_only_when_its_clock_turns() {
+    let mut h = test_app(false);
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
+    h.app.update();
+    // Let the flash of the call end: then nothing on the board changes before the next minute.
+    h.app.world_mut().remove_resource::<super::view::Flash>();
+    h.app.update();
+    let next = h.next_frame_in().expect("a frame for the clock");
+    let minute_turns = until_the_minute_turns();
+    assert!(
+        next <= minute_turns + Duration::from_millis(50) && next + Duration::from_millis(100) >= minute_turns,
+        "next frame in {next:?}, the minute turns in {minute_turns:?}"
+    );
+}
+
+/// A voice pack missing clips is looked at again every [`RECHECK_CLIPS`], and the board asks for a
+/// frame then (nothing else would wake an idle board).
+#[test]
+fn a_voice_problem_asks_for_a_frame_at_each_recheck() {
+    struct MissingClips;
+    impl Speaker for MissingClips {
+        fn announce(&self, _: &EventFrame, _: bool) -> Announced {
+            Announced::Silent
+        }
+        fn set_hall(&mut self, _: Hall) {}
+        fn problem(&self) -> Option<String> {
+            Some("loket.wav: missing".into())
+        }
+    }
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Font>().init_asset::<Image>();
+    let (_player, events) = mpsc::channel();
+    let (_feed, updates) = mpsc::channel();
+    let voice = Voice::new(Box::new(MissingClips), events);
+    let images = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/images");
+    let layout = Layout::builtin("hall-landscape").unwrap();
+    let screen = ScreenId("lobby-3".into());
+    add_board_features(
+        &mut app,
+        screen,
+        FeedSource::from_channel(updates),
+        Some(voice),
+        layout,
+        images,
+        None,
+    );
+    app.update();
+    let scheduled = app.world().resource::<Wakeups>().scheduled().expect("a frame for the recheck");
+    let next = scheduled.saturating_duration_since(Instant::now());
+    assert!(
+        next > super::audio::RECHECK_CLIPS - Duration::from_secs(1) && next <= super::audio::RECHECK_CLIPS
+    );
 }
