@@ -227,6 +227,11 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // The display runs bevy on this thread (winit needs the main thread) and its network on a
+    // thread of its own: it needs no runtime here, whose idle workers would only cost memory.
+    if let Cmd::Display(args) = cli.command {
+        return finish(display::run(args).map_err(CliError::Other));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -234,12 +239,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // The display (also the demo's) runs bevy on this thread: winit needs the main thread.
-    let result = match cli.command {
-        Cmd::Display(args) => display::run(args).map_err(CliError::Other),
+    // The demo's display, too, runs bevy on this thread.
+    finish(match cli.command {
         Cmd::Demo(args) => demo::run(args, &runtime).map_err(CliError::Other),
         command => runtime.block_on(run(command)),
-    };
+    })
+}
+
+fn finish(result: Result<(), CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
