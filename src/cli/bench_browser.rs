@@ -70,7 +70,8 @@ fn escape(text: &str) -> String {
 }
 
 /// The board as a static HTML page: the layout's regions at the same places, the same texts and
-/// colours, papan's fonts, and a clock updated once a second (as papan's idle board redraws).
+/// colours, papan's fonts, and the same clock line (hours and minutes in the hall's time zone),
+/// changed when its minute turns, as papan's idle board does.
 pub(super) fn board_html(hall: &Hall, layout: &Layout, board: &Board, fonts: &Path) -> String {
     let agency = |id: &str| hall.agencies.iter().find(|a| a.id == id);
     let mut body = String::new();
@@ -174,17 +175,19 @@ const days = ["Minggu", "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu"];
 const months = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
   "September", "Oktober", "November", "Desember"];
 function tick() {{
-  const d = new Date(), two = n => String(n).padStart(2, "0");
-  document.getElementById("clock").textContent = days[d.getDay()] + ", " + d.getDate() + " " +
-    months[d.getMonth()] + " " + d.getFullYear() + " · " + two(d.getHours()) + "." + two(d.getMinutes()) +
-    "." + two(d.getSeconds());
+  const d = new Date(Date.now() + {offset_s} * 1000), two = n => String(n).padStart(2, "0");
+  document.getElementById("clock").textContent = days[d.getUTCDay()] + ", " + d.getUTCDate() + " " +
+    months[d.getUTCMonth()] + " " + d.getUTCFullYear() + " · " + two(d.getUTCHours()) + "." +
+    two(d.getUTCMinutes()) + " {zone}";
+  setTimeout(tick, 60000 - Date.now() % 60000 + 20);
 }}
 tick();
-setInterval(tick, 1000);
 </script></body></html>
 "#,
         title = escape(&layout.name),
         background = layout.background,
+        offset_s = hall.timezone.offset().seconds(),
+        zone = hall.timezone.label(),
     )
 }
 
@@ -219,6 +222,9 @@ mod tests {
         assert!(html.contains(&disdukcapil.name));
         assert!(html.contains("Selamat datang &lt;semua&gt;"), "text is escaped");
         assert_eq!(html.matches(r#"class="region""#).count(), layout.regions.len());
+        // The clock as papan shows it: the hall's zone (WIB, UTC+7), hours and minutes.
+        assert!(html.contains("Date.now() + 25200 * 1000") && html.contains(r#" WIB";"#), "{html}");
+        assert!(!html.contains("getSeconds") && !html.contains("setInterval"), "{html}");
     }
 
     #[test]
