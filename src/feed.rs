@@ -244,19 +244,15 @@ impl Link {
             let next = tokio::select! {
                 next = session.next_frame() => next,
                 Ok(()) = self.status.changed() => {
-                    if let Some(status) = self.fresh_status()
-                        && let Err(e) = session.send(&ClientFrame::Status(status)).await
-                    {
-                        return e.to_string();
+                    if let Err(e) = self.send_status(session).await {
+                        return e;
                     }
                     repeat.reset();
                     continue;
                 }
                 _ = repeat.tick() => {
-                    if let Some(status) = self.fresh_status()
-                        && let Err(e) = session.send(&ClientFrame::Status(status)).await
-                    {
-                        return e.to_string();
+                    if let Err(e) = self.send_status(session).await {
+                        return e;
                     }
                     continue;
                 }
@@ -316,7 +312,12 @@ impl Link {
         }
     }
 
-    /// The app's latest status with this moment's numbers (None before the app reported).
+    /// Sends the app's latest status with this moment's numbers (nothing before the app reported).
+    async fn send_status(&mut self, session: &mut Session) -> Result<(), String> {
+        let Some(status) = self.fresh_status() else { return Ok(()) };
+        session.send(&ClientFrame::Status(status)).await.map_err(|e| e.to_string())
+    }
+
     fn fresh_status(&mut self) -> Option<Status> {
         let mut status = self.status.borrow_and_update().clone()?;
         if status.screen.is_empty() {

@@ -126,8 +126,8 @@ pub(super) fn waking_channel(wake: Option<Wake>) -> (mpsc::Sender<PlayerEvent>, 
         Ok(_) => (player_side, app_side),
         Err(e) => {
             warn!("cannot start the voice event relay ({e}); highlights may come a frame late");
-            let (to_app, app_side) = mpsc::channel();
-            (to_app, app_side)
+            // The relay took the first channel's sender with it: the player talks to the app directly.
+            mpsc::channel()
         }
     }
 }
