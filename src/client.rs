@@ -20,6 +20,8 @@ const COMMAND_ATTEMPTS: u32 = 3;
 /// How to reach and identify to a hub.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
+    /// The hub's address, or several hubs of one hall separated by commas: a client uses the
+    /// first that answers and moves on to the next when its hub fails.
     pub url: String,
     pub token: String,
     pub role: Role,
@@ -81,6 +83,11 @@ pub fn normalize_hub_url(url: &str) -> String {
     if rest.contains('/') { format!("{scheme}://{rest}") } else { format!("{scheme}://{rest}/ws") }
 }
 
+/// The hubs in a `--hub` list (`ws://a:7878/ws,ws://b:7878/ws`), each as [`normalize_hub_url`] gives it.
+pub fn hub_urls(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|url| !url.is_empty()).map(normalize_hub_url).collect()
+}
+
 /// The hub's HTTP base (`http://host:port`) for its WebSocket URL in any form [`normalize_hub_url`] takes.
 pub fn http_base(url: &str) -> Option<String> {
     let url = normalize_hub_url(url);
@@ -118,9 +125,51 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects, says hello and waits for welcome (or the hub's refusal).
+    /// Connects to the first hub of `options.url` that answers, says hello and waits for
+    /// welcome (or the hub's refusal).
     pub async fn connect(options: &ClientOptions, since: Seq) -> Result<Session, ClientError> {
-        let url = normalize_hub_url(&options.url);
+        Session::connect_from(options, since, 0).await.map(|(session, _)| session)
+    }
+
+    /// Like [`Session::connect`], trying the hubs in turn from the `first`-th (wrapping round);
+    /// also returns which one answered. A refusal (bad token) is not a failed hub: the others
+    /// would refuse too, so it is returned at once.
+    pub async fn connect_from(
+        options: &ClientOptions,
+        since: Seq,
+        first: usize,
+    ) -> Result<(Session, usize), ClientError> {
+        let urls = hub_urls(&options.url);
+        if urls.is_empty() {
+            return Err(ClientError::Unreachable {
+                url: options.url.clone(),
+                reason: "no hub address".into(),
+            });
+        }
+        let mut failure = None;
+        for turn in 0..urls.len() {
+            let index = (first + turn) % urls.len();
+            match Session::connect_to(&urls[index], options, since).await {
+                Ok(session) => return Ok((session, index)),
+                Err(e @ ClientError::Refused { .. }) if !e.is_transient() => return Err(e),
+                Err(e) => {
+                    if urls.len() > 1 {
+                        tracing::debug!("hub {} of {}: {e}", index + 1, urls.len());
+                    }
+                    failure = Some(e);
+                }
+            }
+        }
+        Err(failure.expect("at least one hub was tried"))
+    }
+
+    /// The hub this session is connected to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn connect_to(url: &str, options: &ClientOptions, since: Seq) -> Result<Session, ClientError> {
+        let url = url.to_string();
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_HUB_FRAME))
             .max_frame_size(Some(MAX_HUB_FRAME));
@@ -240,7 +289,8 @@ pub async fn send_command(options: &ClientOptions, id: &str, command: Command) -
     let mut attempt = 1;
     loop {
         let result = async {
-            let mut session = Session::connect(options, 0).await?;
+            // A retry starts with the next hub of a list: the last one may be the one that failed.
+            let (mut session, _) = Session::connect_from(options, 0, attempt as usize - 1).await?;
             let acked = session.command(id, command.clone()).await;
             session.close().await;
             acked
@@ -298,5 +348,6 @@ mod tests {
         assert_eq!(http_base("10.0.0.5:7878").as_deref(), Some("http://10.0.0.5:7878"));
         assert_eq!(http_base("wss://hub/ws").as_deref(), Some("https://hub"));
         assert_eq!(path_segment("lobby 1/ä"), "lobby%201%2F%C3%A4");
+        assert_eq!(hub_urls(" 10.0.0.5:7878 , http://b:7878,"), ["ws://10.0.0.5:7878/ws", "ws://b:7878/ws"]);
     }
 }

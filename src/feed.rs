@@ -217,15 +217,20 @@ impl Link {
             self.board = Some((cached.board, cached.hall));
         }
         let mut backoff = self.options.backoff_min;
+        // With several hubs (`--hub a,b`), which one to try first.
+        let mut first_hub = 0;
         loop {
             let since = self.board.as_ref().map_or(0, |(board, _)| board.seq);
-            match Session::connect(&self.options.client, since).await {
-                Ok(mut session) => {
+            match Session::connect_from(&self.options.client, since, first_hub).await {
+                Ok((mut session, hub)) => {
                     backoff = self.options.backoff_min;
                     session.set_silence_limit(self.options.offline_after);
                     self.set_online(true, "");
                     let reason = self.follow(&mut session).await;
                     self.set_online(false, &reason);
+                    // Its hub failed: the next one is tried first, resuming from the same seq
+                    // (hubs of one hall share the journal, so seqs are the same everywhere).
+                    first_hub = hub + 1;
                 }
                 Err(e) => self.set_online(false, &e.to_string()),
             }
@@ -257,8 +262,10 @@ impl Link {
                     continue;
                 }
                 Some(png) = self.uploads.recv() => {
-                    // In the background: a slow upload must not hold up live calls.
-                    tokio::spawn(upload_screenshot(self.options.client.clone(), png));
+                    // In the background: a slow upload must not hold up live calls. It goes
+                    // to the hub this screen is connected to.
+                    let client = ClientOptions { url: session.url().to_string(), ..self.options.client.clone() };
+                    tokio::spawn(upload_screenshot(client, png));
                     continue;
                 }
             };

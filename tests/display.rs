@@ -62,6 +62,7 @@ async fn start_hub() -> (hub::RunningHub, String, String, tempfile::TempDir) {
         data_dir: dir.path().join("hub"),
         hall: Hall::builtin(),
         clock: hub::core::system_clock(),
+        shared_journal: None,
     };
     (hub::start(options).await.unwrap(), staff, display, dir)
 }

@@ -5,6 +5,7 @@
 mod browser;
 mod hostile;
 mod proxy;
+mod scale_out;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -44,8 +45,13 @@ async fn start_hub_for(hall: Hall, tune: impl FnOnce(&mut Limits)) -> TestHub {
     tune(&mut config.limits);
     let staff = config.token_for(Role::Staff).unwrap().to_string();
     let display = config.token_for(Role::Display).unwrap().to_string();
-    let options =
-        HubOptions { config, data_dir: dir.path().to_path_buf(), hall, clock: hub::core::system_clock() };
+    let options = HubOptions {
+        config,
+        data_dir: dir.path().to_path_buf(),
+        hall,
+        clock: hub::core::system_clock(),
+        shared_journal: None,
+    };
     TestHub { hub: hub::start(options).await.unwrap(), staff, display, _dir: dir }
 }
 
@@ -750,9 +756,14 @@ impl HubProcess {
     }
 
     fn spawn(data: &Path, listen: &str, stderr: Stdio) -> HubProcess {
+        HubProcess::spawn_with(data, listen, stderr, &[])
+    }
+
+    fn spawn_with(data: &Path, listen: &str, stderr: Stdio, extra: &[&str]) -> HubProcess {
         let mut child = Process::new(env!("CARGO_BIN_EXE_papan"))
             .args(["hub", "--listen", listen, "--data"])
             .arg(data)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -1475,6 +1486,7 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
         data_dir: dir.path().to_path_buf(),
         hall: Hall::builtin(),
         clock: hub::core::system_clock(),
+        shared_journal: None,
     };
     let running = hub::start(options(config.clone())).await.unwrap();
     let base = running.http_url();
@@ -1652,6 +1664,7 @@ fn a_tls_hub_serves_wss_and_https_to_clients_that_trust_it() {
         data_dir: dir.path().join("hub"),
         hall: Hall::builtin(),
         clock: hub::core::system_clock(),
+        shared_journal: None,
     };
     let running = runtime.block_on(hub::start(options)).unwrap();
     assert!(running.ws_url().starts_with("wss://"), "{}", running.ws_url());

@@ -386,8 +386,13 @@ impl BenchHub {
         config.listen = "127.0.0.1:0".parse()?;
         tune(&mut config.limits);
         let tokens = config.clone();
-        let options =
-            HubOptions { config, data_dir: data, hall: Hall::builtin(), clock: hub::core::system_clock() };
+        let options = HubOptions {
+            config,
+            data_dir: data,
+            hall: Hall::builtin(),
+            clock: hub::core::system_clock(),
+            shared_journal: None,
+        };
         let running = hub::start(options).await?;
         let (staff, screen) = bench_clients(&tokens, running.ws_url(), timeout);
         Ok(BenchHub { running, staff, screen })

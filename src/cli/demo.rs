@@ -188,6 +188,7 @@ async fn start_hub(
         data_dir: data.to_path_buf(),
         hall: hall.clone(),
         clock: hub::core::system_clock(),
+        shared_journal: None,
     };
     match hub::start(options(&config)).await {
         Ok(running) => Ok((running, config)),

@@ -137,6 +137,16 @@ struct HubArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long)]
     tls_key: Option<PathBuf>,
+    /// Keep the hall's events on NATS JetStream instead of DATA/journal.sqlite:
+    /// nats://HOST:4222[,nats://HOST2:4222…]. Several hubs with the same --hall-id share them.
+    #[arg(long, value_name = "nats://HOST:PORT[,…]", requires = "hall_id")]
+    journal: Option<String>,
+    /// The hall's id on the NATS cluster (with --journal), e.g. mpp-palembang.
+    #[arg(long, value_name = "ID")]
+    hall_id: Option<String>,
+    /// Copies JetStream keeps of the hall's events (with --journal; at most the cluster's size).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    journal_replicas: usize,
 }
 
 /// Which ticket goes to which counter: `call` sends it, `voice say` speaks it.
@@ -154,7 +164,8 @@ struct CallTarget {
 /// Where the hub is and how to identify to it.
 #[derive(Args, Clone)]
 struct HubClientArgs {
-    /// Hub address: ws://HOST:7878/ws, http://HOST:7878 or HOST:PORT.
+    /// Hub address: ws://HOST:7878/ws, http://HOST:7878 or HOST:PORT; several hubs of one hall
+    /// separated by commas (the next is tried when one fails).
     #[arg(long, env = "PAPAN_HUB", default_value = "ws://127.0.0.1:7878/ws")]
     hub: String,
     /// Access token (a staff token to send commands); see the hub's hub.toml.
@@ -299,15 +310,30 @@ async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
         hall: hall_path.clone(),
         layouts: args.layouts.clone().or_else(|| config.layouts.clone()),
     };
-    let options =
-        HubOptions { config, data_dir: args.data, hall: hall.clone(), clock: hub::core::system_clock() };
+    let shared_journal = match (args.journal, args.hall_id) {
+        (Some(servers), Some(hall_id)) => {
+            hub::jetstream::check_hall_id(&hall_id).map_err(anyhow::Error::msg)?;
+            Some(hub::jetstream::JetStreamOptions { servers, hall_id, replicas: args.journal_replicas })
+        }
+        (None, Some(_)) => {
+            anyhow::bail!("--hall-id names the hall on a NATS journal: give --journal nats://… too")
+        }
+        _ => None,
+    };
+    let options = HubOptions {
+        config,
+        data_dir: args.data,
+        hall: hall.clone(),
+        clock: hub::core::system_clock(),
+        shared_journal,
+    };
     let running = hub::start(options).await?;
     running.watch_files(files, hall);
     println!(
         "papan hub: listening on {} (WebSocket {}), hall {hall_label}, journal {}",
         running.http_url(),
         running.ws_url(),
-        running.journal_path.display()
+        running.journal_label
     );
     hub::shutdown::os_signal().await;
     tracing::info!("signal received, shutting down");

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::files::Layouts;
 use super::journal::{Entry, Journal, JournalError};
-use crate::board::Board;
+use crate::board::{Applied, Board};
 use crate::hall::{Hall, LookupError};
 use crate::protocol::{
     Call, CallCommand, CallNextCommand, ClearCommand, Command, ErrorCode, Event, EventFrame, HubFrame,
@@ -28,6 +29,10 @@ pub fn system_clock() -> Clock {
 
 /// Commands committed in one transaction at most.
 const MAX_BATCH: usize = 512;
+/// Tries of one batch against a shared journal where other hubs keep storing first; between
+/// tries the writer waits a random while (up to 1, 2, 4 … 32 ms) so that a busy hub does not
+/// starve the other.
+const MAX_ATTEMPTS: u32 = 10;
 /// Requests waiting for the writer; senders wait beyond this (backpressure on staff, not screens).
 const REQUEST_QUEUE: usize = 4096;
 /// The longest ticker text, in characters.
@@ -83,11 +88,25 @@ pub struct Subscription {
 }
 
 enum Request {
-    Command { id: String, command: Command, reply: oneshot::Sender<Result<Ack, Rejection>> },
-    Subscribe { since: Seq, reply: oneshot::Sender<Subscription> },
-    Board { reply: oneshot::Sender<Board> },
+    Command {
+        id: String,
+        command: Command,
+        reply: oneshot::Sender<Result<Ack, Rejection>>,
+    },
+    Subscribe {
+        since: Seq,
+        reply: oneshot::Sender<Subscription>,
+    },
+    Board {
+        reply: oneshot::Sender<Board>,
+    },
     CheckDay,
-    Reconfigure { hall: Arc<Hall>, layouts: Arc<Layouts> },
+    Reconfigure {
+        hall: Arc<Hall>,
+        layouts: Arc<Layouts>,
+    },
+    /// Another hub stored events on the shared journal.
+    JournalMoved,
 }
 
 /// Cheap handle to the writer thread; clone one per connection.
@@ -158,7 +177,17 @@ pub fn spawn(
     tracing::info!(seq = board.seq, kept_events = kept, "journal recovered");
     let layouts = Arc::new(super::files::builtin_layouts());
     let metrics = options.metrics.clone();
-    let mut writer = Writer { journal, hall, layouts, board, events, options, kept };
+    // Other hubs' events wake the writer once however many arrive before it looks.
+    let moved = Arc::new(AtomicBool::new(false));
+    let (weak, flag) = (tx.downgrade(), moved.clone());
+    journal.on_new_entries(Box::new(move || {
+        if !flag.swap(true, Ordering::AcqRel)
+            && weak.upgrade().is_none_or(|tx| tx.try_send(Request::JournalMoved).is_err())
+        {
+            flag.store(false, Ordering::Release);
+        }
+    }));
+    let mut writer = Writer { journal, hall, layouts, board, events, options, kept, moved };
     let thread = std::thread::Builder::new()
         .name("papan-journal".into())
         .spawn(move || writer.run(rx))
@@ -175,6 +204,8 @@ struct Writer {
     options: CoreOptions,
     /// Events in the journal, tracked here to decide on compaction without counting rows.
     kept: u64,
+    /// A [`Request::JournalMoved`] is on its way.
+    moved: Arc<AtomicBool>,
 }
 
 /// A command waiting for the batch's commit.
@@ -217,6 +248,10 @@ impl Writer {
                 let _ = reply.send(self.board.clone());
             }
             Request::CheckDay => self.commit(&mut Vec::new()),
+            Request::JournalMoved => {
+                self.moved.store(false, Ordering::Release);
+                self.catch_up(false);
+            }
             Request::Reconfigure { hall, layouts } => {
                 self.hall = hall;
                 self.layouts = layouts;
@@ -258,66 +293,129 @@ impl Writer {
     }
 
     /// Turns the waiting commands into events, stores them in one transaction, then acks and
-    /// broadcasts. Also starts a new service day first when the date has changed.
+    /// broadcasts. Also starts a new service day first when the date has changed. On a shared
+    /// journal another hub may have stored events first: then the writer catches up and decides
+    /// the commands again against the newer board (a `call_next` must not reuse a ticket).
     fn commit(&mut self, batch: &mut Vec<Pending>) {
-        let now = (self.options.clock)();
-        let today = self.hall.timezone.date_at(now);
-        if batch.is_empty() && self.board.day == Some(today) {
-            return;
-        }
-        let before = self.board.clone();
-        let mut entries = Vec::new();
-        if self.board.day != Some(today) {
-            self.push_event(&mut entries, None, now, Event::Reset { day: today });
-        }
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut seen: HashMap<String, Seq> = HashMap::new();
-        for pending in batch.drain(..) {
-            let earlier = match seen.get(&pending.id) {
-                Some(&seq) => Ok(Some(seq)),
-                None => self.journal.command_seq(&pending.id),
-            };
-            let result = match earlier {
-                Ok(Some(seq)) => Ok(Ack { seq, duplicate: true }),
-                Err(e) => {
-                    tracing::error!("journal lookup failed: {e}");
-                    Err(Rejection::new(ErrorCode::JournalUnavailable, None, "the journal cannot be read"))
-                }
-                Ok(None) => self.event_for(&pending.command, today).map(|event| {
-                    let seq = self.push_event(&mut entries, Some(pending.id.clone()), now, event);
-                    seen.insert(pending.id.clone(), seq);
-                    Ack { seq, duplicate: false }
-                }),
-            };
-            replies.push((pending.reply, result));
-        }
-        if !entries.is_empty()
-            && let Err(e) = self.journal.append(&entries)
-        {
-            tracing::error!("journal append failed, {} commands refused: {e}", entries.len());
-            self.board = before;
-            for (reply, result) in replies {
-                let refused = match result {
-                    Ok(Ack { duplicate: false, .. }) => {
-                        Err(Rejection::new(ErrorCode::JournalUnavailable, None, format!("not stored: {e}")))
-                    }
-                    other => other,
-                };
-                let _ = reply.send(refused);
+        let mut waiting = std::mem::take(batch);
+        // Decide against the newest board this hub knows of: fewer races on a shared journal.
+        self.catch_up(false);
+        for attempt in 1..=MAX_ATTEMPTS {
+            let now = (self.options.clock)();
+            let today = self.hall.timezone.date_at(now);
+            if waiting.is_empty() && self.board.day == Some(today) {
+                return;
             }
-            return;
+            let before = self.board.clone();
+            let mut entries = Vec::new();
+            if self.board.day != Some(today) {
+                self.push_event(&mut entries, None, now, Event::Reset { day: today });
+            }
+            let mut decided = Vec::with_capacity(waiting.len());
+            let mut seen: HashMap<String, Seq> = HashMap::new();
+            for pending in waiting.drain(..) {
+                let earlier = match seen.get(&pending.id) {
+                    Some(&seq) => Ok(Some(seq)),
+                    None => self.journal.command_seq(&pending.id),
+                };
+                let result = match earlier {
+                    Ok(Some(seq)) => Ok(Ack { seq, duplicate: true }),
+                    Err(e) => {
+                        tracing::error!("journal lookup failed: {e}");
+                        Err(Rejection::new(ErrorCode::JournalUnavailable, None, "the journal cannot be read"))
+                    }
+                    Ok(None) => self.event_for(&pending.command, today).map(|event| {
+                        let seq = self.push_event(&mut entries, Some(pending.id.clone()), now, event);
+                        seen.insert(pending.id.clone(), seq);
+                        Ack { seq, duplicate: false }
+                    }),
+                };
+                decided.push((pending, result));
+            }
+            let stored = if entries.is_empty() { Ok(()) } else { self.journal.append(&entries) };
+            match stored {
+                Ok(()) => {
+                    // Durable now: acks and screens may learn about it.
+                    for entry in &entries {
+                        self.fan_out(entry);
+                    }
+                    for (pending, result) in decided {
+                        let _ = pending.reply.send(result);
+                    }
+                    self.kept += entries.len() as u64;
+                    self.compact_if_due();
+                    return;
+                }
+                Err(e) => {
+                    self.board = before;
+                    let raced = matches!(e, JournalError::Conflict);
+                    if raced {
+                        self.options.metrics.journal_conflict();
+                        tracing::debug!(attempt, "another hub stored events first; catching up");
+                    } else {
+                        tracing::error!("journal append failed, {} events not stored: {e}", entries.len());
+                    }
+                    // A shared journal may have stored part of the batch, and other hubs' events.
+                    self.catch_up(true);
+                    for (pending, result) in decided {
+                        match result {
+                            Ok(Ack { duplicate: false, .. }) => match self.journal.command_seq(&pending.id) {
+                                Ok(Some(seq)) => {
+                                    let _ = pending.reply.send(Ok(Ack { seq, duplicate: false }));
+                                }
+                                _ if raced && attempt < MAX_ATTEMPTS => waiting.push(pending),
+                                _ => {
+                                    let message = format!("not stored: {e}");
+                                    let refused =
+                                        Rejection::new(ErrorCode::JournalUnavailable, None, message);
+                                    let _ = pending.reply.send(Err(refused));
+                                }
+                            },
+                            other => {
+                                let _ = pending.reply.send(other);
+                            }
+                        }
+                    }
+                    if !raced || waiting.is_empty() {
+                        return;
+                    }
+                    let most = 1u64 << attempt.min(5);
+                    std::thread::sleep(Duration::from_micros(fastrand::u64(0..most * 1000)));
+                }
+            }
         }
-        // Durable now: acks and screens may learn about it.
-        for entry in &entries {
-            // No receivers (no screen connected) is fine.
-            self.options.metrics.event(entry.frame.event.kind());
-            let _ = self.events.send(Fanned::now(frame_text(&HubFrame::Event(entry.frame.clone()))));
+    }
+
+    /// Applies what other hubs stored on a shared journal (`fetch`: ask its server first rather
+    /// than rely on what has arrived) and sends it to this hub's screens.
+    fn catch_up(&mut self, fetch: bool) {
+        if fetch && let Err(e) = self.journal.sync() {
+            tracing::warn!("cannot fetch other hubs' events from the journal: {e}");
         }
-        for (reply, result) in replies {
-            let _ = reply.send(result);
+        let mut applied = 0u64;
+        for entry in self.journal.entries_after(self.board.seq) {
+            match self.board.apply(&entry.frame) {
+                Applied::Changed => {
+                    self.fan_out(&entry);
+                    applied += 1;
+                }
+                Applied::AlreadyApplied => {}
+                Applied::Gap { expected, got } => {
+                    tracing::error!(expected, got, "the shared journal skipped events; waiting for them");
+                    break;
+                }
+            }
         }
-        self.kept += entries.len() as u64;
-        self.compact_if_due();
+        if applied > 0 {
+            self.kept += applied;
+            self.compact_if_due();
+        }
+    }
+
+    fn fan_out(&self, entry: &Entry) {
+        self.options.metrics.event(entry.frame.event.kind());
+        // No receivers (no screen connected) is fine.
+        let _ = self.events.send(Fanned::now(frame_text(&HubFrame::Event(entry.frame.clone()))));
     }
 
     fn push_event(

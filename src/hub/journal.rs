@@ -22,15 +22,35 @@ pub enum JournalError {
     Corrupt { seq: Seq, source: serde_json::Error },
     #[error("journal is not continuous: expected seq {expected}, found {found}")]
     Gap { expected: Seq, found: Seq },
+    /// Another hub stored events first (a shared journal): catch up, then try again.
+    #[error("another hub stored events first")]
+    Conflict,
+    /// The journal's server cannot be reached or did not confirm in time.
+    #[error("journal unavailable: {0}")]
+    Unavailable(String),
 }
 
-/// Where events live. The hub assigns seqs (last + 1) and appends in batches; a distributed
-/// backend (JetStream) can enforce the same order with an expected-last-sequence check.
+/// Where events live. The hub assigns seqs (last + 1) and appends in batches; a shared backend
+/// (JetStream) enforces the same order with an expected-last-sequence check and says
+/// [`JournalError::Conflict`] when another hub got there first.
 pub trait Journal: Send + 'static {
     /// The board as of the last stored event (snapshot + the events after it).
     fn recover(&mut self) -> Result<Board, JournalError>;
-    /// Stores `entries` atomically; returns only once they are durable.
+    /// Stores `entries` (which follow the journal's last seq); returns only once they are durable.
+    /// On an error, a journal only this hub writes has stored none of them; a shared one may have
+    /// stored some, which [`Journal::entries_after`] then shows (after [`Journal::sync`]).
     fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError>;
+    /// Shared journals: fetches what other hubs stored that this one has not seen yet.
+    fn sync(&mut self) -> Result<(), JournalError> {
+        Ok(())
+    }
+    /// Shared journals: entries after `seq` that this hub has seen (its own and others'), oldest
+    /// first, for the writer to apply. Empty for a journal only this hub writes.
+    fn entries_after(&mut self, _seq: Seq) -> Vec<Entry> {
+        Vec::new()
+    }
+    /// Shared journals: calls `notify` whenever another hub's entries have arrived.
+    fn on_new_entries(&mut self, _notify: Box<dyn Fn() + Send + Sync>) {}
     /// The seq a command id was applied at, if it was.
     fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError>;
     /// Events after `since`, oldest first; `None` if some of them are no longer kept or

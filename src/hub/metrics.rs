@@ -42,6 +42,7 @@ pub struct Metrics {
     events: Family<KindLabel, Counter>,
     fanout: Histogram,
     too_slow: Counter,
+    journal_conflicts: Counter,
     seq: Gauge,
     journal_bytes: Gauge,
     screen_lag: Family<ScreenLabel, Gauge>,
@@ -66,6 +67,12 @@ impl Default for Metrics {
         );
         let too_slow = Counter::default();
         registry.register("clients_cut_too_slow", "Clients cut for not keeping up", too_slow.clone());
+        let journal_conflicts = Counter::default();
+        registry.register(
+            "journal_conflicts",
+            "Batches another hub stored events before (shared journal); the hub caught up and decided again",
+            journal_conflicts.clone(),
+        );
         let seq = Gauge::default();
         registry.register("seq", "The hub's last journaled seq", seq.clone());
         let journal_bytes = Gauge::default();
@@ -85,6 +92,7 @@ impl Default for Metrics {
             events,
             fanout,
             too_slow,
+            journal_conflicts,
             seq,
             journal_bytes,
             screen_lag,
@@ -146,6 +154,14 @@ impl Metrics {
     }
 
     /// Clients cut so far for not keeping up.
+    pub fn journal_conflict(&self) {
+        self.journal_conflicts.inc();
+    }
+
+    pub fn journal_conflict_count(&self) -> u64 {
+        self.journal_conflicts.get()
+    }
+
     pub fn too_slow_count(&self) -> u64 {
         self.too_slow.get()
     }

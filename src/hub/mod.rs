@@ -7,6 +7,7 @@ pub mod core;
 pub mod files;
 pub mod fleet;
 pub mod http;
+pub mod jetstream;
 pub mod journal;
 pub mod metrics;
 mod pages;
@@ -29,7 +30,8 @@ use self::config::HubConfig;
 use self::core::{Clock, CoreOptions};
 use self::files::ConfigFiles;
 use self::fleet::Fleet;
-use self::journal::SqliteJournal;
+use self::jetstream::{JetStreamJournal, JetStreamOptions};
+use self::journal::{Journal, SqliteJournal};
 use self::metrics::Metrics;
 use self::rate::RateLimiter;
 use self::server::Shared;
@@ -46,6 +48,9 @@ pub struct HubOptions {
     pub data_dir: PathBuf,
     pub hall: Hall,
     pub clock: Clock,
+    /// The hall's events on a NATS JetStream stream (shared with other hubs) instead of the
+    /// SQLite file in `data_dir`.
+    pub shared_journal: Option<JetStreamOptions>,
 }
 
 impl RunningHub {
@@ -61,6 +66,8 @@ pub struct RunningHub {
     pub addr: SocketAddr,
     tls: bool,
     pub journal_path: PathBuf,
+    /// Where the journal is, for people: the SQLite file or the JetStream stream.
+    pub journal_label: String,
     shared: Arc<Shared>,
     trigger: ShutdownTrigger,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -84,6 +91,11 @@ impl RunningHub {
         self.shared.metrics.too_slow_count()
     }
 
+    /// Times another hub on the shared journal stored events first and this one decided again.
+    pub fn journal_conflict_count(&self) -> u64 {
+        self.shared.metrics.journal_conflict_count()
+    }
+
     /// Stops accepting, closes every socket, commits the journal and waits for all of it.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.trigger.trigger();
@@ -104,7 +116,7 @@ fn client_addr(addr: SocketAddr) -> SocketAddr {
 
 /// Opens the journal, binds the listener and starts serving.
 pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
-    let HubOptions { config, data_dir, hall, clock } = options;
+    let HubOptions { config, data_dir, hall, clock, shared_journal } = options;
     // Certificate problems are found before anything else starts.
     let tls = match &config.tls {
         Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
@@ -115,8 +127,19 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let lock = lock_data_dir(&data_dir)?;
     let journal_path = data_dir.join("journal.sqlite");
     let screens_path = data_dir.join("screens.json");
-    let journal = SqliteJournal::open(&journal_path)
-        .with_context(|| format!("opening the journal {}", journal_path.display()))?;
+    let (journal, journal_label): (Box<dyn Journal>, String) = match &shared_journal {
+        None => {
+            let journal = SqliteJournal::open(&journal_path)
+                .with_context(|| format!("opening the journal {}", journal_path.display()))?;
+            (Box::new(journal), journal_path.display().to_string())
+        }
+        Some(options) => {
+            let journal = JetStreamJournal::open(options.clone())
+                .await
+                .with_context(|| format!("opening the journal, {}", options.describe()))?;
+            (Box::new(journal), options.describe())
+        }
+    };
     let metrics = Arc::new(Metrics::default());
     let options = CoreOptions {
         clock,
@@ -124,8 +147,8 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         journal_keep: config.limits.journal_keep,
         metrics: metrics.clone(),
     };
-    let (core, writer) = self::core::spawn(Box::new(journal), Arc::new(hall), options)
-        .with_context(|| format!("recovering the journal {}", journal_path.display()))?;
+    let (core, writer) = self::core::spawn(journal, Arc::new(hall), options)
+        .with_context(|| format!("recovering the journal {journal_label}"))?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -197,8 +220,8 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
             _ => anyhow::bail!("the journal writer panicked"),
         }
     });
-    tracing::info!(%addr, tls = tls.is_some(), journal = %journal_path.display(), "hub started");
-    Ok(RunningHub { addr, tls: tls.is_some(), journal_path, shared, trigger, task })
+    tracing::info!(%addr, tls = tls.is_some(), journal = %journal_label, "hub started");
+    Ok(RunningHub { addr, tls: tls.is_some(), journal_path, journal_label, shared, trigger, task })
 }
 
 /// Starts a new service day at midnight even when no one calls.

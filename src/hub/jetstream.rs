@@ -1,0 +1,488 @@
+//! A hall's journal as a NATS JetStream stream, which several hubs can share: the stream
+//! sequence is the seq, a command id is the message id (JetStream stores a retry once), and
+//! each hall's latest snapshot is the one message of its subject in a second stream.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishErrorKind, stream};
+use async_nats::{HeaderMap, ServerAddr};
+use futures_util::StreamExt;
+use tokio::runtime::Handle;
+
+use super::journal::{Entry, Journal, JournalError};
+use crate::board::{Applied, Board};
+use crate::protocol::{EventFrame, Seq};
+
+/// The stream holding each hall's latest snapshot, on subject `papan.<id>.snapshot`. (Not a
+/// key-value bucket: async-nats's bucket creation does not understand nats-server 2.9's answer.)
+const SNAPSHOT_STREAM: &str = "PAPAN_SNAPSHOTS";
+/// How long JetStream remembers a command id: a staff retry within a day is stored once.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// The message id of seq 1. JetStream checks an expected last sequence only from 1 on, so two
+/// hubs starting a fresh stream at once are kept apart by storing its first event only once.
+const FIRST_EVENT_ID: &str = "papan-first-event";
+/// A publish or request unanswered this long counts as the journal being unavailable.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where a hall's JetStream journal is.
+#[derive(Debug, Clone)]
+pub struct JetStreamOptions {
+    /// `nats://HOST:4222[,nats://HOST2:4222…]`: servers of one cluster.
+    pub servers: String,
+    /// The hall's id on the cluster: names its stream (`PAPAN_<ID>`) and subject (`papan.<id>.events`).
+    pub hall_id: String,
+    /// Copies of the stream and snapshots (at most the cluster's size; 1 for a single server).
+    pub replicas: usize,
+}
+
+impl JetStreamOptions {
+    /// The stream's name: JetStream allows letters, digits, `-` and `_`.
+    pub fn stream_name(&self) -> String {
+        format!("PAPAN_{}", self.hall_id.to_ascii_uppercase().replace('-', "_"))
+    }
+
+    pub fn subject(&self) -> String {
+        format!("papan.{}.events", self.hall_id)
+    }
+
+    fn snapshot_subject(&self) -> String {
+        format!("papan.{}.snapshot", self.hall_id)
+    }
+
+    /// Shown in logs and the hub's start line.
+    pub fn describe(&self) -> String {
+        format!("JetStream stream {} on {}", self.stream_name(), self.servers)
+    }
+}
+
+/// A hall id: lowercase letters, digits and `-` (a NATS subject token and a stream name).
+pub fn check_hall_id(id: &str) -> Result<(), String> {
+    let fine = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-');
+    if fine {
+        Ok(())
+    } else {
+        Err(format!("hall id {id:?}: use 1 to 64 lowercase letters, digits and '-', e.g. mpp-palembang"))
+    }
+}
+
+/// The events this hub has seen, shared with the task following the stream.
+#[derive(Default)]
+struct Tail {
+    /// Seq before the first kept entry: replays from before it need a snapshot.
+    floor: Seq,
+    entries: VecDeque<Entry>,
+    /// Command id → seq, for ids of the kept events and older ones up to the compaction horizon.
+    commands: HashMap<String, Seq>,
+    notify: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl Tail {
+    fn last(&self) -> Seq {
+        self.entries.back().map_or(self.floor, |e| e.frame.seq)
+    }
+
+    /// Keeps `entry` if it is the next one; false if it was already here (or out of order).
+    fn push(&mut self, entry: Entry) -> bool {
+        if entry.frame.seq != self.last() + 1 {
+            return false;
+        }
+        if let Some(id) = &entry.command_id {
+            self.commands.insert(id.clone(), entry.frame.seq);
+        }
+        self.entries.push_back(entry);
+        true
+    }
+}
+
+/// The JetStream journal of one hall.
+pub struct JetStreamJournal {
+    runtime: Handle,
+    context: jetstream::Context,
+    stream: stream::Stream,
+    snapshots: stream::Stream,
+    options: JetStreamOptions,
+    tail: Arc<Mutex<Tail>>,
+    /// The board read at open, handed out once by `recover`.
+    recovered: Option<Board>,
+    follower: tokio::task::JoinHandle<()>,
+}
+
+impl JetStreamJournal {
+    /// Connects, creates the stream and bucket if missing, reads the latest snapshot and the
+    /// events after it, and starts following the stream for other hubs' events.
+    pub async fn open(options: JetStreamOptions) -> Result<JetStreamJournal, JournalError> {
+        check_hall_id(&options.hall_id).map_err(JournalError::Unavailable)?;
+        let servers = parse_servers(&options.servers)?;
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("papan-hub {}", options.hall_id))
+            .connection_timeout(REQUEST_TIMEOUT)
+            .connect(servers)
+            .await
+            .map_err(|e| unavailable(format!("cannot reach NATS at {}", options.servers), e))?;
+        let mut context = jetstream::new(client);
+        context.set_timeout(REQUEST_TIMEOUT);
+        let replicas = options.replicas.max(1);
+        let stream = context
+            .get_or_create_stream(stream::Config {
+                name: options.stream_name(),
+                subjects: vec![options.subject()],
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                duplicate_window: DUPLICATE_WINDOW,
+                discard: stream::DiscardPolicy::Old,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(format!("creating stream {}", options.stream_name()), e))?;
+        let snapshots = context
+            .get_or_create_stream(stream::Config {
+                name: SNAPSHOT_STREAM.into(),
+                subjects: vec!["papan.*.snapshot".into()],
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                max_messages_per_subject: 1,
+                discard: stream::DiscardPolicy::Old,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(format!("creating stream {SNAPSHOT_STREAM}"), e))?;
+        let (snapshot_seq, mut board) = read_snapshot(&snapshots, &options.snapshot_subject()).await?;
+        let mut tail = Tail { floor: snapshot_seq, ..Default::default() };
+        let last = last_seq(&stream).await?;
+        if last < snapshot_seq {
+            return Err(JournalError::Gap { expected: snapshot_seq, found: last });
+        }
+        for seq in snapshot_seq + 1..=last {
+            let entry = fetch_entry(&stream, seq).await?;
+            if let Applied::Gap { expected, got } = board.apply(&entry.frame) {
+                return Err(JournalError::Gap { expected, found: got });
+            }
+            tail.push(entry);
+        }
+        tracing::info!(stream = options.stream_name(), snapshot_seq, last, "JetStream journal read");
+        let tail = Arc::new(Mutex::new(tail));
+        let follower = tokio::spawn(follow(stream.clone(), context.client(), tail.clone(), last));
+        Ok(JetStreamJournal {
+            runtime: Handle::current(),
+            context,
+            stream,
+            snapshots,
+            options,
+            tail,
+            recovered: Some(board),
+            follower,
+        })
+    }
+
+    fn tail(&self) -> MutexGuard<'_, Tail> {
+        self.tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn publish(&self, entry: &Entry) -> Result<(), JournalError> {
+        let seq = entry.frame.seq;
+        let payload = serde_json::to_vec(&entry.frame).expect("event frames serialize");
+        let mut message = jetstream::message::PublishMessage::build()
+            .payload(payload.into())
+            .expected_last_sequence(seq - 1);
+        let id = if seq == 1 { Some(FIRST_EVENT_ID) } else { entry.command_id.as_deref() };
+        if let Some(id) = id {
+            message = message.message_id(id);
+        }
+        let sent = self.context.send_publish(self.options.subject(), message).await;
+        let ack = match sent {
+            Ok(future) => future.await,
+            Err(e) => Err(e),
+        };
+        match ack {
+            Ok(ack) if ack.duplicate => {
+                // Stored before (a retry that reached another hub, or the race for seq 1).
+                if let Some(id) = &entry.command_id {
+                    self.tail().commands.insert(id.clone(), ack.sequence);
+                }
+                Err(JournalError::Conflict)
+            }
+            Ok(ack) if ack.sequence != seq => Err(JournalError::Conflict),
+            Ok(_) => {
+                self.tail().push(entry.clone());
+                Ok(())
+            }
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Err(JournalError::Conflict),
+            Err(e) => Err(unavailable("publishing", e)),
+        }
+    }
+}
+
+impl Journal for JetStreamJournal {
+    fn recover(&mut self) -> Result<Board, JournalError> {
+        match self.recovered.take() {
+            Some(board) => Ok(board),
+            None => Err(JournalError::Unavailable("the JetStream journal was already recovered".into())),
+        }
+    }
+
+    fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
+        // One message per event, each expecting the one before: JetStream (2.9) has no batches.
+        let runtime = self.runtime.clone();
+        runtime.block_on(async {
+            for entry in entries {
+                self.publish(entry).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn sync(&mut self) -> Result<(), JournalError> {
+        let runtime = self.runtime.clone();
+        runtime.block_on(async {
+            let last = last_seq(&self.stream).await?;
+            loop {
+                let next = self.tail().last() + 1;
+                if next > last {
+                    return Ok(());
+                }
+                let entry = fetch_entry(&self.stream, next).await?;
+                self.tail().push(entry);
+            }
+        })
+    }
+
+    fn entries_after(&mut self, seq: Seq) -> Vec<Entry> {
+        self.tail().entries.iter().filter(|e| e.frame.seq > seq).cloned().collect()
+    }
+
+    fn on_new_entries(&mut self, notify: Box<dyn Fn() + Send + Sync>) {
+        self.tail().notify = Some(notify);
+    }
+
+    fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError> {
+        Ok(self.tail().commands.get(id).copied())
+    }
+
+    fn events_since(&mut self, since: Seq, max: usize) -> Result<Option<Vec<EventFrame>>, JournalError> {
+        let tail = self.tail();
+        if since < tail.floor {
+            return Ok(None);
+        }
+        let frames: Vec<EventFrame> = tail
+            .entries
+            .iter()
+            .filter(|e| e.frame.seq > since)
+            .take(max + 1)
+            .map(|e| e.frame.clone())
+            .collect();
+        Ok((frames.len() <= max).then_some(frames))
+    }
+
+    fn compact(&mut self, board: &Board, keep: u64) -> Result<(), JournalError> {
+        let runtime = self.runtime.clone();
+        let horizon = board.seq.saturating_sub(keep);
+        runtime.block_on(async {
+            // Another hub may have stored a newer snapshot: never replace it with an older one,
+            // or a restart would need events already purged. Storing expects the snapshot
+            // message read here to still be the last, so two hubs cannot both replace it.
+            let subject = self.options.snapshot_subject();
+            let current = match self.snapshots.get_last_raw_message_by_subject(&subject).await {
+                Ok(message) => Some(message),
+                Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => None,
+                Err(e) => return Err(unavailable("reading the snapshot", e)),
+            };
+            let mut message = jetstream::message::PublishMessage::build()
+                .payload(serde_json::to_vec(board).expect("boards serialize").into());
+            match current {
+                Some(current) => {
+                    let stored: Board = serde_json::from_slice(&current.payload)
+                        .map_err(|source| JournalError::Corrupt { seq: 0, source })?;
+                    if stored.seq >= board.seq {
+                        return Ok(());
+                    }
+                    message = message.expected_last_subject_sequence(current.sequence);
+                }
+                None => message = message.expected_last_subject_sequence(0),
+            }
+            let stored = match self.context.send_publish(subject, message).await {
+                Ok(future) => future.await,
+                Err(e) => Err(e),
+            };
+            match stored {
+                Ok(_) => {}
+                // Another hub stored one meanwhile: it purges; this one tries at its next compaction.
+                Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => return Ok(()),
+                Err(e) => return Err(unavailable("storing the snapshot", e)),
+            }
+            if horizon > 0 {
+                self.stream
+                    .purge()
+                    .sequence(horizon + 1)
+                    .await
+                    .map_err(|e| unavailable("purging old events", e))?;
+            }
+            Ok::<(), JournalError>(())
+        })?;
+        let mut tail = self.tail();
+        while tail.entries.front().is_some_and(|e| e.frame.seq <= horizon) {
+            tail.entries.pop_front();
+        }
+        tail.floor = tail.floor.max(horizon);
+        let forget = board.seq.saturating_sub(keep.saturating_mul(2));
+        tail.commands.retain(|_, seq| *seq > forget);
+        Ok(())
+    }
+
+    fn event_count(&mut self) -> Result<u64, JournalError> {
+        Ok(self.tail().entries.len() as u64)
+    }
+
+    fn size_bytes(&mut self) -> Result<u64, JournalError> {
+        let runtime = self.runtime.clone();
+        runtime.block_on(async {
+            let mut stream = self.stream.clone();
+            let info = stream.info().await.map_err(|e| unavailable("reading the stream's size", e))?;
+            Ok(info.state.bytes)
+        })
+    }
+}
+
+impl Drop for JetStreamJournal {
+    fn drop(&mut self) {
+        self.follower.abort();
+    }
+}
+
+/// Follows the stream from after `last`, keeping each new event in `tail` and telling the writer.
+async fn follow(stream: stream::Stream, client: async_nats::Client, tail: Arc<Mutex<Tail>>, last: Seq) {
+    let config = jetstream::consumer::push::OrderedConfig {
+        deliver_subject: client.new_inbox(),
+        deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: last + 1 },
+        ..Default::default()
+    };
+    let mut messages = loop {
+        // The ordered consumer re-creates itself after a server restart; getting it first may
+        // need a few tries while the cluster elects a leader.
+        match stream.create_consumer(config.clone()).await {
+            Ok(consumer) => match consumer.messages().await {
+                Ok(messages) => break messages,
+                Err(e) => tracing::warn!("following the JetStream journal: {e}"),
+            },
+            Err(e) => tracing::warn!("following the JetStream journal: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    while let Some(message) = messages.next().await {
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!("following the JetStream journal: {e}");
+                continue;
+            }
+        };
+        let Ok(info) = message.info() else { continue };
+        let seq = info.stream_sequence;
+        match to_entry(seq, message.headers.as_ref(), &message.payload) {
+            Ok(entry) => {
+                let mut tail = tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if tail.push(entry)
+                    && let Some(notify) = &tail.notify
+                {
+                    notify();
+                }
+            }
+            Err(e) => tracing::error!("skipping an event of the JetStream journal: {e}"),
+        }
+    }
+    tracing::warn!("the JetStream journal's follower ended");
+}
+
+/// The stored message at `seq` as an entry (the stream sequence is the event's seq).
+async fn fetch_entry(stream: &stream::Stream, seq: Seq) -> Result<Entry, JournalError> {
+    let message =
+        stream.get_raw_message(seq).await.map_err(|e| unavailable(format!("reading event {seq}"), e))?;
+    to_entry(seq, Some(&message.headers), &message.payload)
+}
+
+fn to_entry(seq: Seq, headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Entry, JournalError> {
+    let mut frame: EventFrame =
+        serde_json::from_slice(payload).map_err(|source| JournalError::Corrupt { seq, source })?;
+    if frame.seq != seq {
+        // Cannot happen while every hub publishes with an expected last sequence; the stream's
+        // order is the truth that every hub shares.
+        tracing::warn!(
+            stored_at = seq,
+            says = frame.seq,
+            "an event of the JetStream journal names another seq"
+        );
+        frame.seq = seq;
+    }
+    let command_id = headers
+        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+        .map(|v| v.as_str().to_string())
+        .filter(|id| id != FIRST_EVENT_ID);
+    Ok(Entry { frame, command_id })
+}
+
+async fn last_seq(stream: &stream::Stream) -> Result<Seq, JournalError> {
+    let mut stream = stream.clone();
+    let info = stream.info().await.map_err(|e| unavailable("reading the stream's state", e))?;
+    Ok(info.state.last_sequence)
+}
+
+async fn read_snapshot(snapshots: &stream::Stream, subject: &str) -> Result<(Seq, Board), JournalError> {
+    match snapshots.get_last_raw_message_by_subject(subject).await {
+        Ok(message) => {
+            let board: Board = serde_json::from_slice(&message.payload)
+                .map_err(|source| JournalError::Corrupt { seq: 0, source })?;
+            Ok((board.seq, board))
+        }
+        Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok((0, Board::default())),
+        Err(e) => Err(unavailable("reading the snapshot", e)),
+    }
+}
+
+fn parse_servers(servers: &str) -> Result<Vec<ServerAddr>, JournalError> {
+    let list: Vec<&str> = servers.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if list.is_empty() {
+        return Err(JournalError::Unavailable("no NATS server given (nats://HOST:4222)".into()));
+    }
+    list.iter()
+        .map(|s| {
+            s.parse::<ServerAddr>()
+                .map_err(|e| JournalError::Unavailable(format!("NATS server address {s:?}: {e}")))
+        })
+        .collect()
+}
+
+fn unavailable(what: impl std::fmt::Display, error: impl std::fmt::Display) -> JournalError {
+    JournalError::Unavailable(format!("{what}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hall_ids_name_streams_and_subjects() {
+        let options = JetStreamOptions {
+            servers: "nats://127.0.0.1:4222".into(),
+            hall_id: "mpp-palembang".into(),
+            replicas: 1,
+        };
+        assert_eq!(options.stream_name(), "PAPAN_MPP_PALEMBANG");
+        assert_eq!(options.subject(), "papan.mpp-palembang.events");
+        assert!(check_hall_id("mpp-palembang").is_ok());
+        for bad in ["", "MPP", "mpp.palembang", "mpp palembang", "-x", "a>b"] {
+            assert!(check_hall_id(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn server_lists_are_parsed_and_bad_ones_named() {
+        assert_eq!(parse_servers("nats://a:4222, nats://b:4223").unwrap().len(), 2);
+        assert!(parse_servers(" , ").is_err());
+        let err = parse_servers("nats://a:4222,::bad::").unwrap_err().to_string();
+        assert!(err.contains("::bad::"), "{err}");
+    }
+}
