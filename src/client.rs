@@ -58,7 +58,10 @@ impl ClientError {
                 | ClientError::Silent { .. }
         ) || matches!(
             self,
-            ClientError::Refused { code: ErrorCode::ShuttingDown | ErrorCode::RateLimited, .. }
+            ClientError::Refused {
+                code: ErrorCode::ShuttingDown | ErrorCode::RateLimited | ErrorCode::JournalUnavailable,
+                ..
+            }
         )
     }
 }

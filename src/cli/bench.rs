@@ -14,6 +14,7 @@ use super::bench_display::{clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::client::{ClientOptions, Session};
 use crate::hall::Hall;
 use crate::hub::config::{HubConfig, Limits};
+use crate::hub::jetstream::JetStreamOptions;
 use crate::hub::{self, HubOptions, RunningHub};
 use crate::protocol::{Call, CallCommand, Command, Event, EventFrame, HubFrame, Role, Seq, Ticket};
 
@@ -52,6 +53,10 @@ pub struct FanoutArgs {
     /// Folder for the benchmark's journal (default: a new temp folder, removed afterwards).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// The hub's journal on NATS JetStream (nats://HOST:4222) instead of SQLite, under a fresh
+    /// hall id (papan hub only).
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    journal: Option<String>,
 }
 
 /// What serves the screens in `papan bench fanout`.
@@ -277,10 +282,22 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         FanoutHub::Child(_) => None,
     };
 
-    let (what, label) = match args.server {
-        FanoutServer::InProcess => ("hub and screens in one process", "command → delivered to all screens"),
-        FanoutServer::Process => ("`papan hub` in its own process", "command → delivered to all screens"),
-        FanoutServer::Mosquitto => {
+    let (what, label) = match (args.server, &args.journal) {
+        (FanoutServer::InProcess, None) => {
+            ("hub and screens in one process", "command → delivered to all screens")
+        }
+        (FanoutServer::Process, None) => {
+            ("`papan hub` in its own process", "command → delivered to all screens")
+        }
+        (FanoutServer::InProcess, Some(_)) => (
+            "hub and screens in one process, journal on NATS JetStream",
+            "command → delivered to all screens",
+        ),
+        (FanoutServer::Process, Some(_)) => (
+            "`papan hub` in its own process, journal on NATS JetStream",
+            "command → delivered to all screens",
+        ),
+        (FanoutServer::Mosquitto, _) => {
             ("mosquitto in its own process, MQTT QoS 0", "publish → delivered to all screens")
         }
     };
@@ -329,8 +346,15 @@ async fn start_fanout_hub(
         limits.command_burst = 1e9;
     };
     let timeout = Duration::from_secs(30);
+    // A hall of its own per run: earlier runs' events stay out of the measurement.
+    let shared = args.journal.as_ref().map(|servers| JetStreamOptions {
+        servers: servers.clone(),
+        hall_id: format!("bench-{}-{}", std::process::id(), jiff::Timestamp::now().as_second()),
+        replicas: 1,
+    });
     if args.server == FanoutServer::InProcess {
-        let BenchHub { running, staff, screen } = BenchHub::start(data.to_path_buf(), timeout, tune).await?;
+        let BenchHub { running, staff, screen } =
+            BenchHub::start(data.to_path_buf(), timeout, shared, tune).await?;
         return Ok((FanoutHub::InProcess(running), staff, screen));
     }
     let mut config = HubConfig::generate();
@@ -342,6 +366,9 @@ async fn start_fanout_hub(
         .arg(&config_path)
         .arg("--data")
         .arg(data)
+        .args(shared.iter().flat_map(|s| {
+            ["--journal".to_string(), s.servers.clone(), "--hall-id".into(), s.hall_id.clone()]
+        }))
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(data.join("hub.log"))?)
         .spawn()
@@ -380,6 +407,7 @@ impl BenchHub {
     pub async fn start(
         data: PathBuf,
         timeout: Duration,
+        shared_journal: Option<JetStreamOptions>,
         tune: impl FnOnce(&mut Limits),
     ) -> anyhow::Result<BenchHub> {
         let mut config = HubConfig::generate();
@@ -391,7 +419,7 @@ impl BenchHub {
             data_dir: data,
             hall: Hall::builtin(),
             clock: hub::core::system_clock(),
-            shared_journal: None,
+            shared_journal,
         };
         let running = hub::start(options).await?;
         let (staff, screen) = bench_clients(&tokens, running.ws_url(), timeout);

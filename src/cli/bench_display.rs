@@ -111,7 +111,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let temp = std::env::temp_dir().join(format!("papan-bench-display-{}", std::process::id()));
     let BenchHub { running, staff, screen } =
-        BenchHub::start(temp.join("hub"), Duration::from_secs(10), |_| {}).await?;
+        BenchHub::start(temp.join("hub"), Duration::from_secs(10), None, |_| {}).await?;
     let mut session = Session::connect(&staff, 0).await?;
     let ticker = TickerCommand { text: "Selamat datang di Mal Pelayanan Publik Kota Palembang".into() };
     let first = session.command("bench-ticker", Command::Ticker(ticker)).await?.seq;

@@ -70,7 +70,7 @@ pub(super) async fn run(args: SoakArgs) -> anyhow::Result<()> {
     let temp = std::env::temp_dir().join(format!("papan-bench-soak-{}", std::process::id()));
     let rate = args.rate;
     let BenchHub { running, staff, screen } =
-        BenchHub::start(temp.join("hub"), Duration::from_secs(10), |l| {
+        BenchHub::start(temp.join("hub"), Duration::from_secs(10), None, |l| {
             l.commands_per_second = rate * 2.0 + 10.0;
             l.command_burst = rate * 10.0 + 100.0;
         })

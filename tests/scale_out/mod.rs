@@ -250,3 +250,258 @@ async fn a_screen_fails_over_to_the_other_hub_and_misses_nothing() {
     assert_eq!(got, acked, "every call made meanwhile arrived, in order, once");
     drop(b);
 }
+
+/// A hub on the shared journal compacts it like the SQLite one (snapshot, older events purged)
+/// and a hub started later begins from that snapshot and the events after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_starts_from_the_shared_snapshot_and_the_events_after_it() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.limits.journal_keep = 5;
+    let a = start_shared_hub(&nats, &config, &dir.path().join("a")).await;
+    let staff = client(a.ws_url(), &config, Role::Staff, "staff");
+    let mut last = 0;
+    for n in 1..=30 {
+        last = papan::client::send_command(&staff, &format!("c{n}"), call(&format!("C-{n}"), 7))
+            .await
+            .unwrap()
+            .seq;
+    }
+    a.stop().await.unwrap();
+    let (kept, stream_last) = nats.stream_state().await;
+    assert_eq!(stream_last, last);
+    assert!(kept <= 15, "compaction purged old events: {kept} of {last} kept");
+
+    let b = start_shared_hub(&nats, &config, &dir.path().join("b")).await;
+    let mut screen = Session::connect(&client(b.ws_url(), &config, Role::Display, "late"), 0).await.unwrap();
+    match screen.next_frame().await.unwrap() {
+        Some(HubFrame::Snapshot { seq, board, .. }) => {
+            assert_eq!(seq, last);
+            assert_eq!(board.recent[0].ticket.to_string(), "C-030", "the board has the last call");
+        }
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+    // A retry of a call from before the restart is still recognised.
+    let retried = papan::client::send_command(
+        &client(b.ws_url(), &config, Role::Staff, "staff"),
+        "c30",
+        call("C-30", 7),
+    )
+    .await
+    .unwrap();
+    assert_eq!((retried.seq, retried.duplicate), (last, true));
+    b.stop().await.unwrap();
+}
+
+/// Three `nats-server`s in one JetStream cluster on loopback ports.
+struct NatsCluster {
+    nodes: Vec<(String, Option<Child>)>,
+    urls: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsCluster {
+    fn start() -> NatsCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let clients: Vec<String> = (0..3).map(|_| free_listen_addr()).collect();
+        let routes: Vec<String> = (0..3).map(|_| free_listen_addr()).collect();
+        let mut nodes = Vec::new();
+        for n in 0..3 {
+            let name = format!("n{}", n + 1);
+            let (host, port) = clients[n].rsplit_once(':').unwrap();
+            let others: Vec<String> =
+                (0..3).filter(|&o| o != n).map(|o| format!("\"nats-route://{}\"", routes[o])).collect();
+            let conf = format!(
+                "server_name: {name}\nlisten: \"{host}:{port}\"\njetstream {{ store_dir: \"{store}\" }}\n\
+                 cluster {{ name: papan-test, listen: \"{route}\", routes: [{others}] }}\n",
+                store = dir.path().join(&name).display(),
+                route = routes[n],
+                others = others.join(", "),
+            );
+            let path = dir.path().join(format!("{name}.conf"));
+            std::fs::write(&path, conf).unwrap();
+            let child = Process::new("nats-server")
+                .arg("--config")
+                .arg(&path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("nats-server");
+            nodes.push((name, Some(child)));
+        }
+        let urls = clients.iter().map(|c| format!("nats://{c}")).collect();
+        NatsCluster { nodes, urls, _dir: dir }
+    }
+
+    fn journal(&self) -> JetStreamOptions {
+        JetStreamOptions { servers: self.urls.join(","), hall_id: HALL_ID.into(), replicas: 3 }
+    }
+
+    fn kill(&mut self, name: &str) {
+        let (_, child) = self.nodes.iter_mut().find(|(n, _)| n == name).expect("a node of the cluster");
+        let mut child = child.take().expect("node still running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    async fn connect(&self) -> async_nats::Client {
+        let servers: Vec<async_nats::ServerAddr> = self.urls.iter().map(|u| u.parse().unwrap()).collect();
+        async_nats::connect(servers).await.unwrap()
+    }
+
+    /// The server leading the hall's stream now.
+    async fn stream_leader(&self) -> String {
+        let client = self.connect().await;
+        let mut stream =
+            async_nats::jetstream::new(client).get_stream(self.journal().stream_name()).await.unwrap();
+        let info = stream.info().await.unwrap();
+        info.cluster.as_ref().and_then(|c| c.leader.clone()).expect("the stream has a leader")
+    }
+
+    /// Every (seq, command id) in the hall's stream.
+    async fn stored_ids(&self) -> Vec<(Seq, Option<String>)> {
+        let client = self.connect().await;
+        let mut stream =
+            async_nats::jetstream::new(client).get_stream(self.journal().stream_name()).await.unwrap();
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let mut stored = Vec::new();
+        for seq in 1..=last {
+            let message = stream.get_raw_message(seq).await.unwrap();
+            let id = message.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string());
+            stored.push((seq, id));
+        }
+        stored
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            if let Some(child) = child.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Two hubs on a stream with three replicas; the server leading the stream is killed in the
+/// middle of a 500-call burst from four staff clients. Every acked call is in the stream once,
+/// and the screens of both hubs end on the same seq with the same events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_stream_leader_mid_burst_loses_no_acked_call() {
+    let mut cluster = NatsCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.limits.commands_per_second = 1000.0;
+    config.limits.command_burst = 1000.0;
+    let start = |name: &'static str| {
+        let options = HubOptions {
+            config: config.clone(),
+            data_dir: dir.path().join(name),
+            hall: Hall::builtin(),
+            clock: hub::core::system_clock(),
+            shared_journal: Some(cluster.journal()),
+        };
+        async move {
+            // The cluster elects its JetStream leader a few seconds after starting.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                match hub::start(options_clone(&options)).await {
+                    Ok(hub) => return hub,
+                    Err(e) if Instant::now() < deadline => {
+                        tracing::debug!("waiting for the cluster: {e:#}");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => panic!("the cluster never took the hall's stream: {e:#}"),
+                }
+            }
+        }
+    };
+    let a = start("a").await;
+    let b = start("b").await;
+    let mut screen_a =
+        Session::connect(&client(a.ws_url(), &config, Role::Display, "screen-a"), 0).await.unwrap();
+    let mut screen_b =
+        Session::connect(&client(b.ws_url(), &config, Role::Display, "screen-b"), 0).await.unwrap();
+    let both = format!("{},{}", a.ws_url(), b.ws_url());
+
+    const CLIENTS: u32 = 4;
+    const EACH: u32 = 125;
+    let acked_so_far = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        // Two clients start on each hub.
+        let url = if c % 2 == 0 { both.clone() } else { format!("{},{}", b.ws_url(), a.ws_url()) };
+        let options = client(url, &config, Role::Staff, "burst");
+        let acked_so_far = acked_so_far.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut failed = 0;
+            for n in 1..=EACH {
+                let id = format!("burst-{c}-{n}");
+                let ticket = format!("{}-{n}", ["A", "B", "C", "D"][c as usize]);
+                let counter = [1, 5, 7, 9][c as usize];
+                match papan::client::send_command(&options, &id, call(&ticket, counter)).await {
+                    Ok(ack) => {
+                        acked.push((id, ack.seq));
+                        acked_so_far.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{id} not acked: {e}");
+                    }
+                }
+            }
+            (acked, failed)
+        }));
+    }
+    while acked_so_far.load(std::sync::atomic::Ordering::Relaxed) < 150 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let leader = cluster.stream_leader().await;
+    cluster.kill(&leader);
+    let killed_at = acked_so_far.load(std::sync::atomic::Ordering::Relaxed);
+
+    let mut acked = Vec::new();
+    let mut failed = 0;
+    for task in tasks {
+        let (a, f) = task.await.unwrap();
+        acked.extend(a);
+        failed += f;
+    }
+    println!(
+        "killed stream leader {leader} after {killed_at} acked calls; {} acked, {failed} not acked of {}",
+        acked.len(),
+        CLIENTS * EACH
+    );
+    let stored = cluster.stored_ids().await;
+    let last = stored.len() as Seq;
+    let mut ids: Vec<&String> = stored.iter().filter_map(|(_, id)| id.as_ref()).collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "no command stored twice");
+    for (id, seq) in &acked {
+        assert!(stored.contains(&(*seq, Some(id.clone()))), "acked {id} at seq {seq} is in the stream");
+    }
+    let seen_a = events_until(&mut screen_a, last).await;
+    let seen_b = events_until(&mut screen_b, last).await;
+    assert_eq!(seen_a.last().map(|(seq, _)| *seq), Some(last));
+    assert_eq!(seen_a, seen_b, "both hubs' screens saw the same events");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+fn options_clone(options: &HubOptions) -> HubOptions {
+    HubOptions {
+        config: options.config.clone(),
+        data_dir: options.data_dir.clone(),
+        hall: options.hall.clone(),
+        clock: options.clock.clone(),
+        shared_journal: options.shared_journal.clone(),
+    }
+}
