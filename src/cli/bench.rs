@@ -282,26 +282,18 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         FanoutHub::Child(_) => None,
     };
 
-    let (what, label) = match (args.server, &args.journal) {
-        (FanoutServer::InProcess, None) => {
-            ("hub and screens in one process", "command → delivered to all screens")
-        }
-        (FanoutServer::Process, None) => {
-            ("`papan hub` in its own process", "command → delivered to all screens")
-        }
-        (FanoutServer::InProcess, Some(_)) => (
-            "hub and screens in one process, journal on NATS JetStream",
-            "command → delivered to all screens",
-        ),
-        (FanoutServer::Process, Some(_)) => (
-            "`papan hub` in its own process, journal on NATS JetStream",
-            "command → delivered to all screens",
-        ),
-        (FanoutServer::Mosquitto, _) => {
+    let (what, label) = match args.server {
+        FanoutServer::InProcess => ("hub and screens in one process", "command → delivered to all screens"),
+        FanoutServer::Process => ("`papan hub` in its own process", "command → delivered to all screens"),
+        FanoutServer::Mosquitto => {
             ("mosquitto in its own process, MQTT QoS 0", "publish → delivered to all screens")
         }
     };
-    println!("papan bench fanout — {what}, {} screens on this machine", args.screens);
+    let journal = match (args.server, &args.journal) {
+        (FanoutServer::InProcess | FanoutServer::Process, Some(_)) => ", journal on NATS JetStream",
+        _ => "",
+    };
+    println!("papan bench fanout — {what}{journal}, {} screens on this machine", args.screens);
     println!(
         "  cores: {}, calls: {} sent one after another, each waited until every screen had it",
         num_cpus(),

@@ -151,7 +151,11 @@ impl JetStreamJournal {
             })
             .await
             .map_err(|e| unavailable(format!("creating stream {SNAPSHOT_STREAM}"), e))?;
-        let (snapshot_seq, mut board) = read_snapshot(&snapshots, &options.snapshot_subject()).await?;
+        let (snapshot_seq, mut board) = match latest_snapshot(&snapshots, &options.snapshot_subject()).await?
+        {
+            Some((_, board)) => (board.seq, board),
+            None => (0, Board::default()),
+        };
         let mut tail = Tail { floor: snapshot_seq, ..Default::default() };
         let last = last_seq(&stream).await?;
         if last < snapshot_seq {
@@ -180,7 +184,7 @@ impl JetStreamJournal {
     }
 
     fn tail(&self) -> MutexGuard<'_, Tail> {
-        self.tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.tail)
     }
 
     async fn publish(&self, entry: &Entry) -> Result<(), JournalError> {
@@ -193,12 +197,7 @@ impl JetStreamJournal {
         if let Some(id) = id {
             message = message.message_id(id);
         }
-        let sent = self.context.send_publish(self.options.subject(), message).await;
-        let ack = match sent {
-            Ok(future) => future.await,
-            Err(e) => Err(e),
-        };
-        match ack {
+        match publish_acked(&self.context, self.options.subject(), message).await {
             Ok(ack) if ack.duplicate => {
                 // Stored before (a retry that reached another hub, or the race for seq 1).
                 if let Some(id) = &entry.command_id {
@@ -227,8 +226,7 @@ impl Journal for JetStreamJournal {
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
         // One message per event, each expecting the one before: JetStream (2.9) has no batches.
-        let runtime = self.runtime.clone();
-        runtime.block_on(async {
+        self.runtime.block_on(async {
             for entry in entries {
                 self.publish(entry).await?;
             }
@@ -237,8 +235,7 @@ impl Journal for JetStreamJournal {
     }
 
     fn sync(&mut self) -> Result<(), JournalError> {
-        let runtime = self.runtime.clone();
-        runtime.block_on(async {
+        self.runtime.block_on(async {
             let last = last_seq(&self.stream).await?;
             loop {
                 let next = self.tail().last() + 1;
@@ -279,36 +276,21 @@ impl Journal for JetStreamJournal {
     }
 
     fn compact(&mut self, board: &Board, keep: u64) -> Result<(), JournalError> {
-        let runtime = self.runtime.clone();
         let horizon = board.seq.saturating_sub(keep);
-        runtime.block_on(async {
+        self.runtime.block_on(async {
             // Another hub may have stored a newer snapshot: never replace it with an older one,
             // or a restart would need events already purged. Storing expects the snapshot
             // message read here to still be the last, so two hubs cannot both replace it.
             let subject = self.options.snapshot_subject();
-            let current = match self.snapshots.get_last_raw_message_by_subject(&subject).await {
-                Ok(message) => Some(message),
-                Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => None,
-                Err(e) => return Err(unavailable("reading the snapshot", e)),
-            };
-            let mut message = jetstream::message::PublishMessage::build()
+            let current = latest_snapshot(&self.snapshots, &subject).await?;
+            let message = jetstream::message::PublishMessage::build()
                 .payload(serde_json::to_vec(board).expect("boards serialize").into());
-            match current {
-                Some(current) => {
-                    let stored: Board = serde_json::from_slice(&current.payload)
-                        .map_err(|source| JournalError::Corrupt { seq: 0, source })?;
-                    if stored.seq >= board.seq {
-                        return Ok(());
-                    }
-                    message = message.expected_last_subject_sequence(current.sequence);
-                }
-                None => message = message.expected_last_subject_sequence(0),
-            }
-            let stored = match self.context.send_publish(subject, message).await {
-                Ok(future) => future.await,
-                Err(e) => Err(e),
+            let message = match current {
+                Some((_, stored)) if stored.seq >= board.seq => return Ok(()),
+                Some((message_seq, _)) => message.expected_last_subject_sequence(message_seq),
+                None => message.expected_last_subject_sequence(0),
             };
-            match stored {
+            match publish_acked(&self.context, subject, message).await {
                 Ok(_) => {}
                 // Another hub stored one meanwhile: it purges; this one tries at its next compaction.
                 Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => return Ok(()),
@@ -338,12 +320,7 @@ impl Journal for JetStreamJournal {
     }
 
     fn size_bytes(&mut self) -> Result<u64, JournalError> {
-        let runtime = self.runtime.clone();
-        runtime.block_on(async {
-            let mut stream = self.stream.clone();
-            let info = stream.info().await.map_err(|e| unavailable("reading the stream's size", e))?;
-            Ok(info.state.bytes)
-        })
+        Ok(self.runtime.block_on(stream_state(&self.stream))?.bytes)
     }
 }
 
@@ -384,7 +361,7 @@ async fn follow(stream: stream::Stream, client: async_nats::Client, tail: Arc<Mu
         let seq = info.stream_sequence;
         match to_entry(seq, message.headers.as_ref(), &message.payload) {
             Ok(entry) => {
-                let mut tail = tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut tail = lock(&tail);
                 if tail.push(entry)
                     && let Some(notify) = &tail.notify
                 {
@@ -425,21 +402,42 @@ fn to_entry(seq: Seq, headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Ent
 }
 
 async fn last_seq(stream: &stream::Stream) -> Result<Seq, JournalError> {
-    let mut stream = stream.clone();
-    let info = stream.info().await.map_err(|e| unavailable("reading the stream's state", e))?;
-    Ok(info.state.last_sequence)
+    Ok(stream_state(stream).await?.last_sequence)
 }
 
-async fn read_snapshot(snapshots: &stream::Stream, subject: &str) -> Result<(Seq, Board), JournalError> {
+async fn stream_state(stream: &stream::Stream) -> Result<stream::State, JournalError> {
+    let mut stream = stream.clone();
+    let info = stream.info().await.map_err(|e| unavailable("reading the stream's state", e))?;
+    Ok(info.state.clone())
+}
+
+/// The hall's latest snapshot and the sequence of its message in the snapshot stream.
+async fn latest_snapshot(
+    snapshots: &stream::Stream,
+    subject: &str,
+) -> Result<Option<(u64, Board)>, JournalError> {
     match snapshots.get_last_raw_message_by_subject(subject).await {
         Ok(message) => {
             let board: Board = serde_json::from_slice(&message.payload)
                 .map_err(|source| JournalError::Corrupt { seq: 0, source })?;
-            Ok((board.seq, board))
+            Ok(Some((message.sequence, board)))
         }
-        Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok((0, Board::default())),
+        Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
         Err(e) => Err(unavailable("reading the snapshot", e)),
     }
+}
+
+/// Publishes and waits for JetStream's ack (a failure to send and a refusal alike are errors).
+async fn publish_acked(
+    context: &jetstream::Context,
+    subject: String,
+    message: jetstream::message::PublishMessage,
+) -> Result<jetstream::publish::PublishAck, jetstream::context::PublishError> {
+    context.send_publish(subject, message).await?.await
+}
+
+fn lock(tail: &Mutex<Tail>) -> MutexGuard<'_, Tail> {
+    tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn parse_servers(servers: &str) -> Result<Vec<ServerAddr>, JournalError> {

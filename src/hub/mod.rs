@@ -42,6 +42,7 @@ use crate::hall::Hall;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything needed to start a hub.
+#[derive(Clone)]
 pub struct HubOptions {
     pub config: HubConfig,
     /// Folder for the journal and lock file.

@@ -51,8 +51,7 @@ impl NatsServer {
     /// Messages in the hall's stream and its last sequence, read straight from JetStream.
     async fn stream_state(&self) -> (u64, u64) {
         let client = async_nats::connect(self.url.as_str()).await.unwrap();
-        let mut stream =
-            async_nats::jetstream::new(client).get_stream(self.journal().stream_name()).await.unwrap();
+        let mut stream = hall_stream(client, &self.journal()).await;
         let state = &stream.info().await.unwrap().state;
         (state.messages, state.last_sequence)
     }
@@ -65,16 +64,34 @@ impl Drop for NatsServer {
     }
 }
 
+/// Fresh tokens, shared by every hub of a test; each hub listens on a free loopback port.
+fn loopback_config() -> HubConfig {
+    let mut config = HubConfig::generate();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+/// The hall's stream, read straight from JetStream (not through a hub).
+async fn hall_stream(
+    client: async_nats::Client,
+    journal: &JetStreamOptions,
+) -> async_nats::jetstream::stream::Stream {
+    async_nats::jetstream::new(client).get_stream(journal.stream_name()).await.unwrap()
+}
+
 /// A hub in this process on the shared journal, with its own data folder and everyone's tokens.
 async fn start_shared_hub(nats: &NatsServer, config: &HubConfig, data: &Path) -> RunningHub {
-    let options = HubOptions {
+    hub::start(shared_hub_options(nats.journal(), config, data)).await.unwrap()
+}
+
+fn shared_hub_options(journal: JetStreamOptions, config: &HubConfig, data: &Path) -> HubOptions {
+    HubOptions {
         config: config.clone(),
         data_dir: data.to_path_buf(),
         hall: Hall::builtin(),
         clock: hub::core::system_clock(),
-        shared_journal: Some(nats.journal()),
-    };
-    hub::start(options).await.unwrap()
+        shared_journal: Some(journal),
+    }
 }
 
 fn client(url: String, config: &HubConfig, role: Role, name: &str) -> ClientOptions {
@@ -118,8 +135,7 @@ async fn events_until(screen: &mut Session, last: Seq) -> Vec<(Seq, String)> {
 async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = HubConfig::generate();
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    let config = loopback_config();
     let a = start_shared_hub(&nats, &config, &dir.path().join("a")).await;
     let b = start_shared_hub(&nats, &config, &dir.path().join("b")).await;
     let mut screen_a =
@@ -206,8 +222,7 @@ async fn a_screen_fails_over_to_the_other_hub_and_misses_nothing() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let config_path: PathBuf = dir.path().join("hub.toml");
-    let mut config = HubConfig::generate();
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    let config = loopback_config();
     std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
     let a = hub_process(&nats, &config_path, &dir.path().join("a"));
     let b = hub_process(&nats, &config_path, &dir.path().join("b"));
@@ -257,8 +272,7 @@ async fn a_screen_fails_over_to_the_other_hub_and_misses_nothing() {
 async fn a_hub_starts_from_the_shared_snapshot_and_the_events_after_it() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = HubConfig::generate();
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = loopback_config();
     config.limits.journal_keep = 5;
     let a = start_shared_hub(&nats, &config, &dir.path().join("a")).await;
     let staff = client(a.ws_url(), &config, Role::Staff, "staff");
@@ -354,8 +368,7 @@ impl NatsCluster {
     /// The server leading the hall's stream now.
     async fn stream_leader(&self) -> String {
         let client = self.connect().await;
-        let mut stream =
-            async_nats::jetstream::new(client).get_stream(self.journal().stream_name()).await.unwrap();
+        let mut stream = hall_stream(client, &self.journal()).await;
         let info = stream.info().await.unwrap();
         info.cluster.as_ref().and_then(|c| c.leader.clone()).expect("the stream has a leader")
     }
@@ -363,8 +376,7 @@ impl NatsCluster {
     /// Every (seq, command id) in the hall's stream.
     async fn stored_ids(&self) -> Vec<(Seq, Option<String>)> {
         let client = self.connect().await;
-        let mut stream =
-            async_nats::jetstream::new(client).get_stream(self.journal().stream_name()).await.unwrap();
+        let mut stream = hall_stream(client, &self.journal()).await;
         let last = stream.info().await.unwrap().state.last_sequence;
         let mut stored = Vec::new();
         for seq in 1..=last {
@@ -394,23 +406,16 @@ impl Drop for NatsCluster {
 async fn killing_the_stream_leader_mid_burst_loses_no_acked_call() {
     let mut cluster = NatsCluster::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = HubConfig::generate();
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = loopback_config();
     config.limits.commands_per_second = 1000.0;
     config.limits.command_burst = 1000.0;
     let start = |name: &'static str| {
-        let options = HubOptions {
-            config: config.clone(),
-            data_dir: dir.path().join(name),
-            hall: Hall::builtin(),
-            clock: hub::core::system_clock(),
-            shared_journal: Some(cluster.journal()),
-        };
+        let options = shared_hub_options(cluster.journal(), &config, &dir.path().join(name));
         async move {
             // The cluster elects its JetStream leader a few seconds after starting.
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
-                match hub::start(options_clone(&options)).await {
+                match hub::start(options.clone()).await {
                     Ok(hub) => return hub,
                     Err(e) if Instant::now() < deadline => {
                         tracing::debug!("waiting for the cluster: {e:#}");
@@ -494,14 +499,4 @@ async fn killing_the_stream_leader_mid_burst_loses_no_acked_call() {
     assert_eq!(seen_a, seen_b, "both hubs' screens saw the same events");
     a.stop().await.unwrap();
     b.stop().await.unwrap();
-}
-
-fn options_clone(options: &HubOptions) -> HubOptions {
-    HubOptions {
-        config: options.config.clone(),
-        data_dir: options.data_dir.clone(),
-        hall: options.hall.clone(),
-        clock: options.clock.clone(),
-        shared_journal: options.shared_journal.clone(),
-    }
 }
