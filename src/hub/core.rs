@@ -272,7 +272,13 @@ impl Writer {
         } else {
             let max = usize::try_from(self.options.journal_keep).unwrap_or(usize::MAX);
             match self.journal.events_since(since, max) {
-                Ok(Some(frames)) => frames.into_iter().map(|f| frame_text(&HubFrame::Event(f))).collect(),
+                // A shared journal may hold events this hub has not applied yet: they reach the
+                // client live, once applied, not twice.
+                Ok(Some(frames)) => frames
+                    .into_iter()
+                    .filter(|f| f.seq <= seq)
+                    .map(|f| frame_text(&HubFrame::Event(f)))
+                    .collect(),
                 Ok(None) => vec![self.snapshot_frame()],
                 Err(e) => {
                     tracing::error!("reading the journal for a replay failed, sending a snapshot: {e}");
@@ -355,8 +361,11 @@ impl Writer {
                     } else {
                         tracing::error!("journal append failed, {} events not stored: {e}", entries.len());
                     }
-                    // A shared journal may have stored part of the batch, and other hubs' events.
-                    self.catch_up(true);
+                    // A shared journal may have stored part of the batch, and other hubs' events:
+                    // after a race, ask its server; when it is unreachable, asking would only wait
+                    // again (what did get stored arrives through the follower, and a retry of the
+                    // same id is recognised).
+                    self.catch_up(raced);
                     for (pending, result) in decided {
                         match result {
                             Ok(Ack { duplicate: false, .. }) => match self.journal.command_seq(&pending.id) {

@@ -330,48 +330,58 @@ impl Drop for JetStreamJournal {
     }
 }
 
-/// Follows the stream from after `last`, keeping each new event in `tail` and telling the writer.
+/// Follows the stream from after `last`, keeping each new event in `tail` and telling the writer;
+/// starts again from where it got to if the consumer ends (a server gone, the cluster electing).
 async fn follow(stream: stream::Stream, client: async_nats::Client, tail: Arc<Mutex<Tail>>, last: Seq) {
-    let config = jetstream::consumer::push::OrderedConfig {
-        deliver_subject: client.new_inbox(),
-        deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: last + 1 },
-        ..Default::default()
-    };
-    let mut messages = loop {
-        // The ordered consumer re-creates itself after a server restart; getting it first may
-        // need a few tries while the cluster elects a leader.
-        match stream.create_consumer(config.clone()).await {
-            Ok(consumer) => match consumer.messages().await {
-                Ok(messages) => break messages,
-                Err(e) => tracing::warn!("following the JetStream journal: {e}"),
-            },
-            Err(e) => tracing::warn!("following the JetStream journal: {e}"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
-    while let Some(message) = messages.next().await {
-        let message = match message {
-            Ok(message) => message,
+    let mut from = last + 1;
+    loop {
+        let config = jetstream::consumer::push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: from },
+            ..Default::default()
+        };
+        let consumer = match stream.create_consumer(config).await {
+            Ok(consumer) => consumer.messages().await,
             Err(e) => {
                 tracing::warn!("following the JetStream journal: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        let Ok(info) = message.info() else { continue };
-        let seq = info.stream_sequence;
-        match to_entry(seq, message.headers.as_ref(), &message.payload) {
-            Ok(entry) => {
-                let mut tail = lock(&tail);
-                if tail.push(entry)
-                    && let Some(notify) = &tail.notify
-                {
-                    notify();
-                }
+        let mut messages = match consumer {
+            Ok(messages) => messages,
+            Err(e) => {
+                tracing::warn!("following the JetStream journal: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
             }
-            Err(e) => tracing::error!("skipping an event of the JetStream journal: {e}"),
+        };
+        while let Some(message) = messages.next().await {
+            let message = match message {
+                Ok(message) => message,
+                Err(e) => {
+                    tracing::warn!("following the JetStream journal: {e}");
+                    continue;
+                }
+            };
+            let Ok(info) = message.info() else { continue };
+            let seq = info.stream_sequence;
+            match to_entry(seq, message.headers.as_ref(), &message.payload) {
+                Ok(entry) => {
+                    let mut tail = lock(&tail);
+                    if tail.push(entry)
+                        && let Some(notify) = &tail.notify
+                    {
+                        notify();
+                    }
+                }
+                Err(e) => tracing::error!("skipping an event of the JetStream journal: {e}"),
+            }
         }
+        from = lock(&tail).last() + 1;
+        tracing::warn!(from, "the JetStream journal's follower ended; following again");
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    tracing::warn!("the JetStream journal's follower ended");
 }
 
 /// The stored message at `seq` as an entry (the stream sequence is the event's seq).
