@@ -45,6 +45,7 @@ const papan = {
       screen_offline: "Layar ini sedang tidak terhubung.",
       screen_busy: "Layar ini tidak menanggapi; coba lagi.",
       not_found: "Tidak ditemukan.",
+      hall_unreachable: "Aula ini tidak terjangkau (jaringan kota terputus atau hubnya mati).",
     };
     return texts[code] || "Ditolak oleh hub.";
   },
@@ -97,6 +98,34 @@ const papan = {
       throw error;
     }
     return response;
+  },
+
+  // A page for staff tokens only: the login form until a token is saved, then `section`,
+  // refreshed every `everyMs` by `refresh`, which calls papan.signIn(error) when refused.
+  staffPage(section, refresh, everyMs) {
+    const $ = (id) => document.getElementById(id);
+    let timer = null;
+    const start = () => {
+      if (!this.token()) return this.signIn();
+      $("login").hidden = true;
+      $(section).hidden = false;
+      refresh();
+      clearInterval(timer);
+      timer = setInterval(refresh, everyMs);
+    };
+    this.signIn = (error) => {
+      clearInterval(timer);
+      $(section).hidden = true;
+      $("login").hidden = false;
+      $("login-error")?.remove();
+      if (error) $("login-form").append(this.el("p", { id: "login-error", class: "error" }, this.errorText(error.code)));
+    };
+    $("login-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.saveToken($("token").value.trim());
+      start();
+    });
+    start();
   },
 
   wsUrl() {

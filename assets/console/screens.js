@@ -58,7 +58,7 @@ async function refresh() {
     const rows = listing.screens.map(row);
     $("screens").replaceChildren(...(rows.length ? rows : [papan.el("tr", {}, papan.el("td", { colspan: 11 }, "Belum ada layar yang terhubung."))]));
   } catch (error) {
-    if (error.code === "bad_token" || error.code === "forbidden") return signIn(error);
+    if (error.code === "bad_token" || error.code === "forbidden") return papan.signIn(error);
     $("summary").textContent = "Hub tidak terjangkau";
     $("summary").className = "badge off";
   }
@@ -103,28 +103,4 @@ async function screenshot(screen) {
   papan.say(`${screen}: layar tidak mengirim tangkapan layar dalam ${SHOT_WAIT_MS / 1000} detik.`, "error");
 }
 
-function signIn(error) {
-  clearInterval(timer);
-  $("fleet").hidden = true;
-  $("login").hidden = false;
-  $("login-error")?.remove();
-  if (error) $("login-form").append(papan.el("p", { id: "login-error", class: "error" }, papan.errorText(error.code)));
-}
-
-$("login-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  papan.saveToken($("token").value.trim());
-  start();
-});
-
-let timer = null;
-function start() {
-  if (!papan.token()) return signIn();
-  $("login").hidden = true;
-  $("fleet").hidden = false;
-  refresh();
-  clearInterval(timer);
-  timer = setInterval(refresh, REFRESH_MS);
-}
-
-start();
+papan.staffPage("fleet", refresh, REFRESH_MS);

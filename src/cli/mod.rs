@@ -11,7 +11,7 @@ mod layout;
 mod staff;
 mod voice;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -34,6 +34,9 @@ struct Cli {
 enum Cmd {
     /// Run the hall's hub: WebSocket /ws, HTTP API, journal.
     Hub(HubArgs),
+    /// Run the city view: a fleet page and API across every hall whose hubs use NATS JetStream
+    /// (`papan hub --journal`), and city-wide tickers and announcements.
+    City(CityArgs),
     /// Call a ticket to a counter.
     Call {
         #[command(flatten)]
@@ -149,6 +152,22 @@ struct HubArgs {
     journal_replicas: usize,
 }
 
+#[derive(Args)]
+struct CityArgs {
+    /// The city's NATS servers, as given to the hubs' --journal: nats://HOST:4222[,…].
+    #[arg(long, value_name = "nats://HOST:PORT[,…]")]
+    nats: String,
+    /// Config file with the listen address and tokens (default: DATA/city.toml, written with a
+    /// fresh staff token if missing; the same format as hub.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the config; default 0.0.0.0:7880).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    #[arg(long, default_value = "papan-city")]
+    data: PathBuf,
+}
+
 /// Which ticket goes to which counter: `call` sends it, `voice say` speaks it.
 #[derive(Args, Clone)]
 struct CallTarget {
@@ -227,7 +246,7 @@ impl CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_log = match cli.command {
-        Cmd::Hub(_) | Cmd::Demo(_) | Cmd::Display(_) => "info,wgpu=warn,naga=warn",
+        Cmd::Hub(_) | Cmd::City(_) | Cmd::Demo(_) | Cmd::Display(_) => "info,wgpu=warn,naga=warn",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -270,6 +289,7 @@ fn finish(result: Result<(), CliError>) -> ExitCode {
 async fn run(command: Cmd) -> Result<(), CliError> {
     match command {
         Cmd::Hub(args) => run_hub(args).await.map_err(CliError::Other),
+        Cmd::City(args) => run_city(args).await.map_err(CliError::Other),
         Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
         Cmd::Voice(cmd) => voice::run(cmd).map_err(CliError::Other),
         Cmd::Layout(cmd) => layout::run(cmd).map_err(CliError::Other),
@@ -279,18 +299,44 @@ async fn run(command: Cmd) -> Result<(), CliError> {
     }
 }
 
-async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
-    let config_path = args.config.clone().unwrap_or_else(|| args.data.join("hub.toml"));
-    let mut config: HubConfig = match config::load_or_create(&config_path)? {
+/// The config at `path`, written with fresh tokens (and said so) on first start.
+fn load_config(path: &Path, program: &str) -> anyhow::Result<HubConfig> {
+    Ok(match config::load_or_create(path)? {
         Loaded::Existing(config) => config,
         Loaded::Created(config) => {
             println!(
-                "papan hub: first start — wrote {} with fresh staff and display tokens (keep it private)",
-                config_path.display()
+                "papan {program}: first start — wrote {} with fresh staff and display tokens (keep it private)",
+                path.display()
             );
             config
         }
-    };
+    })
+}
+
+async fn run_city(args: CityArgs) -> anyhow::Result<()> {
+    let config_path = args.config.clone().unwrap_or_else(|| args.data.join("city.toml"));
+    let fresh = !config_path.exists();
+    let mut config = load_config(&config_path, "city")?;
+    if fresh && args.listen.is_none() {
+        config.listen = hub::city::DEFAULT_LISTEN.parse().expect("default city address");
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let running = hub::city::start(hub::city::CityOptions { servers: args.nats.clone(), config }).await?;
+    println!(
+        "papan city: {} (halls on {}); staff token in {}",
+        running.http_url(),
+        args.nats,
+        config_path.display()
+    );
+    hub::shutdown::os_signal().await;
+    running.stop().await
+}
+
+async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
+    let config_path = args.config.clone().unwrap_or_else(|| args.data.join("hub.toml"));
+    let mut config = load_config(&config_path, "hub")?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }

@@ -24,6 +24,7 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
         Cmd::Ticker { text, hub } => (hub, Command::Ticker(TickerCommand { text })),
         Cmd::Clear { counter, agency, hub } => (hub, Command::Clear(ClearCommand { counter, agency })),
         Cmd::Hub(_)
+        | Cmd::City(_)
         | Cmd::Watch { .. }
         | Cmd::Demo(_)
         | Cmd::Bench(_)

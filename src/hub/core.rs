@@ -107,6 +107,8 @@ enum Request {
     },
     /// Another hub stored events on the shared journal.
     JournalMoved,
+    /// Ask the shared journal's server for events the follower has not brought.
+    SyncJournal,
 }
 
 /// Cheap handle to the writer thread; clone one per connection.
@@ -145,6 +147,12 @@ impl CoreHandle {
     /// and every client gets a fresh snapshot.
     pub async fn reconfigure(&self, hall: Arc<Hall>, layouts: Arc<Layouts>) -> bool {
         self.tx.send(Request::Reconfigure { hall, layouts }).await.is_ok()
+    }
+
+    /// Asks the writer to fetch what the shared journal holds beyond its board: after a NATS
+    /// leader election the follower can take ~10 s to notice it must re-subscribe.
+    pub async fn sync_journal(&self) -> bool {
+        self.tx.send(Request::SyncJournal).await.is_ok()
     }
 
     /// Asks the writer to start a new service day if the date has changed.
@@ -252,6 +260,7 @@ impl Writer {
                 self.moved.store(false, Ordering::Release);
                 self.catch_up(false);
             }
+            Request::SyncJournal => self.catch_up(true),
             Request::Reconfigure { hall, layouts } => {
                 self.hall = hall;
                 self.layouts = layouts;
@@ -361,11 +370,9 @@ impl Writer {
                     } else {
                         tracing::error!("journal append failed, {} events not stored: {e}", entries.len());
                     }
-                    // A shared journal may have stored part of the batch, and other hubs' events:
-                    // after a race, ask its server; when it is unreachable, asking would only wait
-                    // again (what did get stored arrives through the follower, and a retry of the
-                    // same id is recognised).
-                    self.catch_up(raced);
+                    // A shared journal may have stored part of the batch (a timeout can lose only
+                    // the ack), and other hubs' events: ask its server.
+                    self.catch_up(true);
                     for (pending, result) in decided {
                         match result {
                             Ok(Ack { duplicate: false, .. }) => match self.journal.command_seq(&pending.id) {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::auth::Principal;
+use super::auth::{Principal, Tokens};
 use super::config::new_token;
 use super::fleet::{Control, Unreachable};
 use super::metrics::Scraped;
@@ -135,25 +135,9 @@ async fn command_endpoint<R: CommandRequest>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (shared, headers) = (&*shared, &headers);
-    let principal = staff_only(shared, headers)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            let message = format!("request body is larger than {MAX_FRAME_BYTES} bytes");
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::FrameTooLarge, message)
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, rejection.body_text())
-        }
-    })?;
-    let (id, command) = parse_body::<R>(&body)?.into_command();
-    let id = match id.or_else(|| header_text(headers, "idempotency-key")) {
-        Some(id) if id.is_empty() || id.len() > 128 => {
-            let e =
-                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, "id must be 1 to 128 characters");
-            return Err(e.field("id"));
-        }
-        Some(id) => id,
-        None => new_token("http"),
-    };
+    let principal = staff_only(&shared.tokens, headers)?;
+    let (id, command) = parse_body::<R>(&command_body(body)?)?.into_command();
+    let id = command_id(id, headers)?;
     if let Err(wait) = shared.rate.allow(&principal.name) {
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         let message = format!("too many commands for token {}; retry in {secs} s", principal.name);
@@ -178,8 +162,33 @@ async fn command_endpoint<R: CommandRequest>(
     }
 }
 
+/// A command's body, or why it cannot be read.
+pub(crate) fn command_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let message = format!("request body is larger than {MAX_FRAME_BYTES} bytes");
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::FrameTooLarge, message)
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, rejection.body_text())
+        }
+    })
+}
+
+/// The command id from the body or an `Idempotency-Key` header; a fresh one if neither.
+pub(crate) fn command_id(id: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
+    match id.or_else(|| header_text(headers, "idempotency-key")) {
+        Some(id) if id.is_empty() || id.len() > 128 => {
+            let e =
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, "id must be 1 to 128 characters");
+            Err(e.field("id"))
+        }
+        Some(id) => Ok(id),
+        None => Ok(new_token("http")),
+    }
+}
+
 async fn get_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authenticate(&shared, &headers)?;
+    authenticate(&shared.tokens, &headers)?;
     let board = shared.core.board().await.ok_or_else(shutting_down)?;
     Ok(Json(json!({ "seq": board.seq, "board": board })).into_response())
 }
@@ -198,7 +207,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
 
 /// `GET /api/screens`: every screen that ever connected, for the fleet page.
 async fn list_screens(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    staff_only(&shared, &headers)?;
+    staff_only(&shared.tokens, &headers)?;
     let board = shared.core.board().await.ok_or_else(shutting_down)?;
     let screens = shared.fleet.list(board.seq);
     Ok(Json(json!({ "seq": board.seq, "hub": crate::VERSION, "screens": screens })).into_response())
@@ -212,7 +221,7 @@ async fn screen_action(
     Path((screen, action)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    staff_only(&shared, &headers)?;
+    staff_only(&shared.tokens, &headers)?;
     let (control, status, answer) = match action.as_str() {
         "identify" => (
             Control::Frame(HubFrame::Identify { seconds: IDENTIFY_SECONDS }),
@@ -238,7 +247,7 @@ async fn upload_screenshot(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    authenticate(&shared, &headers)?;
+    authenticate(&shared.tokens, &headers)?;
     let png = body.map_err(|rejection| {
         let message = format!("a screenshot is a PNG of at most {MAX_SCREENSHOT_BYTES} bytes");
         ApiError::new(rejection.status(), ErrorCode::BadFrame, message)
@@ -257,7 +266,7 @@ async fn get_screenshot(
     Path(screen): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    staff_only(&shared, &headers)?;
+    staff_only(&shared.tokens, &headers)?;
     let shot = shared.fleet.screenshot(&screen).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BadFrame, format!("no screenshot of {screen:?} yet"))
             .code("not_found")
@@ -308,8 +317,8 @@ fn unreachable_error(screen: &str, why: Unreachable) -> ApiError {
 }
 
 /// The fleet page and its actions are for staff tokens only.
-fn staff_only(shared: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let principal = authenticate(shared, headers)?;
+pub(crate) fn staff_only(tokens: &Tokens, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let principal = authenticate(tokens, headers)?;
     if principal.role != Role::Staff {
         return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "this needs a staff token"));
     }
@@ -325,7 +334,7 @@ fn shutting_down() -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ShuttingDown, "the hub is shutting down")
 }
 
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let unauthorized = |message: &str| {
         ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::BadToken, message.to_string()).with_challenge()
     };
@@ -335,15 +344,15 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Principal, ApiEr
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| unauthorized("Authorization must be Bearer <token>"))?;
-    shared.tokens.check(token.trim()).ok_or_else(|| unauthorized("unknown token"))
+    tokens.check(token.trim()).ok_or_else(|| unauthorized("unknown token"))
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 /// Parses a JSON body, naming the field at fault.
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -390,11 +399,11 @@ impl ApiError {
         }
     }
 
-    fn code(self, code: &str) -> ApiError {
+    pub(crate) fn code(self, code: &str) -> ApiError {
         ApiError { code: code.to_string(), ..self }
     }
 
-    fn field(self, field: &str) -> ApiError {
+    pub(crate) fn field(self, field: &str) -> ApiError {
         ApiError { field: Some(field.to_string()), ..self }
     }
 

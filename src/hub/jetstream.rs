@@ -450,7 +450,7 @@ fn lock(tail: &Mutex<Tail>) -> MutexGuard<'_, Tail> {
     tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn parse_servers(servers: &str) -> Result<Vec<ServerAddr>, JournalError> {
+pub(crate) fn parse_servers(servers: &str) -> Result<Vec<ServerAddr>, JournalError> {
     let list: Vec<&str> = servers.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if list.is_empty() {
         return Err(JournalError::Unavailable("no NATS server given (nats://HOST:4222)".into()));

@@ -1,6 +1,9 @@
 //! The hall's hub: WebSocket `/ws`, HTTP API and the durable journal, started as one unit.
 
 pub mod auth;
+pub mod city;
+pub mod city_link;
+mod city_view;
 pub mod config;
 mod connection;
 pub mod core;
@@ -10,7 +13,7 @@ pub mod http;
 pub mod jetstream;
 pub mod journal;
 pub mod metrics;
-mod pages;
+pub(crate) mod pages;
 pub mod rate;
 pub mod server;
 pub mod shutdown;
@@ -105,7 +108,7 @@ impl RunningHub {
     }
 }
 
-fn client_addr(addr: SocketAddr) -> SocketAddr {
+pub(crate) fn client_addr(addr: SocketAddr) -> SocketAddr {
     match addr {
         SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
         SocketAddr::V6(a) if a.ip().is_unspecified() => {
@@ -148,7 +151,8 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         journal_keep: config.limits.journal_keep,
         metrics: metrics.clone(),
     };
-    let (core, writer) = self::core::spawn(journal, Arc::new(hall), options)
+    let hall = Arc::new(hall);
+    let (core, writer) = self::core::spawn(journal, hall.clone(), options)
         .with_context(|| format!("recovering the journal {journal_label}"))?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -172,6 +176,13 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));
     let fleet_saver =
         tokio::spawn(save_fleet_periodically(shared.fleet.clone(), screens_path, shutdown.clone()));
+    let (city_link, journal_sync) = match &shared_journal {
+        Some(journal) => (
+            Some(link_to_city(journal, addr, hall, &shared).await),
+            Some(tokio::spawn(sync_journal_periodically(shared.core.clone(), shutdown.clone()))),
+        ),
+        None => (None, None),
+    };
     let app = server::router(shared.clone());
     let connections = shared.connections.clone();
     let make_service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -212,6 +223,9 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         }
         let _ = day_check.await;
         let _ = fleet_saver.await;
+        for task in [city_link, journal_sync].into_iter().flatten() {
+            let _ = task.await;
+        }
         // The writer stops once the last handle is gone, after committing what was queued.
         let joined = tokio::task::spawn_blocking(move || writer.join()).await;
         drop(lock);
@@ -225,14 +239,56 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     Ok(RunningHub { addr, tls: tls.is_some(), journal_path, journal_label, shared, trigger, task })
 }
 
+/// Reports the hall to the city view and takes its commands, over the journal's NATS servers.
+/// Without the link the hall works on; only the city does not see it.
+async fn link_to_city(
+    journal: &JetStreamOptions,
+    addr: SocketAddr,
+    hall: Arc<Hall>,
+    shared: &Arc<Shared>,
+) -> tokio::task::JoinHandle<()> {
+    let hub = city_link::hub_name(addr.port());
+    let side = city_link::HubSide {
+        hall_id: journal.hall_id.clone(),
+        hub: hub.clone(),
+        hall,
+        core: shared.core.clone(),
+        fleet: shared.fleet.clone(),
+    };
+    let shutdown = shared.shutdown.clone();
+    match city_link::connect(&journal.servers, format!("papan-hub {hub} {}", journal.hall_id)).await {
+        Ok(client) => tokio::spawn(city_link::serve(client, side, shutdown)),
+        Err(e) => {
+            tracing::error!("the city view will not see this hall: connecting to {}: {e}", journal.servers);
+            tokio::spawn(async {})
+        }
+    }
+}
+
 /// Starts a new service day at midnight even when no one calls.
-async fn check_day_periodically(core: self::core::CoreHandle, mut shutdown: shutdown::Shutdown) {
-    let mut every = tokio::time::interval(self::core::DAY_CHECK_INTERVAL);
+async fn check_day_periodically(core: self::core::CoreHandle, shutdown: shutdown::Shutdown) {
+    every(self::core::DAY_CHECK_INTERVAL, shutdown, || core.check_day()).await
+}
+
+/// How often a hub on a shared journal asks it for events its follower may have missed.
+const JOURNAL_SYNC_INTERVAL: Duration = Duration::from_secs(2);
+
+async fn sync_journal_periodically(core: self::core::CoreHandle, shutdown: shutdown::Shutdown) {
+    every(JOURNAL_SYNC_INTERVAL, shutdown, || core.sync_journal()).await
+}
+
+/// Runs `tick` every `period` until shutdown or until it says the writer is gone.
+async fn every<F: Future<Output = bool>>(
+    period: Duration,
+    mut shutdown: shutdown::Shutdown,
+    mut tick: impl FnMut() -> F,
+) {
+    let mut interval = tokio::time::interval(period);
     loop {
         tokio::select! {
             _ = shutdown.wait() => return,
-            _ = every.tick() => {
-                if !core.check_day().await {
+            _ = interval.tick() => {
+                if !tick().await {
                     return;
                 }
             }

@@ -1,21 +1,31 @@
-//! The browser pages the hub serves: the staff console at `/` and the fleet page at `/screens`.
+//! The browser pages the hub serves: the staff console at `/` and the fleet page at `/screens`
+//! (and `papan city` its city page).
 //! Plain HTML, CSS and JS from `assets/console/`, built into the binary (no CDN, no build step).
 
 use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 use super::server::Shared;
 
+/// A file of `assets/console/` built into the binary, served as `mime`.
 macro_rules! asset {
     ($file:literal, $mime:literal) => {
-        get(|| async {
-            let body = include_str!(concat!("../../assets/console/", $file));
-            ([(header::CONTENT_TYPE, $mime), (header::CACHE_CONTROL, "no-cache")], body).into_response()
-        })
+        $crate::hub::pages::served(include_str!(concat!("../../assets/console/", $file)), $mime)
     };
+}
+pub(super) use asset;
+
+/// A built-in file; browsers ask again each time, so a new papan's pages show at once.
+pub(super) fn served<S: Clone + Send + Sync + 'static>(
+    body: &'static str,
+    mime: &'static str,
+) -> MethodRouter<S> {
+    get(move || async move {
+        ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    })
 }
 
 pub fn routes() -> axum::Router<Arc<Shared>> {

@@ -15,6 +15,8 @@ use papan::protocol::{CallNextCommand, Command, HubFrame, Role, Seq};
 
 use super::{HubProcess, WAIT, call, free_listen_addr, next_update};
 
+mod city;
+
 const HALL_ID: &str = "test-hall";
 
 /// A JetStream-enabled `nats-server` on a free loopback port, stopped when dropped.
@@ -26,12 +28,22 @@ pub struct NatsServer {
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with("", "")
+    }
+
+    /// A server with `jetstream_extra` inside its `jetstream { }` block and `extra` after it.
+    pub fn start_with(jetstream_extra: &str, extra: &str) -> NatsServer {
         let dir = tempfile::tempdir().unwrap();
         let listen = free_listen_addr();
-        let port = listen.rsplit(':').next().unwrap().to_string();
+        let conf = format!(
+            "listen: \"{listen}\"\njetstream {{ store_dir: \"{store}\", {jetstream_extra} }}\n{extra}\n",
+            store = dir.path().join("store").display(),
+        );
+        let path = dir.path().join("nats.conf");
+        std::fs::write(&path, conf).unwrap();
         let child = Process::new("nats-server")
-            .args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"])
-            .arg(dir.path())
+            .arg("--config")
+            .arg(&path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -45,7 +57,11 @@ impl NatsServer {
     }
 
     fn journal(&self) -> JetStreamOptions {
-        JetStreamOptions { servers: self.url.clone(), hall_id: HALL_ID.into(), replicas: 1 }
+        self.journal_of(HALL_ID)
+    }
+
+    fn journal_of(&self, hall_id: &str) -> JetStreamOptions {
+        JetStreamOptions { servers: self.url.clone(), hall_id: hall_id.into(), replicas: 1 }
     }
 
     /// Messages in the hall's stream and its last sequence, read straight from JetStream.
@@ -112,8 +128,10 @@ fn call_next(counter: u16) -> Command {
 async fn events_until(screen: &mut Session, last: Seq) -> Vec<(Seq, String)> {
     let mut seen = Vec::new();
     loop {
-        let frame =
-            tokio::time::timeout(WAIT, screen.next_frame()).await.expect("events keep coming").unwrap();
+        let Ok(frame) = tokio::time::timeout(WAIT, screen.next_frame()).await else {
+            panic!("no event for {WAIT:?} waiting for seq {last}; got up to {:?}", seen.last());
+        };
+        let frame = frame.unwrap();
         if let Some(HubFrame::Event(event)) = frame {
             let ticket = match &event.event {
                 papan::protocol::Event::Call(call) => call.ticket.to_string(),

@@ -1,0 +1,245 @@
+//! `papan city`: the fleet page and API across every hall on a NATS cluster (halls, hubs,
+//! screens, lag, latest calls), and city-wide tickers and prerecorded announcements sent to all
+//! halls or a chosen list. It reads the hubs' reports and asks the halls' hubs over NATS.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::Tokens;
+use super::city_link::{self, CityCommand, CityReply, HallReport};
+use super::city_view::CityView;
+use super::config::HubConfig;
+use super::http::{ApiError, command_body, command_id, parse_body, staff_only};
+use super::pages::asset;
+use super::shutdown::{self, Shutdown, ShutdownTrigger};
+use crate::protocol::{AnnounceCommand, Command, ErrorCode, MAX_FRAME_BYTES, TickerCommand};
+
+/// Beside a hub's 7878 on the same machine.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:7880";
+/// How long the city waits for a hall to confirm a command.
+const HALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct CityOptions {
+    /// `nats://HOST:4222[,…]`: the city cluster's servers.
+    pub servers: String,
+    /// Listen address and tokens (`city.toml`, the same format as `hub.toml`).
+    pub config: HubConfig,
+}
+
+struct City {
+    tokens: Tokens,
+    client: async_nats::Client,
+    view: Mutex<CityView>,
+}
+
+/// A started city view; dropping it does not stop it: call [`RunningCity::stop`].
+pub struct RunningCity {
+    pub addr: SocketAddr,
+    trigger: ShutdownTrigger,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningCity {
+    pub fn http_url(&self) -> String {
+        format!("http://{}", super::client_addr(self.addr))
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.trigger.trigger();
+        self.task.await.context("city task panicked")?
+    }
+}
+
+pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
+    let CityOptions { servers, config } = options;
+    let client = city_link::connect(&servers, "papan-city".into())
+        .await
+        .with_context(|| format!("connecting to NATS at {servers}"))?;
+    let reports =
+        client.subscribe(city_link::ALL_REPORTS).await.context("subscribing to the halls' reports")?;
+    let city = Arc::new(City { tokens: Tokens::new(&config.tokens), client, view: Mutex::default() });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (trigger, shutdown) = shutdown::channel();
+    let listening = tokio::spawn(listen_to_halls(reports, city.clone(), shutdown.clone()));
+    let mut stop = shutdown.clone();
+    let serving =
+        axum::serve(listener, router(city)).with_graceful_shutdown(async move { stop.wait().await });
+    let task = tokio::spawn(async move {
+        let served = serving.await;
+        let _ = listening.await;
+        served.context("serving")
+    });
+    tracing::info!(%addr, servers, "city view started");
+    Ok(RunningCity { addr, trigger, task })
+}
+
+async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, mut shutdown: Shutdown) {
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.wait() => return,
+            message = reports.next() => match message {
+                Some(message) => message,
+                None => return,
+            },
+        };
+        match serde_json::from_slice::<HallReport>(&message.payload) {
+            Ok(report) => city.view.lock().expect("city view lock").record(report, jiff::Timestamp::now()),
+            Err(e) => {
+                tracing::warn!(subject = %message.subject, "ignoring a hall report that does not parse: {e}")
+            }
+        }
+    }
+}
+
+fn router(city: Arc<City>) -> axum::Router {
+    axum::Router::new()
+        .route("/", asset!("city.html", "text/html; charset=utf-8"))
+        .route("/city.js", asset!("city.js", "text/javascript; charset=utf-8"))
+        .route("/console.css", asset!("console.css", "text/css; charset=utf-8"))
+        .route("/common.js", asset!("common.js", "text/javascript; charset=utf-8"))
+        .route("/api/halls", get(list_halls))
+        .route("/api/ticker", post(send_ticker))
+        .route("/api/announce", post(send_announce))
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok", "version": crate::VERSION })) }))
+        .fallback(super::http::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .with_state(city)
+}
+
+/// `GET /api/halls`: every hall heard since the city view started.
+async fn list_halls(State(city): State<Arc<City>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    staff_only(&city.tokens, &headers)?;
+    let halls = city.view.lock().expect("city view lock").summaries(jiff::Timestamp::now());
+    Ok(Json(json!({ "halls": halls })).into_response())
+}
+
+/// `POST /api/ticker` body: the text (empty clears it) and, optionally, which halls.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TickerRequest {
+    #[serde(default)]
+    id: Option<String>,
+    text: String,
+    #[serde(default)]
+    halls: Option<Vec<String>>,
+}
+
+/// `POST /api/announce` body: a phrase id every chosen hall has.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnnounceRequest {
+    #[serde(default)]
+    id: Option<String>,
+    phrase: String,
+    #[serde(default)]
+    halls: Option<Vec<String>>,
+}
+
+async fn send_ticker(
+    State(city): State<Arc<City>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    staff_only(&city.tokens, &headers)?;
+    let TickerRequest { id, text, halls } = parse_body(&command_body(body)?)?;
+    let id = command_id(id, &headers)?;
+    send_to_halls(&city, id, Command::Ticker(TickerCommand { text }), halls).await
+}
+
+async fn send_announce(
+    State(city): State<Arc<City>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    staff_only(&city.tokens, &headers)?;
+    let AnnounceRequest { id, phrase, halls } = parse_body(&command_body(body)?)?;
+    let id = command_id(id, &headers)?;
+    send_to_halls(&city, id, Command::Announce(AnnounceCommand { phrase }), halls).await
+}
+
+/// One hall's outcome, as the API answers it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum HallOutcome {
+    Acked { seq: crate::protocol::Seq, duplicate: bool },
+    Failed { error: OutcomeError },
+}
+
+#[derive(Debug, Serialize)]
+struct OutcomeError {
+    code: String,
+    message: String,
+}
+
+/// Sends one command to each hall at once (all heard halls when `halls` is absent): 200 when
+/// every hall stored it, 502 when any did not; the body says which. Each hall's journal knows
+/// the id, so repeating the request with the same id is safe.
+async fn send_to_halls(
+    city: &City,
+    id: String,
+    command: Command,
+    halls: Option<Vec<String>>,
+) -> Result<Response, ApiError> {
+    let halls = match halls {
+        Some(halls) => halls,
+        None => city.view.lock().expect("city view lock").hall_ids(),
+    };
+    if halls.is_empty() {
+        let message = "no hall to send to: none has reported yet, and none was named";
+        return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::InvalidCommand, message).field("halls"));
+    }
+    if let Some(bad) = halls.iter().find(|h| super::jetstream::check_hall_id(h).is_err()) {
+        let message = format!("{bad:?} is not a hall id (lowercase letters, digits and -)");
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidCommand, message).field("halls"));
+    }
+    let body: Bytes =
+        serde_json::to_vec(&CityCommand { id: id.clone(), command }).expect("city command serializes").into();
+    let asks = halls.iter().map(|hall| ask_hall(&city.client, hall, body.clone()));
+    let outcomes: BTreeMap<String, HallOutcome> =
+        halls.iter().cloned().zip(futures_util::future::join_all(asks).await).collect();
+    let all_acked = outcomes.values().all(|o| matches!(o, HallOutcome::Acked { .. }));
+    let status = if all_acked { StatusCode::OK } else { StatusCode::BAD_GATEWAY };
+    tracing::info!(id, all_acked, halls = outcomes.len(), "city command sent");
+    Ok((status, [(header::CACHE_CONTROL, "no-store")], Json(json!({ "id": id, "halls": outcomes })))
+        .into_response())
+}
+
+async fn ask_hall(client: &async_nats::Client, hall: &str, body: Bytes) -> HallOutcome {
+    let failed = |code: &str, message: String| HallOutcome::Failed {
+        error: OutcomeError { code: code.into(), message },
+    };
+    let asked =
+        tokio::time::timeout(HALL_TIMEOUT, client.request(city_link::command_subject(hall), body)).await;
+    let message = match asked {
+        Ok(Ok(message)) => message,
+        Ok(Err(e)) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+            return failed("hall_unreachable", format!("no hub of hall {hall} is reachable"));
+        }
+        Ok(Err(e)) => return failed("hall_unreachable", format!("asking hall {hall}: {e}")),
+        Err(_) => {
+            return failed("hall_unreachable", format!("hall {hall} did not answer within {HALL_TIMEOUT:?}"));
+        }
+    };
+    match serde_json::from_slice::<CityReply>(&message.payload) {
+        Ok(CityReply::Acked { seq, duplicate }) => HallOutcome::Acked { seq, duplicate },
+        Ok(CityReply::Refused { code, message }) => failed(code.as_str(), message),
+        Err(e) => failed("bad_frame", format!("hall {hall} answered something unreadable: {e}")),
+    }
+}

@@ -1,0 +1,202 @@
+//! A JetStream hub's link to the city view over NATS: it reports the hall (seq, screens, latest
+//! calls) every two seconds on `papan.<hall>.report` and answers the city's ticker and announce
+//! commands on `papan.<hall>.command` (one hub of the hall answers each, through a queue group).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::core::CoreHandle;
+use super::fleet::Fleet;
+use super::shutdown::Shutdown;
+use crate::board::CallRecord;
+use crate::hall::{Hall, Phrase};
+use crate::protocol::{Command, ErrorCode, Seq};
+
+/// How often a hub reports its hall; the city counts a hub silent for [`STALE_AFTER`] as gone.
+pub const REPORT_INTERVAL: Duration = Duration::from_secs(2);
+/// Three missed reports and a second of slack.
+pub const STALE_AFTER: Duration = Duration::from_secs(7);
+/// Every hall's reports, for the city view's subscription.
+pub const ALL_REPORTS: &str = "papan.*.report";
+/// Latest calls a report carries.
+const RECENT_CALLS: usize = 5;
+/// A publish the NATS connection cannot take this long is dropped (the next report follows).
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub fn report_subject(hall_id: &str) -> String {
+    format!("papan.{hall_id}.report")
+}
+
+pub fn command_subject(hall_id: &str) -> String {
+    format!("papan.{hall_id}.command")
+}
+
+/// What one hub tells the city about its hall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HallReport {
+    pub hall_id: String,
+    pub hall_name: String,
+    /// The reporting hub: host name and port.
+    pub hub: String,
+    pub version: String,
+    pub seq: Seq,
+    pub ticker: Option<String>,
+    /// Newest first.
+    pub recent: Vec<CallRecord>,
+    pub screens: Vec<ScreenReport>,
+    /// The prerecorded announcements the hall has, for the city's announce form.
+    pub phrases: Vec<Phrase>,
+}
+
+/// One screen as its hub sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreenReport {
+    pub screen: String,
+    pub online: bool,
+    pub last_seen: jiff::Timestamp,
+    /// The seq the screen last reported having (`None` before its first status).
+    pub last_seq: Option<Seq>,
+    pub layout: String,
+    pub version: String,
+    /// What the screen says is wrong with its layout or voice, if anything.
+    pub problem: Option<String>,
+}
+
+/// A command from the city to a hall: `{"id": …, "command": {"type": "ticker", …}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityCommand {
+    pub id: String,
+    pub command: Command,
+}
+
+/// A hall's answer to a [`CityCommand`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CityReply {
+    Acked { seq: Seq, duplicate: bool },
+    Refused { code: ErrorCode, message: String },
+}
+
+/// Connects to NATS for the city link (the hub's and the city view's side alike).
+pub async fn connect(servers: &str, name: String) -> anyhow::Result<async_nats::Client> {
+    let servers = super::jetstream::parse_servers(servers)?;
+    Ok(async_nats::ConnectOptions::new().name(name).connect(servers).await?)
+}
+
+/// This hub in reports: the machine's host name and the hub's port.
+pub fn hub_name(port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    format!("{}:{port}", if host.is_empty() { "hub" } else { host })
+}
+
+/// What the link needs of the hub.
+pub struct HubSide {
+    pub hall_id: String,
+    pub hub: String,
+    /// The hall as the hub started with it: its name and phrases go into the reports.
+    pub hall: Arc<Hall>,
+    pub core: CoreHandle,
+    pub fleet: Arc<Fleet>,
+}
+
+/// Reports the hall and answers the city until shutdown.
+pub async fn serve(client: async_nats::Client, side: HubSide, mut shutdown: Shutdown) {
+    let subject = command_subject(&side.hall_id);
+    let queue = format!("papan-hubs-{}", side.hall_id);
+    let mut commands = match client.queue_subscribe(subject.clone(), queue).await {
+        Ok(commands) => Some(commands),
+        Err(e) => {
+            tracing::error!("the city cannot send commands to this hub: subscribing to {subject}: {e}");
+            None
+        }
+    };
+    let mut every = tokio::time::interval(REPORT_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            _ = every.tick() => publish_report(&client, &side).await,
+            Some(message) = async { commands.as_mut()?.next().await } => {
+                let (client, core) = (client.clone(), side.core.clone());
+                tokio::spawn(async move {
+                    let reply = answer(&core, &message.payload).await;
+                    let Some(to) = message.reply else { return };
+                    let body = serde_json::to_vec(&reply).expect("city reply serializes");
+                    if let Err(e) = client.publish(to, body.into()).await {
+                        tracing::warn!("answering the city: {e}");
+                    }
+                });
+            }
+        }
+    }
+    if let Some(mut commands) = commands {
+        let _ = commands.unsubscribe().await;
+    }
+    let _ = client.flush().await;
+}
+
+async fn publish_report(client: &async_nats::Client, side: &HubSide) {
+    let Some(board) = side.core.board().await else { return };
+    let report = HallReport {
+        hall_id: side.hall_id.clone(),
+        hall_name: side.hall.name.clone(),
+        hub: side.hub.clone(),
+        version: crate::VERSION.to_string(),
+        seq: board.seq,
+        ticker: board.ticker.clone(),
+        recent: board.recent.iter().take(RECENT_CALLS).cloned().collect(),
+        screens: side
+            .fleet
+            .list(board.seq)
+            .into_iter()
+            .map(|info| {
+                let status = info.status.unwrap_or_default();
+                let problem = match (status.layout_error, status.voice_error) {
+                    (Some(layout), Some(voice)) => Some(format!("{layout}; {voice}")),
+                    (layout, voice) => layout.or(voice),
+                };
+                ScreenReport {
+                    screen: info.screen,
+                    online: info.online,
+                    last_seen: info.last_seen,
+                    last_seq: info.status_at.map(|_| status.last_seq),
+                    layout: status.layout,
+                    version: status.version,
+                    problem,
+                }
+            })
+            .collect(),
+        phrases: side.hall.phrases.clone(),
+    };
+    let body = serde_json::to_vec(&report).expect("hall report serializes");
+    let subject = report_subject(&side.hall_id);
+    match tokio::time::timeout(PUBLISH_TIMEOUT, client.publish(subject, body.into())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!("reporting the hall to the city: {e}"),
+        Err(_) => tracing::debug!("reporting the hall to the city: NATS did not take the report"),
+    }
+}
+
+/// Applies a city command: only a ticker or an announcement (calls are the hall's business).
+async fn answer(core: &CoreHandle, payload: &[u8]) -> CityReply {
+    let refused = |code, message: String| CityReply::Refused { code, message };
+    let CityCommand { id, command } = match serde_json::from_slice(payload) {
+        Ok(command) => command,
+        Err(e) => return refused(ErrorCode::BadFrame, format!("not a city command: {e}")),
+    };
+    if id.is_empty() || id.len() > 128 {
+        return refused(ErrorCode::BadFrame, "id must be 1 to 128 characters".into());
+    }
+    if !matches!(command, Command::Ticker(_) | Command::Announce(_)) {
+        let message = format!("the city sends only ticker and announce, not {}", command.kind());
+        return refused(ErrorCode::Forbidden, message);
+    }
+    match core.command(id, command).await {
+        Ok(ack) => CityReply::Acked { seq: ack.seq, duplicate: ack.duplicate },
+        Err(rejection) => refused(rejection.code, rejection.message),
+    }
+}

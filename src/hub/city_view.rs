@@ -1,0 +1,202 @@
+//! The city's picture of its halls, folded from the hubs' reports: which halls and hubs are
+//! heard from, each hall's seq and latest calls, and its screens across all of its hubs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::city_link::{HallReport, STALE_AFTER};
+use crate::board::CallRecord;
+use crate::hall::Phrase;
+use crate::protocol::Seq;
+
+/// Every report heard, latest per hall and hub.
+#[derive(Default)]
+pub struct CityView {
+    halls: BTreeMap<String, BTreeMap<String, Heard>>,
+}
+
+struct Heard {
+    report: HallReport,
+    /// By the city's clock: hubs' clocks may disagree with it.
+    at: jiff::Timestamp,
+}
+
+/// One hall as the city page and `GET /api/halls` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HallSummary {
+    pub hall_id: String,
+    pub name: String,
+    /// Some hub of the hall reported within the last [`STALE_AFTER`].
+    pub online: bool,
+    pub last_heard: jiff::Timestamp,
+    /// The highest seq any of its hubs reported.
+    pub seq: Seq,
+    pub ticker: Option<String>,
+    pub recent: Vec<CallRecord>,
+    pub hubs: Vec<HubSummary>,
+    pub screens: Vec<ScreenSummary>,
+    pub screens_online: usize,
+    /// The furthest behind any online screen is, in events.
+    pub max_lag: Option<Seq>,
+    pub phrases: Vec<Phrase>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubSummary {
+    pub hub: String,
+    pub version: String,
+    pub online: bool,
+    pub last_heard: jiff::Timestamp,
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenSummary {
+    pub screen: String,
+    /// Connected to a hub that is itself heard from.
+    pub online: bool,
+    /// The hub it is (or was last) connected to.
+    pub hub: String,
+    pub last_seen: jiff::Timestamp,
+    /// Events behind the hall's seq by its last status.
+    pub lag: Option<Seq>,
+    pub layout: String,
+    pub version: String,
+    pub problem: Option<String>,
+}
+
+impl CityView {
+    pub fn record(&mut self, report: HallReport, at: jiff::Timestamp) {
+        let hubs = self.halls.entry(report.hall_id.clone()).or_default();
+        hubs.insert(report.hub.clone(), Heard { report, at });
+    }
+
+    /// Every hall ever heard, by id.
+    pub fn hall_ids(&self) -> Vec<String> {
+        self.halls.keys().cloned().collect()
+    }
+
+    pub fn summaries(&self, now: jiff::Timestamp) -> Vec<HallSummary> {
+        self.halls.iter().map(|(id, hubs)| summarize(id, hubs, now)).collect()
+    }
+}
+
+fn is_fresh(heard: &Heard, now: jiff::Timestamp) -> bool {
+    let stale = jiff::SignedDuration::try_from(STALE_AFTER).unwrap_or(jiff::SignedDuration::MAX);
+    now.duration_since(heard.at) <= stale
+}
+
+fn summarize(id: &str, hubs: &BTreeMap<String, Heard>, now: jiff::Timestamp) -> HallSummary {
+    // The hub furthest along speaks for the hall's board; latest heard breaks a tie.
+    let lead = hubs.values().max_by_key(|h| (h.report.seq, h.at)).expect("a hall has a hub");
+    let seq = lead.report.seq;
+    let mut screens: BTreeMap<&str, ScreenSummary> = BTreeMap::new();
+    for heard in hubs.values() {
+        let fresh = is_fresh(heard, now);
+        for screen in &heard.report.screens {
+            let summary = ScreenSummary {
+                screen: screen.screen.clone(),
+                online: fresh && screen.online,
+                hub: heard.report.hub.clone(),
+                last_seen: if fresh && screen.online { heard.at } else { screen.last_seen.min(heard.at) },
+                lag: screen.last_seq.map(|last| seq.saturating_sub(last)),
+                layout: screen.layout.clone(),
+                version: screen.version.clone(),
+                problem: screen.problem.clone(),
+            };
+            // A screen that moved hubs is listed once: where it is online, else where last seen.
+            let better = match screens.get(screen.screen.as_str()) {
+                None => true,
+                Some(known) => (summary.online, summary.last_seen) > (known.online, known.last_seen),
+            };
+            if better {
+                screens.insert(&screen.screen, summary);
+            }
+        }
+    }
+    let screens: Vec<ScreenSummary> = screens.into_values().collect();
+    let online_screens = screens.iter().filter(|s| s.online);
+    HallSummary {
+        hall_id: id.to_string(),
+        name: lead.report.hall_name.clone(),
+        online: hubs.values().any(|h| is_fresh(h, now)),
+        last_heard: hubs.values().map(|h| h.at).max().expect("a hall has a hub"),
+        seq,
+        ticker: lead.report.ticker.clone(),
+        recent: lead.report.recent.clone(),
+        hubs: hubs
+            .values()
+            .map(|h| HubSummary {
+                hub: h.report.hub.clone(),
+                version: h.report.version.clone(),
+                online: is_fresh(h, now),
+                last_heard: h.at,
+                seq: h.report.seq,
+            })
+            .collect(),
+        screens_online: online_screens.clone().count(),
+        max_lag: online_screens.filter_map(|s| s.lag).max(),
+        screens,
+        phrases: lead.report.phrases.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::city_link::ScreenReport;
+
+    fn report(hub: &str, seq: Seq, screens: &[(&str, bool, Seq)]) -> HallReport {
+        HallReport {
+            hall_id: "mpp-palembang".into(),
+            hall_name: "MPP Palembang".into(),
+            hub: hub.into(),
+            version: "0.1.0".into(),
+            seq,
+            ticker: None,
+            recent: Vec::new(),
+            screens: screens
+                .iter()
+                .map(|(screen, online, last_seq)| ScreenReport {
+                    screen: screen.to_string(),
+                    online: *online,
+                    last_seen: jiff::Timestamp::UNIX_EPOCH,
+                    last_seq: Some(*last_seq),
+                    layout: "landscape".into(),
+                    version: "0.1.0".into(),
+                    problem: None,
+                })
+                .collect(),
+            phrases: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_hall_is_online_while_one_of_its_hubs_is_heard_and_lists_each_screen_once() {
+        let t0: jiff::Timestamp = "2026-11-23T03:00:00Z".parse().unwrap();
+        let mut view = CityView::default();
+        // Screen lobby-1 moved from hub a to hub b; hub b is further along.
+        view.record(report("a:7878", 10, &[("lobby-1", false, 9), ("lobby-2", true, 10)]), t0);
+        view.record(report("b:7878", 12, &[("lobby-1", true, 11)]), t0);
+        let hall = &view.summaries(t0 + jiff::SignedDuration::from_secs(1))[0];
+        assert_eq!((hall.online, hall.seq, hall.hubs.len()), (true, 12, 2));
+        let screens: Vec<(&str, bool, &str, Option<Seq>)> =
+            hall.screens.iter().map(|s| (s.screen.as_str(), s.online, s.hub.as_str(), s.lag)).collect();
+        assert_eq!(screens, [("lobby-1", true, "b:7878", Some(1)), ("lobby-2", true, "a:7878", Some(2))]);
+        assert_eq!((hall.screens_online, hall.max_lag), (2, Some(2)));
+
+        // Hub a falls silent: its screens count as offline, the hall stays online through b.
+        let later = t0 + jiff::SignedDuration::from_secs(10);
+        view.record(report("b:7878", 13, &[("lobby-1", true, 13)]), later);
+        let hall = &view.summaries(later)[0];
+        assert!(hall.online);
+        assert_eq!(hall.hubs.iter().map(|h| h.online).collect::<Vec<_>>(), [false, true]);
+        assert_eq!((hall.screens_online, hall.max_lag), (1, Some(0)));
+
+        // Both silent: the hall is offline and keeps its last known seq.
+        let hall = &view.summaries(later + jiff::SignedDuration::from_secs(8))[0];
+        assert_eq!((hall.online, hall.seq, hall.screens_online), (false, 13, 0));
+        assert_eq!(hall.last_heard, later);
+    }
+}

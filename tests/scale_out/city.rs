@@ -1,0 +1,287 @@
+//! The city view (`papan city`) over real nats-servers: halls and their screens as the hubs
+//! report them, city-wide tickers and announcements, and a kecamatan site on a leaf node that
+//! keeps calling while its link to the city is down.
+
+use std::time::{Duration, Instant};
+
+use papan::client::Session;
+use papan::hall::Hall;
+use papan::hub;
+use papan::hub::city::{self, CityOptions, RunningCity};
+use papan::hub::city_link::{CityCommand, CityReply, command_subject};
+use papan::protocol::{ErrorCode, Event, EventFrame, HubFrame, Role, Seq};
+use serde_json::{Value, json};
+
+use super::super::proxy::{Link, Proxy};
+use super::super::{WAIT, call, free_listen_addr};
+use super::{NatsServer, client, events_until, loopback_config, shared_hub_options};
+
+const PALEMBANG: &str = "mpp-palembang";
+const KECAMATAN: &str = "kec-ilir-barat";
+
+async fn start_city(nats_url: &str) -> (RunningCity, String) {
+    let config = loopback_config();
+    let token = config.token_for(Role::Staff).unwrap().to_string();
+    let city = city::start(CityOptions { servers: nats_url.to_string(), config }).await.unwrap();
+    (city, token)
+}
+
+/// `GET /api/halls` as (status, body).
+async fn halls(city: &RunningCity, token: Option<&str>) -> (u16, Value) {
+    let mut request = papan::tls::http_client().get(format!("{}/api/halls", city.http_url()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Polls the city until `ready` holds for the hall listing, or fails saying what it last saw.
+async fn wait_for_halls(
+    city: &RunningCity,
+    token: &str,
+    within: Duration,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, body) = halls(city, Some(token)).await;
+        if ready(&body["halls"]) {
+            return body["halls"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the city view did not get there within {within:?}; it shows {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn hall<'a>(halls: &'a Value, id: &str) -> &'a Value {
+    halls.as_array().unwrap().iter().find(|h| h["hall_id"] == id).unwrap_or(&Value::Null)
+}
+
+async fn post(city: &RunningCity, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = papan::tls::http_client()
+        .post(format!("{}{path}", city.http_url()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// The next event a screen receives (skipping pings, acks, snapshots).
+async fn next_event(screen: &mut Session) -> EventFrame {
+    loop {
+        let frame = tokio::time::timeout(WAIT, screen.next_frame()).await.expect("an event arrives").unwrap();
+        if let Some(HubFrame::Event(event)) = frame {
+            return event;
+        }
+    }
+}
+
+/// Two halls on one cluster (one with two hubs): the city lists both with their hubs and screens,
+/// sends a ticker to every hall and an announcement to a chosen one, repeats are stored once, a
+/// hall nobody serves is reported as unreachable, and a hub refuses anything but ticker and
+/// announce from the city.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = loopback_config();
+    let start = |hall: &str, name: &str| {
+        hub::start(shared_hub_options(nats.journal_of(hall), &config, &dir.path().join(name)))
+    };
+    let palembang_a = start(PALEMBANG, "a").await.unwrap();
+    let palembang_b = start(PALEMBANG, "b").await.unwrap();
+    let kecamatan = start(KECAMATAN, "k").await.unwrap();
+    let mut lobby =
+        Session::connect(&client(palembang_a.ws_url(), &config, Role::Display, "lobby-1"), 0).await.unwrap();
+    let mut kec_screen =
+        Session::connect(&client(kecamatan.ws_url(), &config, Role::Display, "kec-1"), 0).await.unwrap();
+    let (city, token) = start_city(&nats.url).await;
+
+    assert_eq!(halls(&city, None).await.0, 401, "the city page needs a token");
+    let listed = wait_for_halls(&city, &token, Duration::from_secs(10), |halls| {
+        hall(halls, PALEMBANG)["hubs"].as_array().is_some_and(|h| h.len() == 2)
+            && hall(halls, PALEMBANG)["screens_online"] == 1
+            && hall(halls, KECAMATAN)["screens_online"] == 1
+    })
+    .await;
+    let palembang = hall(&listed, PALEMBANG);
+    assert_eq!(palembang["online"], true);
+    assert_eq!(palembang["name"], Hall::builtin().name);
+    assert_eq!(palembang["screens"][0]["screen"], "lobby-1");
+    assert_eq!(hall(&listed, KECAMATAN)["screens"][0]["screen"], "kec-1");
+
+    // A ticker to every hall: both store it and their screens show it.
+    let text = "Layanan hari ini tutup pukul 15.00 WIB";
+    let (status, sent) =
+        post(&city, &token, "/api/ticker", json!({"id": "city-ticker-1", "text": text})).await;
+    assert_eq!(status, 200, "{sent:#}");
+    assert_eq!(sent["halls"].as_object().unwrap().len(), 2, "{sent:#}");
+    for screen in [&mut lobby, &mut kec_screen] {
+        assert_eq!(next_event(screen).await.event, Event::Ticker { text: text.into() });
+    }
+    let (status, again) =
+        post(&city, &token, "/api/ticker", json!({"id": "city-ticker-1", "text": text})).await;
+    assert_eq!(status, 200);
+    for id in [PALEMBANG, KECAMATAN] {
+        assert_eq!(again["halls"][id]["duplicate"], true, "a repeat is stored once: {again:#}");
+        assert_eq!(again["halls"][id]["seq"], sent["halls"][id]["seq"]);
+    }
+
+    // An announcement to the kecamatan only; the next thing the MPP screen sees is its own call.
+    let phrase = Hall::builtin().phrases[0].id.clone();
+    let (status, announced) =
+        post(&city, &token, "/api/announce", json!({"phrase": phrase, "halls": [KECAMATAN]})).await;
+    assert_eq!(status, 200, "{announced:#}");
+    assert_eq!(announced["halls"].as_object().unwrap().keys().collect::<Vec<_>>(), [KECAMATAN]);
+    assert!(matches!(next_event(&mut kec_screen).await.event, Event::Announce { phrase: p } if p == phrase));
+    let mut staff =
+        Session::connect(&client(palembang_b.ws_url(), &config, Role::Staff, "staff"), 0).await.unwrap();
+    staff.command("after-announce", call("A-5", 1)).await.unwrap();
+    assert!(matches!(next_event(&mut lobby).await.event, Event::Call(c) if c.ticket.to_string() == "A-005"));
+
+    // A hall nobody serves, and an unknown phrase: 502 with the reason per hall.
+    let asked = Instant::now();
+    let (status, missing) =
+        post(&city, &token, "/api/ticker", json!({"text": "x", "halls": [KECAMATAN, "kec-nowhere"]})).await;
+    assert_eq!(status, 502, "{missing:#}");
+    assert_eq!(missing["halls"]["kec-nowhere"]["error"]["code"], "hall_unreachable", "{missing:#}");
+    assert!(missing["halls"][KECAMATAN]["seq"].is_u64(), "the reachable hall still got it: {missing:#}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "no responders is known at once: {:?}",
+        asked.elapsed()
+    );
+    let (status, unknown) = post(&city, &token, "/api/announce", json!({"phrase": "no-such-phrase"})).await;
+    assert_eq!(status, 502);
+    assert_eq!(unknown["halls"][PALEMBANG]["error"]["code"], "unknown_phrase", "{unknown:#}");
+
+    // Straight over NATS: a hub takes no calls from the city.
+    let nats_client = async_nats::connect(nats.url.as_str()).await.unwrap();
+    let command = CityCommand { id: "city-call".into(), command: call("B-1", 2) };
+    let answer = nats_client
+        .request(command_subject(PALEMBANG), serde_json::to_vec(&command).unwrap().into())
+        .await
+        .unwrap();
+    let reply: CityReply = serde_json::from_slice(&answer.payload).unwrap();
+    assert!(matches!(reply, CityReply::Refused { code: ErrorCode::Forbidden, .. }), "{reply:?}");
+
+    // The MPP's screens follow: both hubs report the same seq, and the last call.
+    let last: Seq = staff.command("last", call("A-6", 1)).await.unwrap().seq;
+    let listed = wait_for_halls(&city, &token, Duration::from_secs(10), |halls| {
+        let p = hall(halls, PALEMBANG);
+        p["seq"] == last && p["hubs"].as_array().unwrap().iter().all(|h| h["seq"] == last)
+    })
+    .await;
+    assert_eq!(hall(&listed, PALEMBANG)["recent"][0]["ticket"], "A-006");
+
+    // The city page: both halls listed, a ticker sent to the ticked halls from its form.
+    let mut browser = super::super::browser::Browser::start(1280, 800).await;
+    browser.open(&format!("{}/", city.http_url())).await;
+    browser.wait_for("!document.getElementById('login').hidden").await;
+    browser.fill("token", &token).await;
+    browser.click("#login-button").await;
+    browser.wait_for("document.querySelectorAll('#halls tr[data-hall]').length === 2").await;
+    browser.wait_for("document.querySelectorAll('#targets input:checked').length === 2").await;
+    let row =
+        browser.eval(&format!("document.querySelector('tr[data-hall=\"{PALEMBANG}\"]').innerText")).await;
+    let row = row.as_str().unwrap_or_default().to_string();
+    assert!(row.contains("Terhubung") && row.contains("2 dari 2") && row.contains("A-006"), "{row}");
+    browser.fill("ticker-text", "Antrean dibuka kembali pukul 13.00").await;
+    browser.click("#ticker-send").await;
+    browser.wait_for("document.getElementById('message').innerText.includes('diterima 2 aula')").await;
+    let sent = Event::Ticker { text: "Antrean dibuka kembali pukul 13.00".into() };
+    for screen in [&mut lobby, &mut kec_screen] {
+        // Skipping what came before (the last call, the ticker "x").
+        while next_event(screen).await.event != sent {}
+    }
+    browser.screenshot(&std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("city.png")).await;
+
+    city.stop().await.unwrap();
+    for hub in [palembang_a, palembang_b, kecamatan] {
+        hub.stop().await.unwrap();
+    }
+}
+
+/// A kecamatan site runs its own nats-server (a JetStream domain of its own) linked to the city's
+/// as a leaf node. With the link down, calls at the site are stored and shown as usual and the
+/// city shows the hall as cut off; when the link returns, the city sees those calls and reaches
+/// the hall again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
+    // The site reaches the city's leaf port through a link the test can cut. The city advertises
+    // the link's address: a leaf node also dials the addresses its hub advertises, and would
+    // otherwise go round the cut.
+    let leaf_port = free_listen_addr();
+    let link = Proxy::start(leaf_port.parse().unwrap()).await;
+    let city_nats = NatsServer::start_with(
+        "domain: city",
+        &format!("leafnodes {{ listen: \"{leaf_port}\", advertise: \"{}\" }}", link.addr),
+    );
+    let site_nats = NatsServer::start_with(
+        &format!("domain: {KECAMATAN}"),
+        &format!("leafnodes {{ reconnect: 1, remotes: [ {{ url: \"nats-leaf://{}\" }} ] }}", link.addr),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = loopback_config();
+    let site =
+        hub::start(shared_hub_options(site_nats.journal_of(KECAMATAN), &config, dir.path())).await.unwrap();
+    let mut screen =
+        Session::connect(&client(site.ws_url(), &config, Role::Display, "kec-1"), 0).await.unwrap();
+    let mut staff = Session::connect(&client(site.ws_url(), &config, Role::Staff, "loket"), 0).await.unwrap();
+    let before = staff.command("before", call("A-1", 1)).await.unwrap().seq;
+    events_until(&mut screen, before).await;
+    let (city, token) = start_city(&city_nats.url).await;
+    wait_for_halls(&city, &token, Duration::from_secs(15), |halls| {
+        hall(halls, KECAMATAN)["online"] == true && hall(halls, KECAMATAN)["seq"] == before
+    })
+    .await;
+
+    // The link to the city goes down: calls at the site go on, each acked at once.
+    link.set(Link::Reset);
+    let mut acked = Vec::new();
+    for n in 2..=6 {
+        let sent = Instant::now();
+        let ack = staff.command(&format!("offline-{n}"), call(&format!("A-{n}"), 1)).await.unwrap();
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "call {n} took {:?} with the city gone",
+            sent.elapsed()
+        );
+        assert_eq!(next_event(&mut screen).await.seq, ack.seq, "the site's screen shows it");
+        acked.push(ack.seq);
+    }
+    let last = *acked.last().unwrap();
+    let cut = wait_for_halls(&city, &token, Duration::from_secs(12), |halls| {
+        hall(halls, KECAMATAN)["online"] == false
+    })
+    .await;
+    assert_eq!(hall(&cut, KECAMATAN)["seq"], before, "the city cannot know the calls yet");
+    let (status, unreachable) =
+        post(&city, &token, "/api/ticker", json!({"text": "x", "halls": [KECAMATAN]})).await;
+    assert_eq!(
+        (status, &unreachable["halls"][KECAMATAN]["error"]["code"]),
+        (502, &json!("hall_unreachable"))
+    );
+
+    // The link returns: the city shows the site's calls and reaches it again.
+    link.set(Link::Up);
+    let back = wait_for_halls(&city, &token, Duration::from_secs(20), |halls| {
+        hall(halls, KECAMATAN)["online"] == true && hall(halls, KECAMATAN)["seq"] == last
+    })
+    .await;
+    assert_eq!(hall(&back, KECAMATAN)["recent"][0]["ticket"], "A-006");
+    assert_eq!(hall(&back, KECAMATAN)["screens_online"], 1);
+    let (status, sent) =
+        post(&city, &token, "/api/ticker", json!({"text": "Kembali terhubung", "halls": [KECAMATAN]})).await;
+    assert_eq!(status, 200, "{sent:#}");
+    assert_eq!(sent["halls"][KECAMATAN]["seq"], last + 1);
+
+    city.stop().await.unwrap();
+    site.stop().await.unwrap();
+}
