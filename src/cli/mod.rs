@@ -299,14 +299,17 @@ async fn run(command: Cmd) -> Result<(), CliError> {
     }
 }
 
-/// The config at `path`, written with fresh tokens (and said so) on first start.
-fn load_config(path: &Path, program: &str) -> anyhow::Result<HubConfig> {
-    Ok(match config::load_or_create(path)? {
+/// The config at `path`, written by `generate` with fresh tokens (and said so) on first start.
+fn load_config(path: &Path, program: &str, generate: fn() -> HubConfig) -> anyhow::Result<HubConfig> {
+    Ok(match config::load_or_create_with(path, generate)? {
         Loaded::Existing(config) => config,
         Loaded::Created(config) => {
+            let roles: Vec<String> =
+                config.tokens.iter().map(|t| format!("{:?}", t.role).to_lowercase()).collect();
             println!(
-                "papan {program}: first start — wrote {} with fresh staff and display tokens (keep it private)",
-                path.display()
+                "papan {program}: first start — wrote {} with fresh tokens ({}); keep it private",
+                path.display(),
+                roles.join(", ")
             );
             config
         }
@@ -315,11 +318,7 @@ fn load_config(path: &Path, program: &str) -> anyhow::Result<HubConfig> {
 
 async fn run_city(args: CityArgs) -> anyhow::Result<()> {
     let config_path = args.config.clone().unwrap_or_else(|| args.data.join("city.toml"));
-    let fresh = !config_path.exists();
-    let mut config = load_config(&config_path, "city")?;
-    if fresh && args.listen.is_none() {
-        config.listen = hub::city::DEFAULT_LISTEN.parse().expect("default city address");
-    }
+    let mut config = load_config(&config_path, "city", config::generate_city)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
@@ -336,7 +335,7 @@ async fn run_city(args: CityArgs) -> anyhow::Result<()> {
 
 async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
     let config_path = args.config.clone().unwrap_or_else(|| args.data.join("hub.toml"));
-    let mut config = load_config(&config_path, "hub")?;
+    let mut config = load_config(&config_path, "hub", HubConfig::generate)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }

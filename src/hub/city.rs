@@ -28,8 +28,6 @@ use super::pages::asset;
 use super::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::protocol::{AnnounceCommand, Command, ErrorCode, MAX_FRAME_BYTES, TickerCommand};
 
-/// Beside a hub's 7878 on the same machine.
-pub const DEFAULT_LISTEN: &str = "0.0.0.0:7880";
 /// How long the city waits for a hall to confirm a command.
 const HALL_TIMEOUT: Duration = Duration::from_secs(5);
 

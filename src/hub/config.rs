@@ -163,6 +163,22 @@ impl HubConfig {
 
 /// Reads `path`, or writes a new config with fresh tokens there if it does not exist.
 pub fn load_or_create(path: &Path) -> Result<Loaded, ConfigError> {
+    load_or_create_with(path, HubConfig::generate)
+}
+
+/// `papan city`'s config: the same format, its own port, one staff token (it has no screens).
+pub fn generate_city() -> HubConfig {
+    let mut config = HubConfig::generate();
+    config.listen = DEFAULT_CITY_LISTEN.parse().expect("default city address");
+    config.tokens.retain(|t| t.role == Role::Staff);
+    config
+}
+
+/// Beside a hub's 7878 on the same machine.
+pub const DEFAULT_CITY_LISTEN: &str = "0.0.0.0:7880";
+
+/// Reads `path`, or writes `generate()` there if it does not exist.
+pub fn load_or_create_with(path: &Path, generate: fn() -> HubConfig) -> Result<Loaded, ConfigError> {
     let io = |error| ConfigError::Io { path: path.to_path_buf(), error };
     match std::fs::read_to_string(path) {
         Ok(src) => {
@@ -170,7 +186,7 @@ pub fn load_or_create(path: &Path) -> Result<Loaded, ConfigError> {
             Ok(Loaded::Existing(config.validate(path)?))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let config = HubConfig::generate();
+            let config = generate();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
@@ -184,7 +200,7 @@ pub fn load_or_create(path: &Path) -> Result<Loaded, ConfigError> {
 fn render(config: &HubConfig) -> String {
     let body = toml::to_string_pretty(config).expect("hub config serializes");
     format!(
-        "# papan hub configuration, written on first start.\n\
+        "# papan configuration (hub.toml, or city.toml of papan city), written on first start.\n\
          # It holds the access tokens: keep it readable by the hub's user only.\n\
          # Give staff tokens to counter PCs and ticket systems, display tokens to screens.\n\
          # `hall = \"path/to/hall.toml\"` chooses a hall file (default: built-in MPP Palembang).\n\n{body}"
@@ -225,6 +241,12 @@ mod tests {
         let Loaded::Created(created) = load_or_create(&path).unwrap() else { panic!("expected a new file") };
         assert_ne!(created.token_for(Role::Staff), created.token_for(Role::Display));
         let Loaded::Existing(loaded) = load_or_create(&path).unwrap() else { panic!("expected the file") };
+        assert_eq!(loaded, created);
+
+        let city = dir.path().join("city.toml");
+        let Loaded::Created(created) = load_or_create_with(&city, generate_city).unwrap() else { panic!() };
+        let Loaded::Existing(loaded) = load_or_create_with(&city, generate_city).unwrap() else { panic!() };
+        assert_eq!((loaded.listen.port(), loaded.tokens.len()), (7880, 1), "the city keeps its port");
         assert_eq!(loaded, created);
         #[cfg(unix)]
         {
