@@ -8,14 +8,6 @@ const REFRESH_MS = 2000;
 const unticked = new Set();
 let halls = [];
 
-function ago(at) {
-  const secs = Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000));
-  if (secs < 5) return "baru saja";
-  if (secs < 120) return `${secs} detik lalu`;
-  if (secs < 7200) return `${Math.round(secs / 60)} menit lalu`;
-  return `${Math.round(secs / 3600)} jam lalu`;
-}
-
 function lastCall(hall) {
   const call = hall.recent[0];
   if (!call) return "—";
@@ -28,7 +20,7 @@ function troubled(hall) {
   if (!bad.length) return papan.el("td", {}, "—");
   return papan.el("td", { class: "error" }, ...bad.flatMap((s, i) => [
     i ? papan.el("br") : null,
-    `${s.screen}: ${s.online ? s.problem : "luring, " + ago(s.last_seen)}`,
+    `${s.screen}: ${s.online ? s.problem : "luring, " + papan.ago(s.last_seen)}`,
   ]));
 }
 
@@ -39,7 +31,7 @@ function row(hall) {
     { "data-hall": hall.hall_id },
     papan.el("td", {}, papan.el("strong", {}, hall.name), papan.el("br"), papan.el("small", {}, hall.hall_id)),
     papan.el("td", { class: hall.online ? "state-on" : "state-off" },
-      hall.online ? "Terhubung" : `Terputus, ${ago(hall.last_heard)}`),
+      hall.online ? "Terhubung" : `Terputus, ${papan.ago(hall.last_heard)}`),
     papan.el("td", {}, `${hubsUp} dari ${hall.hubs.length}`),
     papan.el("td", {}, hall.seq),
     papan.el("td", {}, `${hall.screens_online} dari ${hall.screens.length}`),

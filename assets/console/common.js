@@ -100,6 +100,15 @@ const papan = {
     return response;
   },
 
+  // How long ago a timestamp was, in words ("12 detik lalu").
+  ago(at) {
+    const secs = Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000));
+    if (secs < 5) return "baru saja";
+    if (secs < 120) return `${secs} detik lalu`;
+    if (secs < 7200) return `${Math.round(secs / 60)} menit lalu`;
+    return `${Math.round(secs / 3600)} jam lalu`;
+  },
+
   // A page for staff tokens only: the login form until a token is saved, then `section`,
   // refreshed every `everyMs` by `refresh`, which calls papan.signIn(error) when refused.
   staffPage(section, refresh, everyMs) {

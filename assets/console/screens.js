@@ -6,15 +6,6 @@ const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 2000;
 const SHOT_WAIT_MS = 20000;
 
-
-function ago(at) {
-  const secs = Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000));
-  if (secs < 5) return "baru saja";
-  if (secs < 120) return `${secs} detik lalu`;
-  if (secs < 7200) return `${Math.round(secs / 60)} menit lalu`;
-  return `${Math.round(secs / 3600)} jam lalu`;
-}
-
 // The screen's layout and voice-pack problems, one per line.
 function problems(s) {
   const found = [s.layout_error, s.voice_error].filter(Boolean);
@@ -33,7 +24,7 @@ function row(screen) {
     papan.el("td", { class: online ? "state-on" : "state-off" }, online ? "Daring" : "Luring"),
     papan.el("td", {}, s.layout || "—"),
     papan.el("td", {}, s.version || "—"),
-    papan.el("td", {}, ago(screen.last_seen)),
+    papan.el("td", {}, papan.ago(screen.last_seen)),
     papan.el("td", {}, s.last_seq !== undefined ? `${s.last_seq} (${screen.lag ?? "?"})` : "—"),
     papan.el("td", {}, s.fps !== undefined ? s.fps.toFixed(1) : "—"),
     papan.el("td", {}, s.rss ? `${Math.round(s.rss / 1048576)} MiB` : "—"),

@@ -107,8 +107,6 @@ enum Request {
     },
     /// Another hub stored events on the shared journal.
     JournalMoved,
-    /// Ask the shared journal's server for events the follower has not brought.
-    SyncJournal,
 }
 
 /// Cheap handle to the writer thread; clone one per connection.
@@ -147,12 +145,6 @@ impl CoreHandle {
     /// and every client gets a fresh snapshot.
     pub async fn reconfigure(&self, hall: Arc<Hall>, layouts: Arc<Layouts>) -> bool {
         self.tx.send(Request::Reconfigure { hall, layouts }).await.is_ok()
-    }
-
-    /// Asks the writer to fetch what the shared journal holds beyond its board: after a NATS
-    /// leader election the follower can take ~10 s to notice it must re-subscribe.
-    pub async fn sync_journal(&self) -> bool {
-        self.tx.send(Request::SyncJournal).await.is_ok()
     }
 
     /// Asks the writer to start a new service day if the date has changed.
@@ -260,7 +252,6 @@ impl Writer {
                 self.moved.store(false, Ordering::Release);
                 self.catch_up(false);
             }
-            Request::SyncJournal => self.catch_up(true),
             Request::Reconfigure { hall, layouts } => {
                 self.hall = hall;
                 self.layouts = layouts;

@@ -176,12 +176,9 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));
     let fleet_saver =
         tokio::spawn(save_fleet_periodically(shared.fleet.clone(), screens_path, shutdown.clone()));
-    let (city_link, journal_sync) = match &shared_journal {
-        Some(journal) => (
-            Some(link_to_city(journal, addr, hall, &shared).await),
-            Some(tokio::spawn(sync_journal_periodically(shared.core.clone(), shutdown.clone()))),
-        ),
-        None => (None, None),
+    let city_link = match &shared_journal {
+        Some(journal) => Some(link_to_city(journal, addr, hall, &shared).await),
+        None => None,
     };
     let app = server::router(shared.clone());
     let connections = shared.connections.clone();
@@ -223,8 +220,8 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         }
         let _ = day_check.await;
         let _ = fleet_saver.await;
-        for task in [city_link, journal_sync].into_iter().flatten() {
-            let _ = task.await;
+        if let Some(city_link) = city_link {
+            let _ = city_link.await;
         }
         // The writer stops once the last handle is gone, after committing what was queued.
         let joined = tokio::task::spawn_blocking(move || writer.join()).await;
@@ -266,29 +263,13 @@ async fn link_to_city(
 }
 
 /// Starts a new service day at midnight even when no one calls.
-async fn check_day_periodically(core: self::core::CoreHandle, shutdown: shutdown::Shutdown) {
-    every(self::core::DAY_CHECK_INTERVAL, shutdown, || core.check_day()).await
-}
-
-/// How often a hub on a shared journal asks it for events its follower may have missed.
-const JOURNAL_SYNC_INTERVAL: Duration = Duration::from_secs(2);
-
-async fn sync_journal_periodically(core: self::core::CoreHandle, shutdown: shutdown::Shutdown) {
-    every(JOURNAL_SYNC_INTERVAL, shutdown, || core.sync_journal()).await
-}
-
-/// Runs `tick` every `period` until shutdown or until it says the writer is gone.
-async fn every<F: Future<Output = bool>>(
-    period: Duration,
-    mut shutdown: shutdown::Shutdown,
-    mut tick: impl FnMut() -> F,
-) {
-    let mut interval = tokio::time::interval(period);
+async fn check_day_periodically(core: self::core::CoreHandle, mut shutdown: shutdown::Shutdown) {
+    let mut every = tokio::time::interval(self::core::DAY_CHECK_INTERVAL);
     loop {
         tokio::select! {
             _ = shutdown.wait() => return,
-            _ = interval.tick() => {
-                if !tick().await {
+            _ = every.tick() => {
+                if !core.check_day().await {
                     return;
                 }
             }

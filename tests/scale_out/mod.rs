@@ -41,13 +41,7 @@ impl NatsServer {
         );
         let path = dir.path().join("nats.conf");
         std::fs::write(&path, conf).unwrap();
-        let child = Process::new("nats-server")
-            .arg("--config")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (Debian package nats-server; scripts/setup installs it)");
+        let child = spawn_nats(&path);
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(&listen).is_err() {
             assert!(Instant::now() < deadline, "nats-server did not listen on {listen} within {WAIT:?}");
@@ -71,6 +65,17 @@ impl NatsServer {
         let state = &stream.info().await.unwrap().state;
         (state.messages, state.last_sequence)
     }
+}
+
+/// A `nats-server` running the config file at `path`.
+fn spawn_nats(path: &Path) -> Child {
+    Process::new("nats-server")
+        .arg("--config")
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server (Debian package nats-server; scripts/setup installs it)")
 }
 
 impl Drop for NatsServer {
@@ -354,13 +359,7 @@ impl NatsCluster {
             );
             let path = dir.path().join(format!("{name}.conf"));
             std::fs::write(&path, conf).unwrap();
-            let child = Process::new("nats-server")
-                .arg("--config")
-                .arg(&path)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("nats-server");
+            let child = spawn_nats(&path);
             nodes.push((name, Some(child)));
         }
         let urls = clients.iter().map(|c| format!("nats://{c}")).collect();
