@@ -1416,6 +1416,7 @@ async fn metrics_are_prometheus_text_and_move_with_calls() {
     assert!(after("papan_events_total", &[("kind", "call")]) >= 1.0);
     assert_eq!(after("papan_seq", &[]), ack.seq as f64);
     assert!(after("papan_journal_bytes", &[]) > 0.0);
+    assert!(after("papan_journal_commit_seconds", &[]) >= 1.0, "the call's commit was timed");
     assert_eq!(after("papan_connections", &[("role", "staff")]), 1.0);
     assert!(after("papan_fanout_seconds", &[]) >= 1.0, "the call's fan-out was timed");
 }

@@ -150,5 +150,17 @@ fn bench_fanout_delivers_to_every_screen_through_papan_and_mosquitto() {
         if server != "in-process" {
             assert!(stdout.contains("server process:"), "{stdout}");
         }
+        // papan's hub times its own journal commits: one per call here, as calls go one by one.
+        let commit = stdout.lines().find_map(|l| l.split("journal's commit").nth(1));
+        if server == "mosquitto" {
+            assert!(commit.is_none(), "{stdout}");
+        } else {
+            let commit = commit.unwrap_or_else(|| panic!("no journal commit line: {stdout}"));
+            let words: Vec<&str> = commit.split_whitespace().collect();
+            let mean: f64 = words[words.iter().position(|w| *w == "mean").unwrap() + 1].parse().unwrap();
+            let count: u64 = words[words.iter().position(|w| *w == "over").unwrap() + 1].parse().unwrap();
+            assert!(mean > 0.0 && mean < numbers[2], "{commit}");
+            assert!(count >= 30, "one commit per call at least: {commit}");
+        }
     }
 }

@@ -243,6 +243,14 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         FanoutHub::InProcess(_) => None,
     };
     let cpu_before = child_pid.map(cpu_ticks).transpose()?;
+    let metrics_url = match args.server {
+        FanoutServer::InProcess | FanoutServer::Process => Some(hub_metrics_url(&publisher)?),
+        FanoutServer::Mosquitto => None,
+    };
+    let commits_before = match &metrics_url {
+        Some(url) => Some(journal_commits(url).await?),
+        None => None,
+    };
 
     let mut ack_ms = Vec::with_capacity(args.calls);
     let mut all_ms = Vec::with_capacity(args.calls);
@@ -261,6 +269,10 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         all_ms.push(done_at.saturating_duration_since(sent).as_secs_f64() * 1e3);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let commits = match (&metrics_url, commits_before) {
+        (Some(url), Some(before)) => Some(journal_commits(url).await?.since(before)),
+        _ => None,
+    };
     let server_cost = match (child_pid, cpu_before) {
         (Some(pid), Some(before)) => {
             Some(((cpu_ticks(pid)? - before) as f64 / clock_ticks_per_second(), status_kib(pid, "VmHWM:")?))
@@ -311,6 +323,13 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         print_row("command → ack (durable)", &mut ack_ms);
     }
     print_row(label, &mut all_ms);
+    if let Some(commits) = commits {
+        println!(
+            "  of which the journal's commit (transaction and fsync, timed in the hub): mean {:.2} ms over {} commits",
+            commits.mean_ms(),
+            commits.count
+        );
+    }
     println!(
         "  throughput: {:.0} calls/s ({:.0} frames/s delivered)",
         args.calls as f64 / elapsed,
@@ -436,6 +455,43 @@ fn bench_clients(config: &HubConfig, url: String, timeout: Duration) -> (ClientO
         ..screen.clone()
     };
     (staff, screen)
+}
+
+/// The hub's `/metrics` address, from the staff client's WebSocket URL.
+fn hub_metrics_url(publisher: &Publisher) -> anyhow::Result<String> {
+    let Publisher::Papan(session) = publisher else { anyhow::bail!("not a papan hub") };
+    let base = crate::client::http_base(session.url()).context("the hub's URL has no HTTP base")?;
+    Ok(format!("{base}/metrics"))
+}
+
+/// Total time and number of journal commits so far, from the hub's histogram.
+#[derive(Clone, Copy)]
+struct Commits {
+    seconds: f64,
+    count: u64,
+}
+
+impl Commits {
+    fn since(self, before: Commits) -> Commits {
+        Commits { seconds: self.seconds - before.seconds, count: self.count - before.count }
+    }
+
+    fn mean_ms(self) -> f64 {
+        self.seconds * 1e3 / self.count.max(1) as f64
+    }
+}
+
+async fn journal_commits(metrics_url: &str) -> anyhow::Result<Commits> {
+    let text = crate::tls::http_client().get(metrics_url).send().await?.error_for_status()?.text().await?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+            .with_context(|| format!("{name} missing from {metrics_url}"))
+    };
+    Ok(Commits {
+        seconds: value("papan_journal_commit_seconds_sum")?,
+        count: value("papan_journal_commit_seconds_count")? as u64,
+    })
 }
 
 fn call(number: u16) -> Command {

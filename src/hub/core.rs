@@ -100,6 +100,10 @@ enum Request {
     Board {
         reply: oneshot::Sender<Board>,
     },
+    /// Bytes the journal takes where it is stored (asked at each /metrics scrape).
+    JournalSize {
+        reply: oneshot::Sender<Option<u64>>,
+    },
     CheckDay,
     Reconfigure {
         hall: Arc<Hall>,
@@ -139,6 +143,13 @@ impl CoreHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Board { reply }).await.ok()?;
         rx.await.ok()
+    }
+
+    /// The journal's size on disk (or on its servers), if it can be read now.
+    pub async fn journal_size(&self) -> Option<u64> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::JournalSize { reply }).await.ok()?;
+        rx.await.ok().flatten()
     }
 
     /// New hall data and layouts (edited files): commands are checked against them from now on
@@ -247,6 +258,13 @@ impl Writer {
             Request::Board { reply } => {
                 let _ = reply.send(self.board.clone());
             }
+            Request::JournalSize { reply } => {
+                let size = self.journal.size_bytes();
+                if let Err(e) = &size {
+                    tracing::warn!("cannot read the journal's size: {e}");
+                }
+                let _ = reply.send(size.ok());
+            }
             Request::CheckDay => self.commit(&mut Vec::new()),
             Request::JournalMoved => {
                 self.moved.store(false, Ordering::Release);
@@ -338,7 +356,14 @@ impl Writer {
                 };
                 decided.push((pending, result));
             }
-            let stored = if entries.is_empty() { Ok(()) } else { self.journal.append(&entries) };
+            let stored = if entries.is_empty() {
+                Ok(())
+            } else {
+                let started = std::time::Instant::now();
+                let stored = self.journal.append(&entries);
+                self.options.metrics.journal_commit(started.elapsed());
+                stored
+            };
             match stored {
                 Ok(()) => {
                     // Durable now: acks and screens may learn about it.

@@ -286,14 +286,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
     let board = shared.core.board().await.ok_or_else(shutting_down)?;
     let online: Vec<(String, Option<Seq>)> =
         shared.fleet.list(board.seq).into_iter().filter(|s| s.online).map(|s| (s.screen, s.lag)).collect();
-    let journal_bytes = ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|suffix| {
-            let mut path = shared.journal_path.clone().into_os_string();
-            path.push(suffix);
-            std::fs::metadata(path).ok().map(|m| m.len())
-        })
-        .sum();
+    let journal_bytes = shared.core.journal_size().await.unwrap_or(0);
     let text = shared.metrics.render(Scraped { seq: board.seq, journal_bytes, screens: &online });
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())

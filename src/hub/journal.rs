@@ -194,10 +194,14 @@ impl Journal for SqliteJournal {
         Ok(self.db.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
     }
 
+    /// The database file with its write-ahead log and index (what a backup of the folder copies).
     fn size_bytes(&mut self) -> Result<u64, JournalError> {
-        let pages: u64 = self.db.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        let page_size: u64 = self.db.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        Ok(pages * page_size)
+        let Some(path) = self.db.path().filter(|p| !p.is_empty()) else { return Ok(0) };
+        Ok(["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{path}{suffix}")).ok())
+            .map(|m| m.len())
+            .sum())
     }
 }
 

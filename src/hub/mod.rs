@@ -170,7 +170,6 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         shutdown: shutdown.clone(),
         metrics,
         fleet: Arc::new(Fleet::restore(&screens_path)),
-        journal_path: journal_path.clone(),
     });
 
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));

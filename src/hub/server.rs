@@ -1,7 +1,6 @@
 //! The hub's router and shared state: `/ws` with a connection cap, the HTTP API and pages.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -33,8 +32,6 @@ pub struct Shared {
     pub shutdown: Shutdown,
     pub metrics: Arc<Metrics>,
     pub fleet: Arc<Fleet>,
-    /// For the journal's size in /metrics.
-    pub journal_path: PathBuf,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -220,6 +220,10 @@ async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
     let contiguous: Vec<Seq> = tail(&seen_a).iter().map(|(seq, _)| *seq).collect();
     assert_eq!(contiguous, (first.seq + 1..=last).collect::<Vec<_>>(), "no seq skipped or repeated");
     assert_eq!(nats.stream_state().await, (last, last), "the stream holds each event once");
+    // /metrics reads the journal's size from the stream (it used to read an SQLite file: 0 here).
+    let metrics = crate::scrape_metrics(b.http_url()).await;
+    assert!(metrics("papan_journal_bytes", &[]) > 0.0, "the stream's bytes");
+    assert!(metrics("papan_journal_commit_seconds", &[]) >= 1.0, "hub B's commits were timed");
     println!(
         "{} calls through two hubs at once; the hubs raced for the stream {} + {} times",
         2 * EACH,
