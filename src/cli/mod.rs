@@ -104,7 +104,7 @@ enum Cmd {
     },
     /// Embedded hub with simulated staff calls, on this machine.
     Demo(demo::DemoArgs),
-    /// Measure the hub.
+    /// Measure hub fan-out, the display and the voice on this machine, and soak a display.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
     /// Render announcements to WAV and check clip packs.
@@ -113,7 +113,7 @@ enum Cmd {
     /// Check screen layout files.
     #[command(subcommand)]
     Layout(layout::LayoutCmd),
-    /// The hall screen: board and (later) announcer, connected to a hub.
+    /// The hall screen: board and announcer, connected to a hub.
     Display(display::DisplayArgs),
 }
 
