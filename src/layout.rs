@@ -365,7 +365,6 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
     let mut slots = Vec::new();
     let longest_ticket = longest_ticket(hall);
     let last_counter = hall.agencies.iter().flat_map(|a| a.counters.iter()).max().copied().unwrap_or(1);
-    let loket = format!("Loket {last_counter}");
     for (i, region) in layout.regions.iter().enumerate() {
         let area = region_rect(region, width, height);
         let mut add = |what, text: String, rect: Rect, max_lines, emphasis, bold| {
@@ -385,7 +384,8 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 add("hall name", hall.name.clone(), line_box(area), 1, Emphasis::Text, true)
             }
             WidgetKind::Clock => {
-                add("date and time", LONGEST_DATE.into(), line_box(area), 1, Emphasis::Text, false);
+                let longest = crate::clock::longest_clock_line(hall.timezone);
+                add("date and time", longest, line_box(area), 1, Emphasis::Text, false);
             }
             // The ticker scrolls (or pages), so only its height limits the size.
             WidgetKind::Ticker => {
@@ -396,7 +396,7 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 let hero = hero_boxes(area);
                 add("label", HERO_LABEL.into(), hero.label, 1, Emphasis::Text, true);
                 add("ticket", longest_ticket.clone(), hero.ticket, 1, Emphasis::Key, true);
-                add("counter", loket.to_uppercase(), hero.counter, 1, Emphasis::Key, true);
+                add("counter", hero_counter(last_counter), hero.counter, 1, Emphasis::Key, true);
                 for agency in region_agencies(region, hall) {
                     add("agency name", agency.name.clone(), hero.agency, 2, Emphasis::Text, false);
                 }
@@ -406,7 +406,7 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 add("title", HISTORY_TITLE.into(), title, 1, Emphasis::Text, true);
                 let row = &rows[0];
                 add("ticket", longest_ticket.clone(), row.ticket, 1, Emphasis::Text, true);
-                add("counter", loket.clone(), row.counter, 1, Emphasis::Text, false);
+                add("counter", counter_label(last_counter), row.counter, 1, Emphasis::Text, false);
                 for agency in region_agencies(region, hall) {
                     add("agency", agency.short.clone(), row.agency, 1, Emphasis::Text, false);
                 }
@@ -422,7 +422,7 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 }
                 // Panels are secondary to the hero, so their tickets need only text size.
                 add("ticket", longest_ticket.clone(), panel.ticket, 1, Emphasis::Text, true);
-                add("counter", loket.clone(), panel.counter, 1, Emphasis::Text, false);
+                add("counter", counter_label(last_counter), panel.counter, 1, Emphasis::Text, false);
             }
             WidgetKind::Image => {}
         }
@@ -430,11 +430,135 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
     slots
 }
 
+/// A text that changes as the day goes (calls, the clock, the link to the hub), in one of the
+/// forms it takes: `sample` is as wide as that form gets, so it fits to the size a screen gives
+/// that form; `glyphs` are the characters the form may show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangingText {
+    pub rect: Rect,
+    pub max_lines: usize,
+    pub bold: bool,
+    pub sample: String,
+    pub glyphs: String,
+}
+
+/// Every form of every changing text a `width` × `height` screen of `layout` can show for this
+/// hall. A screen renders their glyphs out of sight as soon as it knows the hall: bevy keeps a
+/// glyph atlas per font size for ever, so one first needed mid-day (a hero ticket of a new width,
+/// a letter not yet called) is memory that only grows, built while a call waits to be drawn.
+pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<ChangingText> {
+    let mut texts = Vec::new();
+    let mut add = |rect: Rect, max_lines: usize, bold: bool, sample: String, glyphs: String| {
+        texts.push(ChangingText { rect, max_lines, bold, sample, glyphs });
+    };
+    let same = |text: &str| (text.to_string(), text.to_string());
+    let tickets = |agencies: &[&Agency]| -> Vec<(String, String)> {
+        let letters: BTreeSet<&str> =
+            agencies.iter().flat_map(|a| a.letters.iter().map(String::as_str)).collect();
+        // Numbers show at least three digits and at most four; digits are all one width.
+        letters
+            .into_iter()
+            .flat_map(|l| {
+                [format!("{l}-999"), format!("{l}-9999")].map(|sample| (sample, format!("{l}-0123456789")))
+            })
+            .collect()
+    };
+    let counters = |agencies: &[&Agency], label: fn(u16) -> String| -> Vec<(String, String)> {
+        let numbers: BTreeSet<u16> = agencies.iter().flat_map(|a| a.counters.iter().copied()).collect();
+        numbers.into_iter().map(|n| same(&label(n))).collect()
+    };
+    let (sample, glyphs) = same(CONNECTING);
+    add(connecting_box(width, height), 1, false, sample, glyphs);
+    let (sample, glyphs) = same(OFFLINE_BADGE);
+    add(offline_badge_box(width, height), 1, true, sample, glyphs);
+    for region in &layout.regions {
+        let area = region_rect(region, width, height);
+        let agencies = region_agencies(region, hall);
+        match region.widget {
+            WidgetKind::Header | WidgetKind::Image => {}
+            WidgetKind::Clock => {
+                let (sample, glyphs) = (
+                    crate::clock::longest_clock_line(hall.timezone),
+                    crate::clock::clock_glyphs(hall.timezone),
+                );
+                add(line_box(area), 1, false, sample, glyphs);
+            }
+            WidgetKind::Ticker => {
+                // Staff type the ticker: any printable ASCII, with the ligatures the font makes of it.
+                let glyphs: String = (' '..='~').chain(" fi fl ff".chars()).collect();
+                add(Rect { w: f32::INFINITY, ..line_box(area) }, 1, false, TICKER_SAMPLE.into(), glyphs);
+            }
+            WidgetKind::NowCalling => {
+                let hero = hero_boxes(area);
+                for (sample, glyphs) in tickets(&agencies).into_iter().chain([same(NO_TICKET)]) {
+                    add(hero.ticket, 1, true, sample, glyphs);
+                }
+                for (sample, glyphs) in counters(&agencies, hero_counter) {
+                    add(hero.counter, 1, true, sample, glyphs);
+                }
+                for agency in &agencies {
+                    add(hero.agency, 2, false, agency.name.clone(), agency.name.clone());
+                }
+            }
+            WidgetKind::History => {
+                let (_, rows) = history_boxes(area, region.rows.unwrap_or(DEFAULT_HISTORY_ROWS));
+                let row = &rows[0];
+                for (sample, glyphs) in tickets(&agencies) {
+                    add(row.ticket, 1, true, sample, glyphs);
+                }
+                for (sample, glyphs) in counters(&agencies, counter_label) {
+                    add(row.counter, 1, false, sample, glyphs);
+                }
+                for agency in &agencies {
+                    add(row.agency, 1, false, agency.short.clone(), agency.short.clone());
+                }
+            }
+            WidgetKind::AgencyPanels => {
+                // Every cell has the same size, so the first cell's boxes stand for all.
+                let panel = panel_boxes(panel_cells(area, agencies.len(), region.columns)[0]);
+                for (sample, glyphs) in tickets(&agencies).into_iter().chain([same(NO_TICKET)]) {
+                    add(panel.ticket, 1, true, sample, glyphs);
+                }
+                for (sample, glyphs) in counters(&agencies, counter_label) {
+                    add(panel.counter, 1, false, sample, glyphs);
+                }
+            }
+        }
+    }
+    texts
+}
+
 /// Words citizens read on the screens.
 pub const HERO_LABEL: &str = "NOMOR ANTREAN";
 pub const HISTORY_TITLE: &str = "Panggilan Terakhir";
-/// The widest date the clock shows, for fitting.
-pub const LONGEST_DATE: &str = "Minggu, 30 September 2026 · 23.59 WIB";
+/// A ticket box whose agency has no call today.
+pub const NO_TICKET: &str = "—";
+/// Shown until the screen first has a board.
+pub const CONNECTING: &str = "Menghubungkan ke hub…";
+/// The badge while the hub is out of reach.
+pub const OFFLINE_BADGE: &str = "Tidak terhubung";
+/// The ticker is one line at the size its height allows, whatever it says: this sizes it.
+pub const TICKER_SAMPLE: &str = "Ag";
+
+/// The hero's counter line, in capitals like the ticket above it: `LOKET 5`.
+pub fn hero_counter(counter: u16) -> String {
+    format!("LOKET {counter}")
+}
+
+/// A history row's or an agency panel's counter: `Loket 5`.
+pub fn counter_label(counter: u16) -> String {
+    format!("Loket {counter}")
+}
+
+/// Where [`CONNECTING`] shows on a `width` × `height` screen.
+pub fn connecting_box(width: f32, height: f32) -> Rect {
+    Rect { x: 0.0, y: 0.0, w: width, h: height }.part(0.1, 0.4, 0.8, 0.2)
+}
+
+/// Where [`OFFLINE_BADGE`] shows: top right, over the board.
+pub fn offline_badge_box(width: f32, height: f32) -> Rect {
+    Rect { x: width * 0.8, y: height * 0.005, w: width * 0.19, h: height * 0.04 }
+}
 
 /// The widest ticket this hall can hand out, e.g. `AP-9999` → shown as `AP-9999`.
 fn longest_ticket(hall: &Hall) -> String {

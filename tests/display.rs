@@ -348,21 +348,9 @@ async fn fleet_page_actions_reach_a_real_screen() {
     );
     // Idle: frames only when the clock's minute turns (two of them: the frame log shows two frames
     // ~20 ms apart at every wake-up).
-    let lines = || std::fs::read_to_string(&frames).unwrap().lines().map(str::to_string).collect::<Vec<_>>();
-    // Once its start-up frames are over (a second without one; slower on a busy machine).
-    let settling = std::time::Instant::now();
-    let mut before = lines().len();
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let now = lines().len();
-        if now == before {
-            break;
-        }
-        assert!(settling.elapsed() < std::time::Duration::from_secs(20), "never settled: {:#?}", lines());
-        before = now;
-    }
+    let before = settled_frames(&frames).await.len();
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    let idle = lines().split_off(before);
+    let idle = frame_lines(&frames).split_off(before);
     println!("an idle board drew {} frames in 5 s: {idle:?}", idle.len());
     assert!(idle.len() <= 2, "an idle board drew {} frames in 5 s: {idle:#?}", idle.len());
     let identify = http.post(api("/lobby-2/identify")).bearer_auth(&staff).send().await.unwrap();
@@ -397,6 +385,111 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let middle = papan::layout::Rect { x: 240.0, y: 230.0, w: 480.0, h: 110.0 };
     assert!(share_near(&image, middle, amber) > 0.05, "the id in amber in the middle");
     running.stop().await.unwrap();
+}
+
+/// The lines of a screen's `--bench-log` so far: `frame N unix_us T seq S images I`.
+fn frame_lines(frames: &Path) -> Vec<String> {
+    std::fs::read_to_string(frames).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+/// The frame log once the screen's start-up frames are over (a second without one; slower on a
+/// busy machine).
+async fn settled_frames(frames: &Path) -> Vec<String> {
+    let settling = std::time::Instant::now();
+    let mut before = frame_lines(frames);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = frame_lines(frames);
+        if now.len() == before.len() {
+            return now;
+        }
+        assert!(settling.elapsed() < std::time::Duration::from_secs(20), "never settled: {now:#?}");
+        before = now;
+    }
+}
+
+/// A number field of a frame log line (`seq`, `images`).
+fn frame_field(line: &str, name: &str) -> u64 {
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == name).and_then(|_| words.next()).and_then(|v| v.parse().ok()).unwrap()
+}
+
+/// The last frame log line once a frame has shown `seq` or later.
+async fn drawn(frames: &Path, seq: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(last) = frame_lines(frames).pop().filter(|l| frame_field(l, "seq") >= seq) {
+            return last;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "seq {seq} never drawn: {:?}",
+            frame_lines(frames).pop()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// bevy keeps every glyph atlas it makes for as long as the screen runs: the screen renders the
+/// glyphs of every ticket, counter, ticker and notice it may show when it gets the hall, so that a
+/// day of calls adds none (`papan bench soak` saw one more atlas at 45,000 calls before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_calls_needs_no_glyph_atlas_the_screen_did_not_make_at_start() {
+    let (running, staff, display, dir) = start_hub().await;
+    let x_display = free_x_display(650..900);
+    let _xvfb = start_xvfb(&x_display, "1920x1080x24", &dir.path().join("xvfb.log"));
+    let frames = dir.path().join("frames.log");
+    let _screen = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_papan"))
+            .args(["display", "--windowed", "1920x1080", "--screen", "lobby-4", "--hub", &running.ws_url()])
+            .args(["--token", &display, "--no-voice", "--cache"])
+            .arg(dir.path().join("cache"))
+            .arg("--bench-log")
+            .arg(&frames)
+            .env("DISPLAY", &x_display)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    assert!(reports_before(&running, &staff, "lobby-4", deadline).await, "the screen never reported");
+    let start = settled_frames(&frames).await.pop().unwrap();
+    let client = ClientOptions {
+        url: running.ws_url(),
+        token: staff.clone(),
+        role: Role::Staff,
+        client: "t".into(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let mut session = Session::connect(&client, 0).await.unwrap();
+    // Each letter as the hero with its shortest and longest numbers, every counter once.
+    let mut calls = 0;
+    for agency in &Hall::builtin().agencies {
+        for letter in &agency.letters {
+            let counters = agency.counters.iter().cycle().take(agency.counters.len().max(2));
+            for (counter, number) in counters.zip([7, 9999, 999, 1000].into_iter().cycle()) {
+                let ticket = format!("{letter}-{number:03}").parse().unwrap();
+                let call = CallCommand { ticket, counter: *counter, agency: None, service: None };
+                let ack = session.command(&format!("c{calls}"), HubCommand::Call(call)).await.unwrap();
+                drawn(&frames, ack.seq).await;
+                calls += 1;
+            }
+        }
+    }
+    let ticker = TickerCommand { text: (' '..='~').collect() };
+    let ack = session.command("t", HubCommand::Ticker(ticker)).await.unwrap();
+    let after_calls = drawn(&frames, ack.seq).await;
+    session.close().await;
+    // The hub goes away: the screen keeps its board under the offline badge.
+    running.stop().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let offline = settled_frames(&frames).await.pop().unwrap();
+    println!(
+        "glyph atlases and other images: {start} at start; {after_calls} after {calls} calls and a ticker; {offline} offline"
+    );
+    let images = |line: &str| frame_field(line, "images");
+    assert_eq!(images(&after_calls), images(&start), "{calls} calls and a ticker made images");
+    assert_eq!(images(&offline), images(&start), "the offline badge made images");
 }
 
 /// `papan demo` as a hall would run it: embedded hub, the bevy display in a window, simulated

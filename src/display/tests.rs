@@ -1,6 +1,7 @@
 //! The display's features in a `MinimalPlugins` app with no window server or GPU: updates from a
 //! channel, a stand-in speaker, then asserts on the entities after `app.update()`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -543,4 +544,63 @@ fn a_voice_problem_asks_for_a_frame_at_each_recheck() {
     assert!(
         next > super::audio::RECHECK_CLIPS - Duration::from_secs(1) && next <= super::audio::RECHECK_CLIPS
     );
+}
+
+/// Characters of every text in the app now, shown or hidden, by (bold, font size in px): what
+/// bevy rasterizes into its glyph atlases.
+fn glyphs_in(app: &mut App) -> BTreeMap<(bool, u32), BTreeSet<char>> {
+    let bold = bevy::text::FontSource::from(app.world().resource::<super::view::Fonts>().bold.clone());
+    let mut query = app.world_mut().query::<(&Text, &TextFont)>();
+    let mut glyphs: BTreeMap<(bool, u32), BTreeSet<char>> = BTreeMap::new();
+    for (text, font) in query.iter(app.world()) {
+        let FontSize::Px(px) = font.font_size else { panic!("sizes are pixels from the ladder: {text:?}") };
+        let chars = text.0.chars().filter(|c| !c.is_whitespace());
+        glyphs.entry((font.font == bold, px as u32)).or_default().extend(chars);
+    }
+    glyphs
+}
+
+#[test]
+fn every_glyph_the_board_shows_during_the_day_is_rendered_when_it_starts() {
+    let hall = Hall::builtin();
+    for layout in ["hall-landscape", "agency-wall"] {
+        let mut h = test_app_showing(false, LayoutChoice::Named(layout.into()));
+        h.app.update();
+        let at_start = glyphs_in(&mut h.app);
+        let mut seq = 0;
+        let check = |h: &mut Harness, what: &str| {
+            h.app.update();
+            for ((bold, px), chars) in glyphs_in(&mut h.app) {
+                let started_with = at_start.get(&(bold, px)).cloned().unwrap_or_default();
+                let new: String = chars.difference(&started_with).collect();
+                assert!(
+                    new.is_empty(),
+                    "{layout}, {what}: {new:?} at {px} px (bold {bold}) was not rendered at start"
+                );
+            }
+        };
+        // Every letter at every counter, with the shortest and longest numbers, so each agency
+        // is the hero, the newest panel and a history row with each width of ticket.
+        for agency in &hall.agencies {
+            for letter in &agency.letters {
+                for &counter in &agency.counters {
+                    for number in [1, 999, 1000, 9999] {
+                        seq += 1;
+                        let ticket = format!("{letter}-{number:03}");
+                        h.feed
+                            .send(FeedUpdate::Event { frame: call(seq, &ticket, counter), replayed: false })
+                            .unwrap();
+                        check(&mut h, &ticket);
+                    }
+                }
+            }
+        }
+        seq += 1;
+        let text: String = (' '..='~').collect();
+        let ticker = EventFrame { seq, at: jiff::Timestamp::now(), event: Event::Ticker { text } };
+        h.feed.send(FeedUpdate::Event { frame: ticker, replayed: false }).unwrap();
+        check(&mut h, "a ticker of every printable character");
+        h.feed.send(FeedUpdate::Offline { reason: "cable pulled".into() }).unwrap();
+        check(&mut h, "offline");
+    }
 }

@@ -1,6 +1,7 @@
 //! The board on screen: the layout's regions as UI nodes, every text fitted to its box with the
 //! shared fitting code, rebuilt when the board, hall or window size change; the clock ticks.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
@@ -14,8 +15,9 @@ use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
 use crate::hall::{Agency, Hall, parse_colour};
 use crate::layout::{
-    DEFAULT_HISTORY_ROWS, HERO_LABEL, HISTORY_TITLE, Layout, Rect, WidgetKind, hero_boxes, history_boxes,
-    line_box, panel_boxes, panel_cells, region_agencies, region_rect,
+    CONNECTING, DEFAULT_HISTORY_ROWS, HERO_LABEL, HISTORY_TITLE, Layout, NO_TICKET, OFFLINE_BADGE, Rect,
+    TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes, hero_counter,
+    history_boxes, line_box, offline_badge_box, panel_boxes, panel_cells, region_agencies, region_rect,
 };
 use crate::protocol::Seq;
 
@@ -92,12 +94,13 @@ const OFFLINE: Color = Color::srgb(0.75, 0.1, 0.1);
 pub(super) fn plugin(app: &mut App, layout: Layout) {
     app.insert_resource(ScreenLayout(layout))
         .init_resource::<Built>()
+        .init_resource::<WarmGlyphs>()
         // Normally registered by the window plugin; test apps run without it.
         .add_message::<RequestRedraw>()
         .add_systems(Startup, (load_fonts, spawn_camera))
         .add_systems(
             Update,
-            (start_flash, rebuild_board, tick_clock, turn_ticker_pages, flash_hero)
+            (start_flash, rebuild_board, warm_glyphs, tick_clock, turn_ticker_pages, flash_hero)
                 .chain()
                 .in_set(DisplaySet::Show),
         );
@@ -152,14 +155,10 @@ fn rebuild_board(
                 painter.region(region, hall, board, width, height);
             }
         }
-        _ => {
-            let whole = Rect { x: 0.0, y: 0.0, w: width, h: height };
-            painter.text(whole.part(0.1, 0.4, 0.8, 0.2), "Menghubungkan ke hub…", false, DIM, 1, None);
-        }
+        _ => painter.text(connecting_box(width, height), CONNECTING, false, DIM, 1, None),
     }
     if !state.online {
-        let badge = Rect { x: width * 0.8, y: height * 0.005, w: width * 0.19, h: height * 0.04 };
-        painter.text(badge, "Tidak terhubung", true, WHITE, 1, Some(OFFLINE));
+        painter.text(offline_badge_box(width, height), OFFLINE_BADGE, true, WHITE, 1, Some(OFFLINE));
     }
     let nodes = painter.nodes;
     commands
@@ -200,6 +199,59 @@ fn rebuild_board(
             }
         });
     *built = now;
+}
+
+/// Out-of-sight texts holding the glyphs the board may show later, at the sizes it will show them.
+#[derive(Component)]
+struct GlyphWarmup;
+
+/// What the screen has rendered ahead ([`changing_texts`]): bevy keeps each glyph it rasterized,
+/// per font and size, for as long as the app runs.
+#[derive(Resource, Default)]
+pub(super) struct WarmGlyphs {
+    /// The hall version and window size they were worked out for.
+    built: Option<(u64, (u32, u32))>,
+    /// Texts by (bold, font size in px).
+    pub(super) texts: BTreeMap<(bool, u32), BTreeSet<String>>,
+}
+
+/// When the hall, layout or window changes: renders, hidden, every form of every changing text,
+/// each at the size the board would give it, so that later calls, clock lines, tickers and
+/// offline spells find their glyphs in the atlases built at start.
+fn warm_glyphs(
+    mut commands: Commands,
+    (state, layout): (Res<BoardState>, Res<ScreenLayout>),
+    fonts: Option<Res<Fonts>>,
+    mut warm: ResMut<WarmGlyphs>,
+    earlier: Query<Entity, With<GlyphWarmup>>,
+    window: Query<&Window, With<PrimaryWindow>>,
+) {
+    let (Some(fonts), Ok(window), Some(hall)) = (fonts, window.single(), &state.hall) else { return };
+    let size = (window.width() as u32, window.height() as u32);
+    let now = Some((state.hall_version, size));
+    if warm.built == now && !layout.is_changed() {
+        return;
+    }
+    warm.built = now;
+    for text in changing_texts(&layout.0, hall, size.0 as f32, size.1 as f32) {
+        let fitter = if text.bold { &fonts.fit_bold } else { &fonts.fit_regular };
+        let px = fitter.fit(&text.sample, text.rect.w, text.rect.h, text.max_lines).size;
+        warm.texts.entry((text.bold, px as u32)).or_default().insert(text.glyphs);
+    }
+    for entity in &earlier {
+        commands.entity(entity).despawn();
+    }
+    let root = (GlyphWarmup, Node { position_type: PositionType::Absolute, ..default() }, Visibility::Hidden);
+    commands.spawn(root).with_children(|root| {
+        for ((bold, px), texts) in &warm.texts {
+            let font = if *bold { &fonts.bold } else { &fonts.regular };
+            root.spawn((
+                Text::new(texts.iter().map(String::as_str).collect::<Vec<_>>().join(" ")),
+                TextFont { font: font.clone().into(), font_size: FontSize::Px(*px as f32), ..default() },
+                TextLayout::new(Justify::Left, LineBreak::NoWrap),
+            ));
+        }
+    });
 }
 
 /// Shows the ticker page due now and asks for a frame when the next one is.
@@ -416,12 +468,8 @@ impl Painter<'_> {
                 self.fill(area, HEADER_BG);
                 let line = crate::clock::clock_line(jiff::Timestamp::now(), hall.timezone);
                 // Fitted for the widest date, so the size never changes (one font atlas).
-                let fit = self.fonts.fit_regular.fit(
-                    crate::layout::LONGEST_DATE,
-                    line_box(area).w,
-                    line_box(area).h,
-                    1,
-                );
+                let longest = crate::clock::longest_clock_line(hall.timezone);
+                let fit = self.fonts.fit_regular.fit(&longest, line_box(area).w, line_box(area).h, 1);
                 let font = TextFont {
                     font: self.fonts.regular.clone().into(),
                     font_size: FontSize::Px(fit.size),
@@ -440,7 +488,7 @@ impl Painter<'_> {
                 let text = board.ticker.clone().unwrap_or_default();
                 let rect = line_box(area);
                 // One line at the size its height allows; longer text is shown page by page.
-                let size = self.fonts.fit_regular.fit("Ag", f32::INFINITY, rect.h, 1).size;
+                let size = self.fonts.fit_regular.fit(TICKER_SAMPLE, f32::INFINITY, rect.h, 1).size;
                 let pages = self.fonts.fit_regular.pages(&text, size, rect.w);
                 let font = TextFont {
                     font: self.fonts.regular.clone().into(),
@@ -473,10 +521,10 @@ impl Painter<'_> {
                     (Some(call), Some(agency)) => {
                         self.text(hero.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
                         self.nodes.last_mut().expect("just placed").text_role = Some(TextRole::HeroTicket);
-                        self.text(hero.counter, &format!("LOKET {}", call.counter), true, WHITE, 1, None);
+                        self.text(hero.counter, &hero_counter(call.counter), true, WHITE, 1, None);
                         self.text(hero.agency, &agency.name, false, WHITE, 2, None);
                     }
-                    _ => self.text(hero.ticket, "—", true, DIM, 1, None),
+                    _ => self.text(hero.ticket, NO_TICKET, true, DIM, 1, None),
                 }
             }
             WidgetKind::History => {
@@ -487,7 +535,7 @@ impl Painter<'_> {
                     let short =
                         hall.agency(&record.agency).map_or(record.agency.as_str(), |a| a.short.as_str());
                     self.text(row.ticket, &record.ticket.to_string(), true, WHITE, 1, None);
-                    self.text(row.counter, &format!("Loket {}", record.counter), false, WHITE, 1, None);
+                    self.text(row.counter, &counter_label(record.counter), false, WHITE, 1, None);
                     self.text(row.agency, short, false, DIM, 1, None);
                 }
             }
@@ -538,16 +586,9 @@ impl Painter<'_> {
                     match latest {
                         Some(call) => {
                             self.text(panel.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
-                            self.text(
-                                panel.counter,
-                                &format!("Loket {}", call.counter),
-                                false,
-                                WHITE,
-                                1,
-                                None,
-                            );
+                            self.text(panel.counter, &counter_label(call.counter), false, WHITE, 1, None);
                         }
-                        None => self.text(panel.ticket, "—", true, DIM, 1, None),
+                        None => self.text(panel.ticket, NO_TICKET, true, DIM, 1, None),
                     }
                 }
             }
