@@ -565,7 +565,10 @@ fn every_glyph_the_board_shows_during_the_day_is_rendered_when_it_starts() {
     let hall = Hall::builtin();
     for layout in ["hall-landscape", "agency-wall"] {
         let mut h = test_app_showing(false, LayoutChoice::Named(layout.into()));
+        // The first board is drawn without waiting for the warm-up, which comes a frame later.
+        let board_only = h.texts().len();
         h.app.update();
+        assert!(h.texts().len() > board_only, "{layout}: no warm-up texts in the second frame");
         let at_start = glyphs_in(&mut h.app);
         let mut seq = 0;
         let check = |h: &mut Harness, what: &str| {

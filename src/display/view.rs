@@ -100,7 +100,15 @@ pub(super) fn plugin(app: &mut App, layout: Layout) {
         .add_systems(Startup, (load_fonts, spawn_camera))
         .add_systems(
             Update,
-            (start_flash, rebuild_board, warm_glyphs, tick_clock, turn_ticker_pages, flash_hero)
+            (
+                start_flash,
+                drop_warmed_texts,
+                rebuild_board,
+                warm_glyphs,
+                tick_clock,
+                turn_ticker_pages,
+                flash_hero,
+            )
                 .chain()
                 .in_set(DisplaySet::Show),
         );
@@ -209,15 +217,20 @@ struct GlyphWarmup;
 /// per font and size, for as long as the app runs.
 #[derive(Resource, Default)]
 pub(super) struct WarmGlyphs {
-    /// The hall version and window size they were worked out for.
-    built: Option<(u64, (u32, u32))>,
+    /// Layout changes seen, so that a new layout counts as new in a later frame too.
+    layouts: u64,
+    /// The hall version, layout change and window size they were worked out for.
+    built: Option<(u64, u64, (u32, u32))>,
+    /// The same for the frame before, whose board was drawn first.
+    due: Option<(u64, u64, (u32, u32))>,
     /// Texts by (bold, font size in px).
     pub(super) texts: BTreeMap<(bool, u32), BTreeSet<String>>,
 }
 
-/// When the hall, layout or window changes: renders, hidden, every form of every changing text,
-/// each at the size the board would give it, so that later calls, clock lines, tickers and
-/// offline spells find their glyphs in the atlases built at start.
+/// In the frame after the hall, layout or window changed (that frame draws the board without
+/// waiting for this): renders, hidden, every form of every changing text, each at the size the
+/// board would give it, so that later calls, clock lines, tickers and offline spells find their
+/// glyphs in the atlases built at start.
 fn warm_glyphs(
     mut commands: Commands,
     (state, layout): (Res<BoardState>, Res<ScreenLayout>),
@@ -225,11 +238,20 @@ fn warm_glyphs(
     mut warm: ResMut<WarmGlyphs>,
     earlier: Query<Entity, With<GlyphWarmup>>,
     window: Query<&Window, With<PrimaryWindow>>,
+    mut redraw: MessageWriter<RequestRedraw>,
 ) {
     let (Some(fonts), Ok(window), Some(hall)) = (fonts, window.single(), &state.hall) else { return };
+    if layout.is_changed() {
+        warm.layouts += 1;
+    }
     let size = (window.width() as u32, window.height() as u32);
-    let now = Some((state.hall_version, size));
-    if warm.built == now && !layout.is_changed() {
+    let now = Some((state.hall_version, warm.layouts, size));
+    if warm.built == now {
+        return;
+    }
+    if warm.due != now {
+        warm.due = now;
+        redraw.write(RequestRedraw);
         return;
     }
     warm.built = now;
@@ -252,6 +274,20 @@ fn warm_glyphs(
             ));
         }
     });
+}
+
+/// Removes the warm-up texts once bevy has laid them out: their glyphs stay in the atlases, and
+/// kept they would be laid out again with every rebuild of the board.
+fn drop_warmed_texts(
+    mut commands: Commands,
+    roots: Query<(Entity, &Children), With<GlyphWarmup>>,
+    laid_out: Query<&bevy::text::TextLayoutInfo>,
+) {
+    for (root, texts) in &roots {
+        if texts.iter().all(|text| laid_out.get(text).is_ok_and(|info| !info.glyphs.is_empty())) {
+            commands.entity(root).despawn();
+        }
+    }
 }
 
 /// Shows the ticker page due now and asks for a frame when the next one is.
