@@ -324,8 +324,10 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
     }
     print_row(label, &mut all_ms);
     if let Some(commits) = commits {
+        let how =
+            if args.journal.is_some() { "publish and JetStream's ack" } else { "transaction and fsync" };
         println!(
-            "  of which the journal's commit (transaction and fsync, timed in the hub): mean {:.2} ms over {} commits",
+            "  of which the journal's commit ({how}, timed in the hub): mean {:.2} ms over {} commits",
             commits.mean_ms(),
             commits.count
         );
@@ -371,6 +373,7 @@ async fn start_fanout_hub(
     let mut config = HubConfig::generate();
     tune(&mut config.limits);
     let config_path = data.join("hub.toml");
+    let log = data.join("hub.log");
     std::fs::write(&config_path, toml::to_string(&config)?)?;
     let mut child = std::process::Command::new(std::env::current_exe()?)
         .args(["hub", "--listen", "127.0.0.1:0", "--config"])
@@ -381,7 +384,7 @@ async fn start_fanout_hub(
             ["--journal".to_string(), s.servers.clone(), "--hall-id".into(), s.hall_id.clone()]
         }))
         .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(data.join("hub.log"))?)
+        .stderr(std::fs::File::create(&log)?)
         .spawn()
         .context("starting papan hub")?;
     let stdout = child.stdout.take().context("the hub's stdout")?;
@@ -398,10 +401,16 @@ async fn start_fanout_hub(
             }
         }
     });
-    let addr = tokio::time::timeout(Duration::from_secs(30), rx)
-        .await
-        .context("papan hub did not print its address within 30 s")?
-        .context("papan hub exited before listening (see its hub.log)")?;
+    let log_tail = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    };
+    let addr = match tokio::time::timeout(Duration::from_secs(30), rx).await {
+        Ok(Ok(addr)) => addr,
+        Ok(Err(_)) => anyhow::bail!("papan hub exited before listening; the end of its log:\n{}", log_tail()),
+        Err(_) => anyhow::bail!("papan hub did not print its address within 30 s; its log:\n{}", log_tail()),
+    };
     let (staff, screen) = bench_clients(&config, format!("ws://{addr}/ws"), timeout);
     Ok((FanoutHub::Child(child), staff, screen))
 }
