@@ -467,10 +467,8 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
         let numbers: BTreeSet<u16> = agencies.iter().flat_map(|a| a.counters.iter().copied()).collect();
         numbers.into_iter().map(|n| same(&label(n))).collect()
     };
-    let (sample, glyphs) = same(CONNECTING);
-    add(connecting_box(width, height), 1, false, sample, glyphs);
-    let (sample, glyphs) = same(OFFLINE_BADGE);
-    add(offline_badge_box(width, height), 1, true, sample, glyphs);
+    add(connecting_box(width, height), 1, false, CONNECTING.into(), CONNECTING.into());
+    add(offline_badge_box(width, height), 1, true, OFFLINE_BADGE.into(), OFFLINE_BADGE.into());
     for region in &layout.regions {
         let area = region_rect(region, width, height);
         let agencies = region_agencies(region, hall);

@@ -216,7 +216,7 @@ struct GlyphWarmup;
 /// What the screen has rendered ahead ([`changing_texts`]): bevy keeps each glyph it rasterized,
 /// per font and size, for as long as the app runs.
 #[derive(Resource, Default)]
-pub(super) struct WarmGlyphs {
+struct WarmGlyphs {
     /// Layout changes seen, so that a new layout counts as new in a later frame too.
     layouts: u64,
     /// The hall version, layout change and window size they were worked out for.
@@ -224,7 +224,7 @@ pub(super) struct WarmGlyphs {
     /// The same for the frame before, whose board was drawn first.
     due: Option<(u64, u64, (u32, u32))>,
     /// Texts by (bold, font size in px).
-    pub(super) texts: BTreeMap<(bool, u32), BTreeSet<String>>,
+    texts: BTreeMap<(bool, u32), BTreeSet<String>>,
 }
 
 /// In the frame after the hall, layout or window changed (that frame draws the board without
