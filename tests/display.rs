@@ -71,14 +71,7 @@ async fn start_hub() -> (hub::RunningHub, String, String, tempfile::TempDir) {
 async fn hall_screens_show_the_calls_at_every_size() {
     let (running, staff, display, dir) = start_hub().await;
     let hall = Hall::builtin();
-    let client = ClientOptions {
-        url: running.ws_url(),
-        token: staff,
-        role: Role::Staff,
-        client: "t".into(),
-        timeout: std::time::Duration::from_secs(10),
-    };
-    let mut session = Session::connect(&client, 0).await.unwrap();
+    let mut session = staff_session(&running, &staff).await;
     let calls = [("B-17", 5), ("G-204", 13), ("A-123", 2)];
     for (i, (ticket, counter)) in calls.iter().enumerate() {
         let call =
@@ -329,16 +322,7 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let x_display = free_x_display(400..650);
     let _xvfb = start_xvfb(&x_display, "1280x720x24", &dir.path().join("xvfb.log"));
     let frames = dir.path().join("frames.log");
-    let mut screen = Command::new(env!("CARGO_BIN_EXE_papan"))
-        .args(["display", "--windowed", "960x540", "--screen", "lobby-2", "--hub", &running.ws_url()])
-        .args(["--token", &display, "--no-voice", "--cache"])
-        .arg(dir.path().join("cache"))
-        .arg("--bench-log")
-        .arg(&frames)
-        .env("DISPLAY", &x_display)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .spawn()
-        .unwrap();
+    let screen = logged_screen(&running, &display, "lobby-2", "960x540", &x_display, dir.path());
     let http = papan::tls::http_client();
     let api = |path: &str| format!("{}/api/screens{path}", running.http_url());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -370,8 +354,7 @@ async fn fleet_page_actions_reach_a_real_screen() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    let _ = screen.kill();
-    let _ = screen.wait();
+    drop(screen);
     let image = image::load_from_memory(&png).unwrap().to_rgb8();
     assert_eq!(image.dimensions(), (960, 540));
     image.save(dir.path().join("identify.png")).unwrap();
@@ -385,6 +368,42 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let middle = papan::layout::Rect { x: 240.0, y: 230.0, w: 480.0, h: 110.0 };
     assert!(share_near(&image, middle, amber) > 0.05, "the id in amber in the middle");
     running.stop().await.unwrap();
+}
+
+/// A staff client of `running`.
+async fn staff_session(running: &hub::RunningHub, staff: &str) -> Session {
+    let client = ClientOptions {
+        url: running.ws_url(),
+        token: staff.to_string(),
+        role: Role::Staff,
+        client: "t".into(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    Session::connect(&client, 0).await.unwrap()
+}
+
+/// A silent real screen of `running` on `x_display`, in a window of `size`, its cache in `dir` and
+/// every frame logged to `dir/frames.log` (`--bench-log`).
+fn logged_screen(
+    running: &hub::RunningHub,
+    display: &str,
+    screen: &str,
+    size: &str,
+    x_display: &str,
+    dir: &Path,
+) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_papan"))
+            .args(["display", "--windowed", size, "--screen", screen, "--hub", &running.ws_url()])
+            .args(["--token", display, "--no-voice", "--cache"])
+            .arg(dir.join("cache"))
+            .arg("--bench-log")
+            .arg(dir.join("frames.log"))
+            .env("DISPLAY", x_display)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// The lines of a screen's `--bench-log` so far: `frame N unix_us T seq S images I`.
@@ -439,29 +458,11 @@ async fn a_day_of_calls_needs_no_glyph_atlas_the_screen_did_not_make_at_start() 
     let x_display = free_x_display(650..900);
     let _xvfb = start_xvfb(&x_display, "1920x1080x24", &dir.path().join("xvfb.log"));
     let frames = dir.path().join("frames.log");
-    let _screen = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_papan"))
-            .args(["display", "--windowed", "1920x1080", "--screen", "lobby-4", "--hub", &running.ws_url()])
-            .args(["--token", &display, "--no-voice", "--cache"])
-            .arg(dir.path().join("cache"))
-            .arg("--bench-log")
-            .arg(&frames)
-            .env("DISPLAY", &x_display)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .spawn()
-            .unwrap(),
-    );
+    let _screen = logged_screen(&running, &display, "lobby-4", "1920x1080", &x_display, dir.path());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     assert!(reports_before(&running, &staff, "lobby-4", deadline).await, "the screen never reported");
     let start = settled_frames(&frames).await.pop().unwrap();
-    let client = ClientOptions {
-        url: running.ws_url(),
-        token: staff.clone(),
-        role: Role::Staff,
-        client: "t".into(),
-        timeout: std::time::Duration::from_secs(10),
-    };
-    let mut session = Session::connect(&client, 0).await.unwrap();
+    let mut session = staff_session(&running, &staff).await;
     // Each letter as the hero with its shortest and longest numbers, every counter once.
     let mut calls = 0;
     for agency in &Hall::builtin().agencies {
