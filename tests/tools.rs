@@ -1,4 +1,4 @@
-//! `papan voice`, `papan layout` and `papan bench fanout` through the real binary, with the committed
+//! `papan voice`, `papan layout` and `papan bench fanout`/`display` through the real binary, with the committed
 //! clip pack and layouts.
 
 use std::path::Path;
@@ -163,4 +163,46 @@ fn bench_fanout_delivers_to_every_screen_through_papan_and_mosquitto() {
             assert!(count >= 30, "one commit per call at least: {commit}");
         }
     }
+}
+
+/// The display bench that `scripts/bench` runs: a real screen, then the browser board in Chromium,
+/// both fed by the same hub; each has to draw the board at start and every call after it.
+#[test]
+fn bench_display_times_papan_and_a_live_browser_board() {
+    let out = papan(&[
+        "bench",
+        "display",
+        "--calls",
+        "3",
+        "--interval-ms",
+        "300",
+        "--idle-secs",
+        "1",
+        "--against-chromium",
+        "--chromium-settle-secs",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let numbers_after = |mark: &str| -> Vec<Vec<f64>> {
+        stdout
+            .lines()
+            .filter_map(|l| l.split(mark).nth(1))
+            .map(|rest| {
+                rest.split_whitespace().filter_map(|w| w.trim_end_matches(',').parse().ok()).collect()
+            })
+            .collect()
+    };
+    let cold = numbers_after("cold start → first frame drawing the board:");
+    assert_eq!(cold.len(), 2, "papan's and Chromium's: {stdout}");
+    assert!(cold.iter().all(|n| n[0] > 0.0), "{stdout}");
+    let calls = numbers_after("call sent → frame drawing it:");
+    assert_eq!(calls.len(), 2, "papan's and Chromium's: {stdout}");
+    for p in &calls {
+        // p50, p99 and max of each board's three calls.
+        assert!(p.len() >= 3 && p[0] > 0.0 && p[0] <= p[1] && p[1] <= p[2], "{stdout}");
+    }
+    let ratios = numbers_after("papan / Chromium:");
+    assert_eq!(ratios.len(), 1, "{stdout}");
+    assert!(ratios[0].len() >= 5 && ratios[0].iter().all(|r| *r > 0.0), "{stdout}");
 }

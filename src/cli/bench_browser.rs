@@ -1,13 +1,13 @@
 //! The browser board `papan bench display --against-chromium` measures papan against: the same
-//! board (hall, layout, calls) as one HTML page in Chromium's kiosk mode, and the memory and CPU
-//! of a whole process tree (Chromium runs as many processes).
+//! board (hall, layout, calls) as one live HTML page in Chromium's kiosk mode, fed by the hub like a
+//! screen, and the memory and CPU of a whole process tree (Chromium runs as many processes).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::board::Board;
 use crate::hall::Hall;
 use crate::layout::{Layout, WidgetKind};
+use crate::protocol::Seq;
 
 /// Memory of a process and all its descendants.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,11 +69,17 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// The board as a static HTML page: the layout's regions at the same places, the same texts and
-/// colours, papan's fonts, and the same clock line (hours and minutes in the hall's time zone),
-/// changed when its minute turns, as papan's idle board does.
-pub(super) fn board_html(hall: &Hall, layout: &Layout, board: &Board, fonts: &Path) -> String {
-    let agency = |id: &str| hall.agencies.iter().find(|a| a.id == id);
+/// Where the browser board finds the hub, as a display: its WebSocket address and a display token.
+pub(super) struct BoardHub<'a> {
+    pub url: &'a str,
+    pub token: &'a str,
+}
+
+/// The board as a live HTML page: the layout's regions at the same places, papan's colours and
+/// fonts, and a script (`assets/bench/browser-board.js`) that connects to the hub as a display and
+/// draws the calls, the ticker and the clock line (hours and minutes in the hall's time zone,
+/// changed when its minute turns) as papan's screen does.
+pub(super) fn board_html(hall: &Hall, layout: &Layout, hub: &BoardHub, fonts: &Path) -> String {
     let mut body = String::new();
     for region in &layout.regions {
         let [x, y, w, h] = region.at.map(|f| f * 100.0);
@@ -82,32 +88,14 @@ pub(super) fn board_html(hall: &Hall, layout: &Layout, board: &Board, fonts: &Pa
             WidgetKind::Header => {
                 let _ = write!(body, r#"<div class="header">{}</div>"#, escape(&hall.name));
             }
-            WidgetKind::Clock => body.push_str(r#"<div class="header clock" id="clock"></div>"#),
-            WidgetKind::NowCalling => {
-                if let Some(call) = board.recent.front() {
-                    let a = agency(&call.agency);
-                    let _ = write!(
-                        body,
-                        r#"<div class="hero" style="background:{}"><div class="label">NOMOR ANTREAN</div><div class="ticket">{}</div><div class="counter">LOKET {}</div><div class="agency">{}</div></div>"#,
-                        a.map_or("#1565C0", |a| a.colour.as_str()),
-                        call.ticket,
-                        call.counter,
-                        escape(a.map_or("", |a| a.name.as_str()))
-                    );
-                }
-            }
+            WidgetKind::Clock => body.push_str(r#"<div class="header clock js-clock"></div>"#),
+            WidgetKind::NowCalling => body.push_str(r#"<div class="now js-now"></div>"#),
             WidgetKind::History => {
-                body.push_str(r#"<div class="history"><div class="title">Panggilan Terakhir</div><table>"#);
-                for call in board.recent.iter().take(usize::from(region.rows.unwrap_or(5))) {
-                    let _ = write!(
-                        body,
-                        "<tr><td><b>{}</b></td><td>Loket {}</td><td class=dim>{}</td></tr>",
-                        call.ticket,
-                        call.counter,
-                        escape(agency(&call.agency).map_or("", |a| a.short.as_str()))
-                    );
-                }
-                body.push_str("</table></div>");
+                let _ = write!(
+                    body,
+                    r#"<div class="history"><div class="title">Panggilan Terakhir</div><table class="js-history" data-rows="{}"></table></div>"#,
+                    region.rows.unwrap_or(5)
+                );
             }
             WidgetKind::AgencyPanels => {
                 let columns = region.columns.unwrap_or(7);
@@ -116,30 +104,34 @@ pub(super) fn board_html(hall: &Hall, layout: &Layout, board: &Board, fonts: &Pa
                     r#"<div class="panels" style="grid-template-columns:repeat({columns},1fr)">"#
                 );
                 for a in &hall.agencies {
-                    let last = board.agencies.get(&a.id);
-                    let (style, latest) = match last {
-                        Some(call) => (
-                            format!("background:{}", a.colour),
-                            format!("<b>{}</b> Loket {}", call.ticket, call.counter),
-                        ),
-                        None => (String::new(), "—".to_string()),
-                    };
                     let _ = write!(
                         body,
-                        r#"<div class="panel" style="{style}"><div class="name">{}</div><div class="latest">{latest}</div></div>"#,
+                        r#"<div class="panel js-panel" data-agency="{}"><div class="name">{}</div><div class="latest">—</div></div>"#,
+                        escape(&a.id),
                         escape(&a.short)
                     );
                 }
                 body.push_str("</div>");
             }
-            WidgetKind::Ticker => {
-                let text = board.ticker.as_deref().unwrap_or("");
-                let _ = write!(body, r#"<div class="ticker">{}</div>"#, escape(text));
-            }
+            WidgetKind::Ticker => body.push_str(r#"<div class="ticker js-ticker"></div>"#),
             _ => {}
         }
         body.push_str("</div>");
     }
+    let agencies: serde_json::Map<String, serde_json::Value> = hall
+        .agencies
+        .iter()
+        .map(|a| (a.id.clone(), serde_json::json!({"name": a.name, "short": a.short, "colour": a.colour})))
+        .collect();
+    let config = serde_json::json!({
+        "hub": hub.url,
+        "token": hub.token,
+        "agencies": agencies,
+        "offsetSeconds": hall.timezone.offset().seconds(),
+        "zone": hall.timezone.label(),
+    });
+    // Inside <script>, "</" could end the element early: JSON allows "<\/" for it.
+    let config = config.to_string().replace("</", r"<\/");
     let fonts = fonts.display();
     format!(
         r#"<!doctype html>
@@ -153,6 +145,7 @@ html, body {{ margin: 0; width: 100vw; height: 100vh; overflow: hidden; backgrou
 .header {{ height: 100%; background: rgb(8, 23, 51); display: flex; align-items: center;
   justify-content: center; font-weight: bold; font-size: 3.4vh; }}
 .clock {{ font-weight: normal; color: rgb(191, 204, 224); font-size: 2.8vh; }}
+.now {{ height: 100%; }}
 .hero {{ height: 100%; display: flex; flex-direction: column; align-items: center;
   justify-content: space-evenly; text-align: center; }}
 .hero .label {{ font-weight: bold; font-size: 2.6vh; }}
@@ -170,61 +163,73 @@ html, body {{ margin: 0; width: 100vw; height: 100vh; overflow: hidden; backgrou
 .ticker {{ height: 100%; display: flex; align-items: center; justify-content: center; font-size: 3.2vh; }}
 </style></head>
 <body>{body}
+<script>const PAPAN_BOARD = {config};</script>
 <script>
-const days = ["Minggu", "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu"];
-const months = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-  "September", "Oktober", "November", "Desember"];
-function tick() {{
-  const d = new Date(Date.now() + {offset_s} * 1000), two = n => String(n).padStart(2, "0");
-  document.getElementById("clock").textContent = days[d.getUTCDay()] + ", " + d.getUTCDate() + " " +
-    months[d.getUTCMonth()] + " " + d.getUTCFullYear() + " · " + two(d.getUTCHours()) + "." +
-    two(d.getUTCMinutes()) + " {zone}";
-  setTimeout(tick, 60000 - Date.now() % 60000 + 20);
-}}
-tick();
-</script></body></html>
+{script}</script></body></html>
 "#,
         title = escape(&layout.name),
         background = layout.background,
-        offset_s = hall.timezone.offset().seconds(),
-        zone = hall.timezone.label(),
+        script = BOARD_SCRIPT,
     )
+}
+
+/// The browser board's script: a display client of the hub in JavaScript.
+const BOARD_SCRIPT: &str = include_str!("../../assets/bench/browser-board.js");
+
+/// One frame the browser board logged as drawn (`papan-board-frame seq S unix_us T` in a console
+/// line of Chromium's log): the seq its board held and when that frame was done.
+pub(super) fn board_frames(log: &str) -> Vec<(Seq, i64)> {
+    const MARK: &str = "papan-board-frame seq ";
+    log.lines()
+        .filter_map(|line| {
+            let rest = &line[line.find(MARK)? + MARK.len()..];
+            let mut words = rest.split([' ', '"']);
+            let seq = words.next()?.parse().ok()?;
+            (words.next()? == "unix_us").then_some(())?;
+            Some((seq, words.next()?.parse().ok()?))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::board::CallRecord;
 
     #[test]
-    fn the_html_board_shows_what_the_screen_shows() {
-        let hall = Hall::builtin();
+    fn the_html_board_has_the_screen_s_regions_and_finds_the_hub() {
+        let mut hall = Hall::builtin();
+        hall.agencies[0].name = "Dinas </script><b>".into();
         let layout = Layout::builtin("hall-landscape").unwrap();
-        let disdukcapil = hall.resolve_counter(2, None).unwrap().clone();
-        let mut board = Board { ticker: Some("Selamat datang <semua>".into()), ..Board::default() };
-        let call = CallRecord {
-            seq: 7,
-            at: jiff::Timestamp::now(),
-            ticket: "A-123".parse().unwrap(),
-            counter: 2,
-            agency: disdukcapil.id.clone(),
-            service: None,
-            recalls: 0,
-        };
-        board.recent.push_front(call.clone());
-        board.agencies.insert(call.agency.clone(), call);
-        let html = board_html(&hall, &layout, &board, Path::new("/fonts"));
+        let hub = BoardHub { url: "ws://127.0.0.1:7878/ws", token: "display-token" };
+        let html = board_html(&hall, &layout, &hub, Path::new("/fonts"));
         for agency in &hall.agencies {
-            assert!(html.contains(&escape(&agency.short)), "{} missing", agency.short);
+            let panel =
+                format!(r#"data-agency="{}"><div class="name">{}</div>"#, agency.id, escape(&agency.short));
+            assert!(html.contains(&panel), "{} missing", agency.short);
         }
-        assert!(html.contains(r#"<div class="ticket">A-123</div><div class="counter">LOKET 2</div>"#));
-        assert!(html.contains(&format!("background:{}", disdukcapil.colour)));
-        assert!(html.contains(&disdukcapil.name));
-        assert!(html.contains("Selamat datang &lt;semua&gt;"), "text is escaped");
         assert_eq!(html.matches(r#"class="region""#).count(), layout.regions.len());
+        for widget in ["js-now", "js-history", "js-clock", "js-ticker"] {
+            assert!(html.contains(widget), "{widget} missing");
+        }
+        let config = html.split("const PAPAN_BOARD = ").nth(1).unwrap().split(";</script>").next().unwrap();
+        assert!(!config.contains("</"), "a name cannot end the script early: {config}");
+        let config: serde_json::Value = serde_json::from_str(config).unwrap();
+        assert_eq!(config["hub"], "ws://127.0.0.1:7878/ws");
+        assert_eq!(config["token"], "display-token");
+        assert_eq!(config["agencies"][&hall.agencies[0].id]["name"], "Dinas </script><b>");
         // The clock as papan shows it: the hall's zone (WIB, UTC+7), hours and minutes.
-        assert!(html.contains("Date.now() + 25200 * 1000") && html.contains(r#" WIB";"#), "{html}");
-        assert!(!html.contains("getSeconds") && !html.contains("setInterval"), "{html}");
+        assert_eq!((config["offsetSeconds"].as_i64(), config["zone"].as_str()), (Some(25200), Some("WIB")));
+        assert!(html.contains(BOARD_SCRIPT));
+        assert!(!BOARD_SCRIPT.contains("getSeconds") && !BOARD_SCRIPT.contains("setInterval"));
+    }
+
+    #[test]
+    fn the_browser_board_s_frames_are_read_from_chromium_s_log() {
+        let log = r#"[4715:4715:1202/172138.874137:INFO:CONSOLE:4] "papan-board-frame seq 3 unix_us 1796232098873000", source: file:///tmp/board.html (4)
+[4715:4733:1202/172139.000000:ERROR:bus.cc(407)] Failed to connect to the bus
+[4715:4715:1202/172140.1:INFO:CONSOLE:4] "papan-board-frame seq 12 unix_us 1796232100001234", source: file:///tmp/board.html (4)
+[1:1:0/0:INFO:CONSOLE:4] "papan-board-frame seq x unix_us 5", source: file:///tmp/board.html (4)"#;
+        assert_eq!(board_frames(log), vec![(3, 1796232098873000), (12, 1796232100001234)]);
     }
 
     #[test]
