@@ -164,6 +164,8 @@ struct CityArgs {
     /// Address to listen on (overrides the config; default 0.0.0.0:7880).
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
+    /// Folder for city.toml and halls.json (every hall heard, so a restart still lists the halls
+    /// that are cut off).
     #[arg(long, default_value = "papan-city")]
     data: PathBuf,
 }
@@ -322,7 +324,12 @@ async fn run_city(args: CityArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    let running = hub::city::start(hub::city::CityOptions { servers: args.nats.clone(), config }).await?;
+    let running = hub::city::start(hub::city::CityOptions {
+        servers: args.nats.clone(),
+        config,
+        data_dir: args.data.clone(),
+    })
+    .await?;
     println!(
         "papan city: {} (halls on {}); staff token in {}",
         running.http_url(),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +37,12 @@ pub struct CityOptions {
     pub servers: String,
     /// Listen address and tokens (`city.toml`, the same format as `hub.toml`).
     pub config: HubConfig,
+    /// Where the halls heard so far are kept (`halls.json`).
+    pub data_dir: PathBuf,
 }
+
+/// How often the hall list is written when something was heard.
+const SAVE_INTERVAL: Duration = Duration::from_secs(10);
 
 struct City {
     tokens: Tokens,
@@ -63,25 +69,30 @@ impl RunningCity {
 }
 
 pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
-    let CityOptions { servers, config } = options;
+    let CityOptions { servers, config, data_dir } = options;
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let halls_path = data_dir.join("halls.json");
+    let view = Mutex::new(CityView::restore(&halls_path));
     let client = city_link::connect(&servers, "papan-city".into())
         .await
         .with_context(|| format!("connecting to NATS at {servers}"))?;
     let reports =
         client.subscribe(city_link::ALL_REPORTS).await.context("subscribing to the halls' reports")?;
-    let city = Arc::new(City { tokens: Tokens::new(&config.tokens), client, view: Mutex::default() });
+    let city = Arc::new(City { tokens: Tokens::new(&config.tokens), client, view });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let (trigger, shutdown) = shutdown::channel();
     let listening = tokio::spawn(listen_to_halls(reports, city.clone(), shutdown.clone()));
+    let saving = tokio::spawn(save_halls_periodically(city.clone(), halls_path, shutdown.clone()));
     let mut stop = shutdown.clone();
     let serving =
         axum::serve(listener, router(city)).with_graceful_shutdown(async move { stop.wait().await });
     let task = tokio::spawn(async move {
         let served = serving.await;
         let _ = listening.await;
+        let _ = saving.await;
         served.context("serving")
     });
     tracing::info!(%addr, servers, "city view started");
@@ -106,6 +117,23 @@ async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, m
     }
 }
 
+/// Keeps `halls.json` up to date; writes it a last time at shutdown.
+async fn save_halls_periodically(city: Arc<City>, path: PathBuf, mut shutdown: Shutdown) {
+    let mut every = tokio::time::interval(SAVE_INTERVAL);
+    loop {
+        let stopping = tokio::select! {
+            _ = shutdown.wait() => true,
+            _ = every.tick() => false,
+        };
+        if let Err(e) = city.view.lock().expect("city view lock").save_if_changed(&path) {
+            tracing::warn!("cannot save the hall list {}: {e}", path.display());
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
 fn router(city: Arc<City>) -> axum::Router {
     axum::Router::new()
         .route("/", asset!("city.html", "text/html; charset=utf-8"))
@@ -121,7 +149,7 @@ fn router(city: Arc<City>) -> axum::Router {
         .with_state(city)
 }
 
-/// `GET /api/halls`: every hall heard since the city view started.
+/// `GET /api/halls`: every hall ever heard (kept across restarts of the city view).
 async fn list_halls(State(city): State<Arc<City>>, headers: HeaderMap) -> Result<Response, ApiError> {
     staff_only(&city.tokens, &headers)?;
     let halls = city.view.lock().expect("city view lock").summaries(jiff::Timestamp::now());

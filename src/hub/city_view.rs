@@ -1,9 +1,12 @@
 //! The city's picture of its halls, folded from the hubs' reports: which halls and hubs are
-//! heard from, each hall's seq and latest calls, and its screens across all of its hubs.
+//! heard from, each hall's seq and latest calls, and its screens across all of its hubs. It is
+//! kept in `DATA/halls.json`, so a restarted city view still lists (and sends to) a hall that is
+//! cut off at the time.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::city_link::{HallReport, STALE_AFTER};
 use crate::board::CallRecord;
@@ -14,8 +17,11 @@ use crate::protocol::Seq;
 #[derive(Default)]
 pub struct CityView {
     halls: BTreeMap<String, BTreeMap<String, Heard>>,
+    /// Heard something since the last save.
+    changed: bool,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Heard {
     report: HallReport,
     /// By the city's clock: hubs' clocks may disagree with it.
@@ -70,6 +76,37 @@ impl CityView {
     pub fn record(&mut self, report: HallReport, at: jiff::Timestamp) {
         let hubs = self.halls.entry(report.hall_id.clone()).or_default();
         hubs.insert(report.hub.clone(), Heard { report, at });
+        self.changed = true;
+    }
+
+    /// The view saved in `path` (every hall offline until its hubs report again), or an empty one.
+    pub fn restore(path: &Path) -> CityView {
+        let saved: Vec<Heard> = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("ignoring a damaged hall list {}: {e}", path.display());
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        };
+        let mut view = CityView::default();
+        for heard in saved {
+            view.record(heard.report, heard.at);
+        }
+        view.changed = false;
+        view
+    }
+
+    /// Writes the view to `path` if it changed (temp file + rename: never half a file).
+    pub fn save_if_changed(&mut self, path: &Path) -> std::io::Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let heard: Vec<&Heard> = self.halls.values().flat_map(BTreeMap::values).collect();
+        let json = serde_json::to_vec(&heard).expect("hall reports serialize");
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path))?;
+        self.changed = false;
+        Ok(())
     }
 
     /// Every hall ever heard, by id.
@@ -198,5 +235,37 @@ mod tests {
         let hall = &view.summaries(later + jiff::SignedDuration::from_secs(8))[0];
         assert_eq!((hall.online, hall.seq, hall.screens_online), (false, 13, 0));
         assert_eq!(hall.last_heard, later);
+    }
+
+    #[test]
+    fn a_restarted_view_still_knows_every_hall_it_heard_and_shows_them_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("halls.json");
+        let t0: jiff::Timestamp = "2026-11-23T03:00:00Z".parse().unwrap();
+        let mut view = CityView::default();
+        view.record(report("a:7878", 10, &[("lobby-1", true, 10)]), t0);
+        let mut kecamatan = report("k:7878", 4, &[]);
+        kecamatan.hall_id = "kec-ilir-barat".into();
+        view.record(kecamatan, t0);
+        view.save_if_changed(&path).unwrap();
+        let saved = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        view.save_if_changed(&path).unwrap();
+        assert!(!path.exists(), "nothing new heard, nothing written");
+        std::fs::write(&path, saved).unwrap();
+
+        let restored = CityView::restore(&path);
+        assert_eq!(restored.hall_ids(), ["kec-ilir-barat", "mpp-palembang"]);
+        let now = t0 + jiff::SignedDuration::from_secs(60);
+        let before: Vec<(String, bool, Seq, jiff::Timestamp)> =
+            view.summaries(now).into_iter().map(|h| (h.hall_id, h.online, h.seq, h.last_heard)).collect();
+        let after: Vec<(String, bool, Seq, jiff::Timestamp)> =
+            restored.summaries(now).into_iter().map(|h| (h.hall_id, h.online, h.seq, h.last_heard)).collect();
+        assert_eq!(after, before);
+        assert!(after.iter().all(|(_, online, _, _)| !online));
+
+        std::fs::write(&path, b"{ not json").unwrap();
+        assert!(CityView::restore(&path).hall_ids().is_empty(), "a damaged file starts empty");
+        assert!(CityView::restore(&dir.path().join("none.json")).hall_ids().is_empty());
     }
 }

@@ -9,6 +9,7 @@ use papan::hall::Hall;
 use papan::hub;
 use papan::hub::city::{self, CityOptions, RunningCity};
 use papan::hub::city_link::{CityCommand, CityReply, command_subject};
+use papan::hub::config::HubConfig;
 use papan::protocol::{ErrorCode, Event, EventFrame, HubFrame, Role, Seq};
 use serde_json::{Value, json};
 
@@ -19,11 +20,14 @@ use super::{NatsServer, client, events_until, loopback_config, shared_hub_option
 const PALEMBANG: &str = "mpp-palembang";
 const KECAMATAN: &str = "kec-ilir-barat";
 
-async fn start_city(nats_url: &str) -> (RunningCity, String) {
-    let config = loopback_config();
+async fn start_city(nats_url: &str, data: &std::path::Path) -> (RunningCity, String) {
+    start_city_with(nats_url, data, loopback_config()).await
+}
+
+async fn start_city_with(nats_url: &str, data: &std::path::Path, config: HubConfig) -> (RunningCity, String) {
     let token = config.token_for(Role::Staff).unwrap().to_string();
-    let city = city::start(CityOptions { servers: nats_url.to_string(), config }).await.unwrap();
-    (city, token)
+    let options = CityOptions { servers: nats_url.to_string(), config, data_dir: data.to_path_buf() };
+    (city::start(options).await.unwrap(), token)
 }
 
 /// `GET /api/halls` as (status, body).
@@ -101,7 +105,8 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
         Session::connect(&client(palembang_a.ws_url(), &config, Role::Display, "lobby-1"), 0).await.unwrap();
     let mut kec_screen =
         Session::connect(&client(kecamatan.ws_url(), &config, Role::Display, "kec-1"), 0).await.unwrap();
-    let (city, token) = start_city(&nats.url).await;
+    let city_data = tempfile::tempdir().unwrap();
+    let (city, token) = start_city(&nats.url, city_data.path()).await;
 
     assert_eq!(halls(&city, None).await.0, 401, "the city page needs a token");
     let listed = wait_for_halls(&city, &token, Duration::from_secs(10), |halls| {
@@ -236,7 +241,9 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
     let mut staff = Session::connect(&client(site.ws_url(), &config, Role::Staff, "loket"), 0).await.unwrap();
     let before = staff.command("before", call("A-1", 1)).await.unwrap().seq;
     events_until(&mut screen, before).await;
-    let (city, token) = start_city(&city_nats.url).await;
+    let city_data = tempfile::tempdir().unwrap();
+    let city_config = loopback_config();
+    let (city, token) = start_city_with(&city_nats.url, city_data.path(), city_config.clone()).await;
     wait_for_halls(&city, &token, Duration::from_secs(15), |halls| {
         hall(halls, KECAMATAN)["online"] == true && hall(halls, KECAMATAN)["seq"] == before
     })
@@ -267,6 +274,21 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
     assert_eq!(
         (status, &unreachable["halls"][KECAMATAN]["error"]["code"]),
         (502, &json!("hall_unreachable"))
+    );
+
+    // The city view restarts meanwhile: it still lists the site, offline at what it last heard, and
+    // "all halls" still means the site too, so its staff learn the ticker did not reach it.
+    city.stop().await.unwrap();
+    let (city, token) = start_city_with(&city_nats.url, city_data.path(), city_config).await;
+    let (_, listed) = halls(&city, Some(&token)).await;
+    let site_hall = hall(&listed, KECAMATAN);
+    assert_eq!((&site_hall["online"], &site_hall["seq"]), (&json!(false), &json!(before)), "{listed:#}");
+    assert_eq!(site_hall["screens"][0]["screen"], "kec-1");
+    let (status, unreachable) = post(&city, &token, "/api/ticker", json!({"text": "Semua aula"})).await;
+    assert_eq!(
+        (status, &unreachable["halls"][KECAMATAN]["error"]["code"]),
+        (502, &json!("hall_unreachable")),
+        "{unreachable:#}"
     );
 
     // The link returns: the city shows the site's calls and reaches it again.
