@@ -3,7 +3,7 @@
 // display, keeps the board from the snapshot and the events after it, redraws the parts that show
 // calls, and logs when each seq it applied has been drawn (`papan bench display` reads Chromium's
 // log). No framework, no build step. `PAPAN_BOARD` (set by the page) holds the hub's address, the
-// display token, the hall's agencies and its time zone.
+// display token, the hall's agencies and its time zone; `papan` is the console's common.js.
 "use strict";
 
 const config = PAPAN_BOARD;
@@ -27,13 +27,8 @@ function apply(frame) {
   const event = frame.event;
   board.seq = frame.seq;
   if (event.type === "call" || event.type === "recall") {
-    const same = (r) => r.ticket === event.ticket && r.counter === event.counter && r.agency === event.agency;
-    const earlier = board.recent.find(same);
-    const record = {
-      seq: frame.seq, at: frame.at, ticket: event.ticket, counter: event.counter, agency: event.agency,
-      recalls: event.type === "recall" ? (earlier ? earlier.recalls + 1 : 1) : 0,
-    };
-    board.recent = [record, ...board.recent.filter((r) => !same(r))].slice(0, 20);
+    const { record, recent } = papan.recordCall(board.recent, frame);
+    board.recent = recent;
     board.agencies[event.agency] = record;
   } else if (event.type === "ticker") {
     board.ticker = event.text || null;

@@ -74,6 +74,19 @@ const papan = {
     if (detail) box.append(this.el("small", {}, detail));
   },
 
+  // A call or recall event as the board records it (src/board.rs): the record, and the recent
+  // calls with it first and its earlier entry (same ticket, counter and agency) gone.
+  recordCall(recent, frame) {
+    const event = frame.event;
+    const same = (r) => r.ticket === event.ticket && r.counter === event.counter && r.agency === event.agency;
+    const earlier = recent.find(same);
+    const record = {
+      seq: frame.seq, at: frame.at, ticket: event.ticket, counter: event.counter, agency: event.agency,
+      recalls: event.type === "recall" ? (earlier ? earlier.recalls + 1 : 1) : 0,
+    };
+    return { record, recent: [record, ...recent.filter((r) => !same(r))].slice(0, 20) };
+  },
+
   // Hall-local clock time of a timestamp, e.g. "14.05".
   time(at, offsetHours) {
     const date = new Date(Date.parse(at) + (offsetHours || 7) * 3600 * 1000);

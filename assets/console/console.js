@@ -136,13 +136,8 @@ function apply(frame) {
   state.seq = frame.seq;
   board.seq = frame.seq;
   if (event.type === "call" || event.type === "recall") {
-    const same = (r) => r.ticket === event.ticket && r.counter === event.counter && r.agency === event.agency;
-    const earlier = board.recent.find(same);
-    const record = {
-      seq: frame.seq, at: frame.at, ticket: event.ticket, counter: event.counter, agency: event.agency,
-      recalls: event.type === "recall" ? (earlier ? earlier.recalls + 1 : 1) : 0,
-    };
-    board.recent = [record, ...board.recent.filter((r) => !same(r))].slice(0, 20);
+    const { record, recent } = papan.recordCall(board.recent, frame);
+    board.recent = recent;
     board.counters = board.counters.filter((c) => !(c.counter === event.counter && c.agency === event.agency));
     board.counters.push(record);
   } else if (event.type === "clear") {

@@ -165,16 +165,21 @@ html, body {{ margin: 0; width: 100vw; height: 100vh; overflow: hidden; backgrou
 <body>{body}
 <script>const PAPAN_BOARD = {config};</script>
 <script>
+{common}</script>
+<script>
 {script}</script></body></html>
 "#,
         title = escape(&layout.name),
         background = layout.background,
+        common = COMMON_SCRIPT,
         script = BOARD_SCRIPT,
     )
 }
 
 /// The browser board's script: a display client of the hub in JavaScript.
 const BOARD_SCRIPT: &str = include_str!("../../assets/bench/browser-board.js");
+/// The staff console's shared script, for the board reducer's call record.
+const COMMON_SCRIPT: &str = include_str!("../../assets/console/common.js");
 
 /// One frame the browser board logged as drawn (`papan-board-frame seq S unix_us T` in a console
 /// line of Chromium's log): the seq its board held and when that frame was done.

@@ -81,15 +81,8 @@ impl CityView {
 
     /// The view saved in `path` (every hall offline until its hubs report again), or an empty one.
     pub fn restore(path: &Path) -> CityView {
-        let saved: Vec<Heard> = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!("ignoring a damaged hall list {}: {e}", path.display());
-                Vec::new()
-            }),
-            Err(_) => Vec::new(),
-        };
         let mut view = CityView::default();
-        for heard in saved {
+        for heard in super::saved_list::read::<Heard>(path, "hall list") {
             view.record(heard.report, heard.at);
         }
         view.changed = false;
@@ -102,9 +95,7 @@ impl CityView {
             return Ok(());
         }
         let heard: Vec<&Heard> = self.halls.values().flat_map(BTreeMap::values).collect();
-        let json = serde_json::to_vec(&heard).expect("hall reports serialize");
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path))?;
+        super::saved_list::write(path, &heard)?;
         self.changed = false;
         Ok(())
     }

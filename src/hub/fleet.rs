@@ -103,13 +103,7 @@ impl Drop for Link {
 impl Fleet {
     /// The screens saved in `path` (offline until they connect: no links yet), or none.
     pub fn restore(path: &Path) -> Fleet {
-        let saved: Vec<ScreenInfo> = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!("ignoring a damaged screen list {}: {e}", path.display());
-                Vec::new()
-            }),
-            Err(_) => Vec::new(),
-        };
+        let saved: Vec<ScreenInfo> = super::saved_list::read(path, "screen list");
         let screens = saved
             .into_iter()
             .map(|info| (info.screen.clone(), Entry { info, links: Vec::new(), screenshot: None }))
@@ -122,10 +116,7 @@ impl Fleet {
         if !self.dirty.swap(false, Ordering::Relaxed) {
             return Ok(());
         }
-        let infos = self.list(0);
-        let json = serde_json::to_vec_pretty(&infos).expect("screen infos serialize");
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+        super::saved_list::write(path, &self.list(0)).inspect_err(|_| {
             self.dirty.store(true, Ordering::Relaxed);
         })
     }

@@ -15,6 +15,7 @@ pub mod journal;
 pub mod metrics;
 pub(crate) mod pages;
 pub mod rate;
+mod saved_list;
 pub mod server;
 pub mod shutdown;
 

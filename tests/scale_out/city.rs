@@ -281,7 +281,7 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
     city.stop().await.unwrap();
     let (city, token) = start_city_with(&city_nats.url, city_data.path(), city_config).await;
     let (_, listed) = halls(&city, Some(&token)).await;
-    let site_hall = hall(&listed, KECAMATAN);
+    let site_hall = hall(&listed["halls"], KECAMATAN);
     assert_eq!((&site_hall["online"], &site_hall["seq"]), (&json!(false), &json!(before)), "{listed:#}");
     assert_eq!(site_hall["screens"][0]["screen"], "kec-1");
     let (status, unreachable) = post(&city, &token, "/api/ticker", json!({"text": "Semua aula"})).await;
