@@ -55,8 +55,11 @@ pub struct FanoutArgs {
     data: Option<PathBuf>,
     /// The hub's journal on NATS JetStream (nats://HOST:4222) instead of SQLite, under a fresh
     /// hall id (papan hub only).
-    #[arg(long, value_name = "nats://HOST:PORT")]
+    #[arg(long, value_name = "nats://HOST:PORT[,…]")]
     journal: Option<String>,
+    /// Copies JetStream keeps of the hall's events (with --journal; at most the cluster's size).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    journal_replicas: usize,
 }
 
 /// What serves the screens in `papan bench fanout`.
@@ -302,8 +305,11 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         }
     };
     let journal = match (args.server, &args.journal) {
-        (FanoutServer::InProcess | FanoutServer::Process, Some(_)) => ", journal on NATS JetStream",
-        _ => "",
+        (FanoutServer::InProcess | FanoutServer::Process, Some(_)) if args.journal_replicas > 1 => {
+            format!(", journal on NATS JetStream ({} replicas)", args.journal_replicas)
+        }
+        (FanoutServer::InProcess | FanoutServer::Process, Some(_)) => ", journal on NATS JetStream".into(),
+        _ => String::new(),
     };
     println!("papan bench fanout — {what}{journal}, {} screens on this machine", args.screens);
     println!(
@@ -363,7 +369,7 @@ async fn start_fanout_hub(
     let shared = args.journal.as_ref().map(|servers| JetStreamOptions {
         servers: servers.clone(),
         hall_id: format!("bench-{}-{}", std::process::id(), jiff::Timestamp::now().as_second()),
-        replicas: 1,
+        replicas: args.journal_replicas,
     });
     if args.server == FanoutServer::InProcess {
         let BenchHub { running, staff, screen } =
@@ -381,7 +387,10 @@ async fn start_fanout_hub(
         .arg("--data")
         .arg(data)
         .args(shared.iter().flat_map(|s| {
-            ["--journal".to_string(), s.servers.clone(), "--hall-id".into(), s.hall_id.clone()]
+            let replicas = s.replicas.to_string();
+            ["--journal".into(), s.servers.clone(), "--hall-id".into(), s.hall_id.clone()]
+                .into_iter()
+                .chain(["--journal-replicas".into(), replicas])
         }))
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(&log)?)
