@@ -1515,6 +1515,11 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
     browser.eval("document.getElementById('counter').value = 'disdukcapil/1'").await;
     browser.click("#setup-button").await;
     browser.wait_for("!document.getElementById('desk').hidden && document.getElementById('link').innerText === 'Terhubung'").await;
+    let message = browser.text("message").await;
+    assert!(
+        !message.contains("Token salah"),
+        "the refusal of the wrong token stays after signing in: {message}"
+    );
 
     let called = |frame: &papan::protocol::EventFrame| match &frame.event {
         papan::protocol::Event::Call(c) => format!("call {} {} {}", c.ticket, c.counter, c.agency),

@@ -74,6 +74,13 @@ const papan = {
     if (detail) box.append(this.el("small", {}, detail));
   },
 
+  // Empties the #message box: a new sign-in starts, the last refusal no longer applies.
+  clearMessage() {
+    const box = document.getElementById("message");
+    box.className = "message";
+    box.replaceChildren();
+  },
+
   // A call or recall event as the board records it (src/board.rs): the record, and the recent
   // calls with it first and its earlier entry (same ticket, counter and agency) gone.
   recordCall(recent, frame) {

@@ -243,6 +243,7 @@ $("announce-form").addEventListener("submit", (e) => {
 $("login-form").addEventListener("submit", (e) => {
   e.preventDefault();
   $("login-error")?.remove();
+  papan.clearMessage();
   papan.saveToken($("token").value.trim());
   state.refused = false;
   if (state.ws) state.ws.close();
