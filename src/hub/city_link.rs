@@ -12,7 +12,7 @@ use super::core::CoreHandle;
 use super::fleet::Fleet;
 use super::shutdown::Shutdown;
 use crate::board::CallRecord;
-use crate::hall::{Hall, Phrase};
+use crate::hall::Phrase;
 use crate::protocol::{Command, ErrorCode, Seq};
 
 /// How often a hub reports its hall; the city counts a hub silent for [`STALE_AFTER`] as gone.
@@ -98,8 +98,6 @@ pub fn hub_name(port: u16) -> String {
 pub struct HubSide {
     pub hall_id: String,
     pub hub: String,
-    /// The hall as the hub started with it: its name and phrases go into the reports.
-    pub hall: Arc<Hall>,
     pub core: CoreHandle,
     pub fleet: Arc<Fleet>,
 }
@@ -140,10 +138,11 @@ pub async fn serve(client: async_nats::Client, side: HubSide, mut shutdown: Shut
 }
 
 async fn publish_report(client: &async_nats::Client, side: &HubSide) {
-    let Some(board) = side.core.board().await else { return };
+    // The hall as the hub serves it now: an edited hall file's name and phrases reach the city.
+    let Some((board, hall)) = side.core.board_and_hall().await else { return };
     let report = HallReport {
         hall_id: side.hall_id.clone(),
-        hall_name: side.hall.name.clone(),
+        hall_name: hall.name.clone(),
         hub: side.hub.clone(),
         version: crate::VERSION.to_string(),
         seq: board.seq,
@@ -170,7 +169,7 @@ async fn publish_report(client: &async_nats::Client, side: &HubSide) {
                 }
             })
             .collect(),
-        phrases: side.hall.phrases.clone(),
+        phrases: hall.phrases.clone(),
     };
     let body = serde_json::to_vec(&report).expect("hall report serializes");
     let subject = report_subject(&side.hall_id);

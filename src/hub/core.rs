@@ -98,7 +98,7 @@ enum Request {
         reply: oneshot::Sender<Subscription>,
     },
     Board {
-        reply: oneshot::Sender<Board>,
+        reply: oneshot::Sender<(Board, Arc<Hall>)>,
     },
     /// Bytes the journal takes where it is stored (asked at each /metrics scrape).
     JournalSize {
@@ -140,6 +140,11 @@ impl CoreHandle {
     }
 
     pub async fn board(&self) -> Option<Board> {
+        Some(self.board_and_hall().await?.0)
+    }
+
+    /// The board and the hall data commands are checked against now (the last good hall file).
+    pub async fn board_and_hall(&self) -> Option<(Board, Arc<Hall>)> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Board { reply }).await.ok()?;
         rx.await.ok()
@@ -256,7 +261,7 @@ impl Writer {
                 let _ = reply.send(self.subscription(since));
             }
             Request::Board { reply } => {
-                let _ = reply.send(self.board.clone());
+                let _ = reply.send((self.board.clone(), self.hall.clone()));
             }
             Request::JournalSize { reply } => {
                 let size = self.journal.size_bytes();
@@ -643,6 +648,24 @@ mod tests {
         let board = f.handle.board().await.unwrap();
         assert_eq!((board.seq, board.day.unwrap().to_string()), (3, "2026-11-24".to_string()));
         assert!(board.recent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_edited_hall_is_the_one_commands_and_reports_use() {
+        let f = start(100);
+        let break_time = || Command::Announce(AnnounceCommand { phrase: "istirahat".into() });
+        f.handle.command("before".into(), break_time()).await.unwrap();
+        let mut edited = Hall::builtin();
+        edited.name = "Mal Pelayanan Publik Jakabaring".into();
+        edited.phrases.retain(|p| p.id != "istirahat");
+        let layouts = Arc::new(super::super::files::builtin_layouts());
+        assert!(f.handle.reconfigure(Arc::new(edited), layouts).await);
+        let (_, hall) = f.handle.board_and_hall().await.unwrap();
+        assert_eq!(hall.name, "Mal Pelayanan Publik Jakabaring");
+        assert_eq!(
+            f.handle.command("after".into(), break_time()).await.unwrap_err().code,
+            ErrorCode::UnknownPhrase
+        );
     }
 
     #[tokio::test]

@@ -177,7 +177,7 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let fleet_saver =
         tokio::spawn(save_fleet_periodically(shared.fleet.clone(), screens_path, shutdown.clone()));
     let city_link = match &shared_journal {
-        Some(journal) => Some(link_to_city(journal, addr, hall, &shared).await),
+        Some(journal) => Some(link_to_city(journal, addr, &shared).await),
         None => None,
     };
     let app = server::router(shared.clone());
@@ -241,14 +241,12 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
 async fn link_to_city(
     journal: &JetStreamOptions,
     addr: SocketAddr,
-    hall: Arc<Hall>,
     shared: &Arc<Shared>,
 ) -> tokio::task::JoinHandle<()> {
     let hub = city_link::hub_name(addr.port());
     let side = city_link::HubSide {
         hall_id: journal.hall_id.clone(),
         hub: hub.clone(),
-        hall,
         core: shared.core.clone(),
         fleet: shared.fleet.clone(),
     };
