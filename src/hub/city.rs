@@ -41,9 +41,6 @@ pub struct CityOptions {
     pub data_dir: PathBuf,
 }
 
-/// How often the hall list is written when something was heard.
-const SAVE_INTERVAL: Duration = Duration::from_secs(10);
-
 struct City {
     tokens: Tokens,
     client: async_nats::Client,
@@ -85,7 +82,7 @@ pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
     let addr = listener.local_addr()?;
     let (trigger, shutdown) = shutdown::channel();
     let listening = tokio::spawn(listen_to_halls(reports, city.clone(), shutdown.clone()));
-    let saving = tokio::spawn(save_halls_periodically(city.clone(), halls_path, shutdown.clone()));
+    let saving = tokio::spawn(save_halls(city.clone(), halls_path, shutdown.clone()));
     let mut stop = shutdown.clone();
     let serving =
         axum::serve(listener, router(city)).with_graceful_shutdown(async move { stop.wait().await });
@@ -118,20 +115,9 @@ async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, m
 }
 
 /// Keeps `halls.json` up to date; writes it a last time at shutdown.
-async fn save_halls_periodically(city: Arc<City>, path: PathBuf, mut shutdown: Shutdown) {
-    let mut every = tokio::time::interval(SAVE_INTERVAL);
-    loop {
-        let stopping = tokio::select! {
-            _ = shutdown.wait() => true,
-            _ = every.tick() => false,
-        };
-        if let Err(e) = city.view.lock().expect("city view lock").save_if_changed(&path) {
-            tracing::warn!("cannot save the hall list {}: {e}", path.display());
-        }
-        if stopping {
-            return;
-        }
-    }
+async fn save_halls(city: Arc<City>, path: PathBuf, shutdown: Shutdown) {
+    let save = |path: &std::path::Path| city.view.lock().expect("city view lock").save_if_changed(path);
+    super::saved_list::keep_saved(path, "hall list", shutdown, save).await
 }
 
 fn router(city: Arc<City>) -> axum::Router {

@@ -174,8 +174,7 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     });
 
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));
-    let fleet_saver =
-        tokio::spawn(save_fleet_periodically(shared.fleet.clone(), screens_path, shutdown.clone()));
+    let fleet_saver = tokio::spawn(save_fleet(shared.fleet.clone(), screens_path, shutdown.clone()));
     let city_link = match &shared_journal {
         Some(journal) => Some(link_to_city(journal, addr, &shared).await),
         None => None,
@@ -275,24 +274,9 @@ async fn check_day_periodically(core: self::core::CoreHandle, mut shutdown: shut
     }
 }
 
-/// How often the screen list is written when it changed.
-const FLEET_SAVE_INTERVAL: Duration = Duration::from_secs(10);
-
 /// Keeps `screens.json` up to date; writes it a last time at shutdown.
-async fn save_fleet_periodically(fleet: Arc<Fleet>, path: PathBuf, mut shutdown: shutdown::Shutdown) {
-    let mut every = tokio::time::interval(FLEET_SAVE_INTERVAL);
-    loop {
-        let stopping = tokio::select! {
-            _ = shutdown.wait() => true,
-            _ = every.tick() => false,
-        };
-        if let Err(e) = fleet.save_if_changed(&path) {
-            tracing::warn!("cannot save the screen list {}: {e}", path.display());
-        }
-        if stopping {
-            return;
-        }
-    }
+async fn save_fleet(fleet: Arc<Fleet>, path: PathBuf, shutdown: shutdown::Shutdown) {
+    saved_list::keep_saved(path, "screen list", shutdown, |path| fleet.save_if_changed(path)).await
 }
 
 /// One hub per data folder: two would hand out the same seqs.
