@@ -39,33 +39,23 @@ function apply(frame) {
   }
 }
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 function render() {
   const latest = board.recent[0];
   for (const region of document.querySelectorAll(".js-now")) {
     region.replaceChildren();
     if (!latest) continue;
     const agency = config.agencies[latest.agency] || { name: "", colour: "#1565C0" };
-    const hero = el("div", "hero");
+    const hero = papan.el("div", { class: "hero" },
+      papan.el("div", { class: "label" }, "NOMOR ANTREAN"), papan.el("div", { class: "ticket" }, latest.ticket),
+      papan.el("div", { class: "counter" }, `LOKET ${latest.counter}`), papan.el("div", { class: "agency" }, agency.name));
     hero.style.background = agency.colour;
-    hero.append(el("div", "label", "NOMOR ANTREAN"), el("div", "ticket", latest.ticket),
-      el("div", "counter", `LOKET ${latest.counter}`), el("div", "agency", agency.name));
     region.append(hero);
   }
   for (const table of document.querySelectorAll(".js-history")) {
     const rows = board.recent.slice(0, Number(table.dataset.rows)).map((call) => {
-      const row = el("tr");
-      const ticket = el("td");
-      ticket.append(el("b", "", call.ticket));
       const agency = config.agencies[call.agency];
-      row.append(ticket, el("td", "", `Loket ${call.counter}`), el("td", "dim", agency ? agency.short : ""));
-      return row;
+      return papan.el("tr", {}, papan.el("td", {}, papan.el("b", {}, call.ticket)),
+        papan.el("td", {}, `Loket ${call.counter}`), papan.el("td", { class: "dim" }, agency ? agency.short : ""));
     });
     table.replaceChildren(...rows);
   }
@@ -74,7 +64,7 @@ function render() {
     const latest = panel.querySelector(".latest");
     panel.style.background = call ? config.agencies[panel.dataset.agency].colour : "";
     latest.replaceChildren();
-    if (call) latest.append(el("b", "", call.ticket), ` Loket ${call.counter}`);
+    if (call) latest.append(papan.el("b", {}, call.ticket), ` Loket ${call.counter}`);
     else latest.textContent = "—";
   }
   for (const ticker of document.querySelectorAll(".js-ticker")) ticker.textContent = board.ticker || "";

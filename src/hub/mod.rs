@@ -152,8 +152,7 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         journal_keep: config.limits.journal_keep,
         metrics: metrics.clone(),
     };
-    let hall = Arc::new(hall);
-    let (core, writer) = self::core::spawn(journal, hall.clone(), options)
+    let (core, writer) = self::core::spawn(journal, Arc::new(hall), options)
         .with_context(|| format!("recovering the journal {journal_label}"))?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
