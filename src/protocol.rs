@@ -13,6 +13,10 @@ use crate::layout::Layout;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest frame (and message) either side accepts.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Read buffer of a WebSocket, hub and client side alike. tungstenite zero-fills its whole read
+/// buffer before every read (128 KiB by default); at 1000 screens that memset was most of the
+/// CPU of whichever side used the default. Frames are small; a large snapshot just takes more reads.
+pub const READ_BUFFER: usize = 8 * 1024;
 
 /// The hub's monotonic sequence number of journaled events.
 pub type Seq = u64;

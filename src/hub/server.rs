@@ -19,7 +19,7 @@ use super::http::{self, ApiError};
 use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::shutdown::Shutdown;
-use crate::protocol::{ErrorCode, MAX_FRAME_BYTES};
+use crate::protocol::{ErrorCode, MAX_FRAME_BYTES, READ_BUFFER};
 
 /// What every connection and request handler shares.
 pub struct Shared {
@@ -45,9 +45,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 /// Bytes a connection may have waiting in its write buffer (one snapshot fits).
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
-/// tungstenite zero-fills its whole read buffer before every read (128 KiB by default), which
-/// dominated the hub's CPU at 1000 screens; client frames are small.
-pub const READ_BUFFER: usize = 8 * 1024;
 
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
