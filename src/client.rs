@@ -286,23 +286,82 @@ impl Session {
 /// Connects, sends one command and returns the ack; on a broken connection it retries with the
 /// same id, which the hub applies at most once.
 pub async fn send_command(options: &ClientOptions, id: &str, command: Command) -> Result<Acked, ClientError> {
-    let mut attempt = 1;
-    loop {
-        let result = async {
-            // A retry starts with the next hub of a list: the last one may be the one that failed.
-            let (mut session, _) = Session::connect_from(options, 0, attempt as usize - 1).await?;
-            let acked = session.command(id, command.clone()).await;
-            session.close().await;
-            acked
+    let mut link = StaffLink::new(options.clone());
+    let acked = link.command(id, command).await;
+    link.close().await;
+    acked
+}
+
+/// A staff client's connection for many commands. The hub drops a session that leaves its
+/// pings unread for three intervals (a client waiting between commands reads nothing), and
+/// hubs restart: a session found broken is replaced on the next command, which is sent again
+/// with the same id, so the hub applies it at most once.
+pub struct StaffLink {
+    options: ClientOptions,
+    session: Option<Session>,
+    /// Where in the hub list the next connection starts: after the hub that failed.
+    next_hub: usize,
+}
+
+impl StaffLink {
+    /// Connects on the first command.
+    pub fn new(options: ClientOptions) -> StaffLink {
+        StaffLink { options, session: None, next_hub: 0 }
+    }
+
+    /// Connects now, so a wrong address or token shows before the first command.
+    pub async fn connect(options: ClientOptions) -> Result<StaffLink, ClientError> {
+        let mut link = StaffLink::new(options);
+        link.session().await?;
+        Ok(link)
+    }
+
+    async fn session(&mut self) -> Result<&mut Session, ClientError> {
+        if self.session.is_none() {
+            let (session, index) = Session::connect_from(&self.options, 0, self.next_hub).await?;
+            self.next_hub = index;
+            self.session = Some(session);
         }
-        .await;
-        match result {
-            Err(e) if e.is_transient() && attempt < COMMAND_ATTEMPTS => {
-                tracing::debug!("attempt {attempt} failed, retrying: {e}");
-                tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
-                attempt += 1;
+        Ok(self.session.as_mut().expect("connected above"))
+    }
+
+    /// Sends `command` and waits for its ack, reconnecting and retrying on transient failures.
+    pub async fn command(&mut self, id: &str, command: Command) -> Result<Acked, ClientError> {
+        let mut attempt = 1;
+        loop {
+            // A session held since an earlier command may have been dropped while it waited:
+            // finding that out does not count as an attempt.
+            let held = self.session.is_some();
+            let result = match self.session().await {
+                Ok(session) => session.command(id, command.clone()).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if e.is_transient() => {
+                    if let Some(session) = self.session.take() {
+                        session.close().await;
+                    }
+                    // A retry starts with the next hub of a list: the last one may be the one that failed.
+                    self.next_hub += 1;
+                    if held {
+                        tracing::debug!("the held session failed, reconnecting: {e}");
+                        continue;
+                    }
+                    if attempt >= COMMAND_ATTEMPTS {
+                        return Err(e);
+                    }
+                    tracing::debug!("attempt {attempt} failed, retrying: {e}");
+                    tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
             }
-            other => return other,
+        }
+    }
+
+    pub async fn close(mut self) {
+        if let Some(session) = self.session.take() {
+            session.close().await;
         }
     }
 }

@@ -14,7 +14,7 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use papan::client::{ClientOptions, Session};
+use papan::client::{ClientOptions, Session, StaffLink};
 use papan::feed::{Feed, FeedOptions, FeedUpdate};
 use papan::hall::Hall;
 use papan::hub::config::{HubConfig, Limits};
@@ -637,6 +637,36 @@ async fn a_slow_screen_is_cut_and_never_delays_a_fast_one() {
         }
     }
     assert!(frames > 0 && last_seq < final_seq, "cut before the end: got up to {last_seq} of {final_seq}");
+    t.hub.stop().await.unwrap();
+}
+
+/// A staff client waiting between calls reads nothing, so it answers no pings and the hub drops
+/// it; the demo's simulated staff with calls 20 s apart lost every call after the first that way.
+#[tokio::test]
+async fn a_staff_link_reconnects_after_the_hub_dropped_its_idle_session() {
+    let t = start_hub(|limits| limits.ping_interval_ms = 100).await;
+    let staff_connections = || async {
+        let v = get_json(format!("{}/healthz", t.hub.http_url()), None).await;
+        v["connections"]["staff"].as_i64().unwrap()
+    };
+    let mut link = StaffLink::connect(t.options(Role::Staff)).await.unwrap();
+    let before = link.command("before-idle", call("A-1", 1)).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while staff_connections().await > 0 {
+        assert!(Instant::now() < deadline, "the hub kept a session that answers no pings");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = link.command("after-idle", call("A-2", 1)).await.unwrap();
+    assert_eq!((after.seq, after.duplicate), (before.seq + 1, false));
+    // Sent again on a new connection with its id, the first call is acked, not applied twice.
+    let again = link.command("before-idle", call("A-1", 1)).await.unwrap();
+    assert_eq!((again.seq, again.duplicate), (before.seq, true));
+    let mut display = t.session(Role::Display, 0).await;
+    match display.next_frame().await.unwrap() {
+        Some(HubFrame::Snapshot { seq, .. }) => assert_eq!(seq, after.seq),
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+    link.close().await;
     t.hub.stop().await.unwrap();
 }
 

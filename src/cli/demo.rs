@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use crate::client::{ClientOptions, Session, new_command_id};
+use crate::client::{ClientOptions, StaffLink, new_command_id};
 use crate::display::{LayoutChoice, VoiceSetup};
 use crate::feed::{Feed, FeedOptions, FeedUpdate};
 use crate::hall::{Hall, TimeZone};
@@ -253,9 +253,10 @@ async fn simulate_staff(
     limit: Option<u64>,
     every: Duration,
 ) -> anyhow::Result<u64> {
-    let mut session = Session::connect(options, 0).await.context("demo staff connecting")?;
+    // The calls may be further apart than the hub waits for an unread session: the link reconnects.
+    let mut staff = StaffLink::connect(options.clone()).await.context("demo staff connecting")?;
     let ticker = Command::Ticker(TickerCommand { text: WELCOME_TICKER.into() });
-    let mut last_seq = session.command(&new_command_id(), ticker).await?.seq;
+    let mut last_seq = staff.command(&new_command_id(), ticker).await?.seq;
     let mut next_number: HashMap<String, u16> = HashMap::new();
     let mut serving: Vec<u16> = Vec::new();
     // The first call waits one interval, so the screen has joined and hears it.
@@ -281,7 +282,7 @@ async fn simulate_staff(
             Command::Recall(r) => format!("recall loket {}", r.counter),
             _ => unreachable!("the demo sends calls and recalls"),
         };
-        match session.command(&new_command_id(), command).await {
+        match staff.command(&new_command_id(), command).await {
             Ok(ack) => {
                 println!("  staff   {what}: ack seq {}", ack.seq);
                 last_seq = ack.seq;
@@ -290,7 +291,7 @@ async fn simulate_staff(
         }
         done += 1;
     }
-    session.close().await;
+    staff.close().await;
     Ok(last_seq)
 }
 
