@@ -4,7 +4,7 @@
 //! same for a browser board in Chromium, fed by the same hub.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -110,6 +110,9 @@ struct CallTimings {
     latency_ms: Vec<f64>,
     frames_before: Vec<usize>,
     last_seq: Seq,
+    /// CPU of the board (all its processes) from the first call sent to the last drawn.
+    busy_cpu_percent: f64,
+    busy: Duration,
 }
 
 /// `args.calls` calls, one every `args.interval_ms`, with tickets from `first_number` on, each
@@ -119,8 +122,10 @@ async fn time_calls(
     args: &DisplayBenchArgs,
     log: FrameLog<'_>,
     first_number: u16,
+    cpu_ticks: impl Fn() -> u64,
 ) -> anyhow::Result<CallTimings> {
     let mut timings = CallTimings::default();
+    let (ticks_before, started) = (cpu_ticks(), Instant::now());
     for number in first_number..first_number + args.calls {
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
         let ticket = Ticket::new("A", number).expect("valid ticket");
@@ -133,6 +138,8 @@ async fn time_calls(
         timings.frames_before.push(before);
         timings.last_seq = seq;
     }
+    timings.busy = started.elapsed();
+    timings.busy_cpu_percent = cpu_percent(cpu_ticks().saturating_sub(ticks_before), timings.busy);
     timings.latency_ms.sort_by(f64::total_cmp);
     Ok(timings)
 }
@@ -145,6 +152,11 @@ impl CallTimings {
             percentile(latency, 0.5),
             percentile(latency, 0.99),
             percentile(latency, 1.0)
+        );
+        println!(
+            "  while the calls came ({:.0} s): CPU {:.1} % of one core",
+            self.busy.as_secs_f64(),
+            self.busy_cpu_percent
         );
     }
 }
@@ -199,7 +211,10 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let pid = child.0.id();
     let (shown, _) = wait_for_seq(FrameLog::Papan(&log), first, started_us).await?;
     let cold_ms = (shown.unix_us - started_us) as f64 / 1000.0;
-    let calls = time_calls(&mut session, &args, FrameLog::Papan(&log), 1).await?;
+    let frames_before_calls = frames(&log).len();
+    let calls =
+        time_calls(&mut session, &args, FrameLog::Papan(&log), 1, || cpu_ticks(pid).unwrap_or(0)).await?;
+    let frames_during_calls = frames(&log).len() - frames_before_calls;
     // The hub drops a connection that does not read its pings for a while: a fresh one later.
     session.close().await;
 
@@ -208,7 +223,7 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let (ticks_before, frames_at_start) = (cpu_ticks(pid)?, frames(&log).len());
     tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
     let (ticks_after, frames_at_end) = (cpu_ticks(pid)?, frames(&log).len());
-    let cpu_percent = cpu_percent(ticks_after - ticks_before, args.idle_secs);
+    let cpu_percent = cpu_percent(ticks_after - ticks_before, Duration::from_secs(args.idle_secs));
     let (rss, hwm) = (status_kib(pid, "VmRSS:")?, status_kib(pid, "VmHWM:")?);
     let papan_memory = tree_memory(pid);
     drop(child);
@@ -228,6 +243,10 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     );
     println!("  cold start → first frame drawing the board: {cold_ms:.0} ms");
     calls.print();
+    println!(
+        "  frames drawn while the calls came: {frames_during_calls} ({:.1}/s)",
+        frames_during_calls as f64 / calls.busy.as_secs_f64()
+    );
     println!(
         "  drawn in the first frame after the call: {next_frame} of {} (most frames before it: {})",
         calls.frames_before.len(),
@@ -283,8 +302,8 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
 }
 
 /// CPU time over a window as a percentage of one core.
-fn cpu_percent(ticks: u64, secs: u64) -> f64 {
-    ticks as f64 / clock_ticks_per_second() / secs as f64 * 100.0
+fn cpu_percent(ticks: u64, over: Duration) -> f64 {
+    ticks as f64 / clock_ticks_per_second() / over.as_secs_f64() * 100.0
 }
 
 struct ChromiumCost {
@@ -335,7 +354,10 @@ async fn measure_chromium(
         .with_context(|| format!("Chromium's board (its log: {})", log.display()))?;
     let cold_ms = (shown.unix_us - started_us) as f64 / 1000.0;
     let mut session = Session::connect(staff, 0).await?;
-    let calls = time_calls(&mut session, args, FrameLog::Chromium(&log), args.calls + 1).await?;
+    let calls = time_calls(&mut session, args, FrameLog::Chromium(&log), args.calls + 1, || {
+        super::bench_browser::tree_cpu_ticks(pid)
+    })
+    .await?;
     session.close().await;
     tokio::time::sleep(Duration::from_secs(args.chromium_settle_secs)).await;
     let before = tree_cpu_ticks(pid);
@@ -347,7 +369,7 @@ async fn measure_chromium(
         cold_ms,
         calls,
         memory,
-        cpu_percent: cpu_percent(after.saturating_sub(before), args.idle_secs),
+        cpu_percent: cpu_percent(after.saturating_sub(before), Duration::from_secs(args.idle_secs)),
     })
 }
 

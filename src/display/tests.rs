@@ -229,6 +229,37 @@ fn with_voice_but_no_audio_device_calls_flash_at_once() {
     assert_eq!(h.flash(), Some(2));
 }
 
+/// The flash turns three times on and off; the board asks for a frame at each turn and draws none
+/// in between (each one is a full render: on a PC without a GPU, tens of ms of CPU).
+#[test]
+fn a_flash_asks_for_a_frame_at_each_turn_and_none_between() {
+    use super::view::FLASH_HALF_PERIOD;
+    use bevy::window::RequestRedraw;
+    // Updates the app and counts the frames asked for at once (not at a set time) meanwhile.
+    let update_counting_redraws = |h: &mut Harness| {
+        let mut cursor = h.app.world().resource::<Messages<RequestRedraw>>().get_cursor_current();
+        h.app.update();
+        cursor.read(h.app.world().resource::<Messages<RequestRedraw>>()).count()
+    };
+    let mut h = test_app(false);
+    h.app.update(); // the board and its glyphs settle first
+    h.app.update();
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
+    let asked = update_counting_redraws(&mut h) + update_counting_redraws(&mut h);
+    let (HeroPart::Card { base, .. }, lit) = h.hero_card() else { unreachable!() };
+    assert_ne!(lit, base, "on during the first third of a second");
+    assert_eq!(asked, 0, "no frame asked for but the next turn");
+    h.assert_next_frame_within(Duration::ZERO..=FLASH_HALF_PERIOD);
+    // Just past the first turn: off, and the next frame at the second turn.
+    let started = h.app.world().resource::<Flash>().started;
+    let shift = FLASH_HALF_PERIOD + Duration::from_millis(10);
+    h.app.world_mut().resource_mut::<Flash>().started = started - shift;
+    assert_eq!(update_counting_redraws(&mut h), 0);
+    let (_, dark) = h.hero_card();
+    assert_eq!(dark, base, "off during the second third");
+    h.assert_next_frame_within(FLASH_HALF_PERIOD - Duration::from_millis(100)..=FLASH_HALF_PERIOD);
+}
+
 #[test]
 fn the_flash_ends_and_restores_the_agency_colour() {
     let mut h = test_app(false);

@@ -72,7 +72,7 @@ pub struct Flash {
 }
 
 /// Three flashes, on for a third of a second each: seen from across the hall, over before it annoys.
-const FLASH_HALF_PERIOD: Duration = Duration::from_millis(330);
+pub(super) const FLASH_HALF_PERIOD: Duration = Duration::from_millis(330);
 const FLASH_HALF_PERIODS: u32 = 6;
 const AMBER: Color = Color::srgb(1.0, 0.77, 0.0);
 
@@ -312,13 +312,15 @@ fn start_flash(mut commands: Commands, mut highlights: MessageReader<Highlight>)
     }
 }
 
-/// Animates the flash of the hero showing the highlighted call, keeping the reactive loop
-/// drawing until it is over.
+/// Turns the flash of the hero showing the highlighted call on and off. The reactive loop draws
+/// a frame only at each turn: drawing every frame in between changed nothing on screen, kept a
+/// software-rendering PC's CPU busy for the whole flash, and made the next call wait for the
+/// frame in flight.
 fn flash_hero(
     mut commands: Commands,
     flash: Option<Res<Flash>>,
     mut parts: Query<(&HeroPart, &mut BackgroundColor)>,
-    mut redraw: MessageWriter<RequestRedraw>,
+    mut wakeups: ResMut<Wakeups>,
 ) {
     let Some(flash) = flash else { return };
     let half_periods = (flash.started.elapsed().as_millis() / FLASH_HALF_PERIOD.as_millis()) as u32;
@@ -349,7 +351,7 @@ fn flash_hero(
     if over {
         commands.remove_resource::<Flash>();
     } else {
-        redraw.write(RequestRedraw);
+        wakeups.at(flash.started + FLASH_HALF_PERIOD * (half_periods + 1));
     }
 }
 
