@@ -9,7 +9,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::protocol::{
-    ClientFrame, Command, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, READ_BUFFER, Role, Seq,
+    ClientFrame, Command, CommandFrame, ErrorCode, Hello, HubFrame, MAX_WRITE_BUFFER, PROTOCOL_VERSION,
+    READ_BUFFER, Role, Seq,
 };
 
 /// Largest frame a client accepts from the hub (snapshots of big halls are the largest).
@@ -393,11 +394,12 @@ fn describe_connect_error(e: tokio_tungstenite::tungstenite::Error) -> String {
     }
 }
 
-/// The client side's socket settings: snapshots of big halls are the largest frames; the read
-/// buffer is the hub's small one (see [`READ_BUFFER`]).
+/// The client side's socket settings: snapshots of big halls are the largest frames; the buffers
+/// are the hub's (see [`READ_BUFFER`] and [`MAX_WRITE_BUFFER`]).
 fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(Some(MAX_HUB_FRAME))
         .max_frame_size(Some(MAX_HUB_FRAME))
 }
@@ -409,11 +411,15 @@ mod tests {
     /// At 1000 screens on one machine, tungstenite's default 128 KiB read buffer (zero-filled
     /// before every read) made the clients' memset half of all CPU and doubled fan-out latency.
     #[test]
-    fn clients_read_with_the_small_buffer_and_take_big_snapshots() {
+    fn client_sockets_have_small_bounded_buffers_and_take_big_snapshots() {
         let config = websocket_config();
         assert_eq!(config.read_buffer_size, READ_BUFFER);
         assert!(config.read_buffer_size < WebSocketConfig::default().read_buffer_size);
         assert_eq!(config.max_message_size, Some(MAX_HUB_FRAME));
+        assert_eq!(
+            config.max_write_buffer_size, MAX_WRITE_BUFFER,
+            "bounded, not tungstenite's unbounded default"
+        );
     }
 
     #[test]

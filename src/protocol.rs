@@ -17,6 +17,10 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// buffer before every read (128 KiB by default); at 1000 screens that memset was most of the
 /// CPU of whichever side used the default. Frames are small; a large snapshot just takes more reads.
 pub const READ_BUFFER: usize = 8 * 1024;
+/// Bytes a WebSocket may have waiting to be written, either side (tungstenite's default is
+/// unbounded). The hub's snapshot of a big hall fits; a peer that stops reading is cut instead of
+/// growing the buffer.
+pub const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 /// The hub's monotonic sequence number of journaled events.
 pub type Seq = u64;

@@ -19,7 +19,7 @@ use super::http::{self, ApiError};
 use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::shutdown::Shutdown;
-use crate::protocol::{ErrorCode, MAX_FRAME_BYTES, READ_BUFFER};
+use crate::protocol::{ErrorCode, MAX_FRAME_BYTES, MAX_WRITE_BUFFER, READ_BUFFER};
 
 /// What every connection and request handler shares.
 pub struct Shared {
@@ -42,9 +42,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .with_state(shared)
 }
-
-/// Bytes a connection may have waiting in its write buffer (one snapshot fits).
-const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
