@@ -67,7 +67,9 @@ pub async fn serve(
     let (hello, principal) = match handshake(&mut socket, &shared).await {
         Ok(pair) => pair,
         Err(end) => {
-            tracing::info!(%peer, reason = %end, "connection refused before hello completed");
+            if let Some(more) = shared.refusals.admit() {
+                tracing::info!(%peer, reason = %end, refused_unlogged = more, "connection refused before hello completed");
+            }
             return;
         }
     };

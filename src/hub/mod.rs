@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod http;
 pub mod jetstream;
 pub mod journal;
+mod log_throttle;
 pub mod metrics;
 pub(crate) mod pages;
 pub mod rate;
@@ -36,6 +37,7 @@ use self::files::ConfigFiles;
 use self::fleet::Fleet;
 use self::jetstream::{JetStreamJournal, JetStreamOptions};
 use self::journal::{Journal, SqliteJournal};
+use self::log_throttle::LogThrottle;
 use self::metrics::Metrics;
 use self::rate::RateLimiter;
 use self::server::Shared;
@@ -44,6 +46,8 @@ use crate::hall::Hall;
 
 /// How long shutdown waits for connections to say goodbye.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most one log line per this window about refused connections.
+const REFUSAL_LOG_WINDOW: Duration = Duration::from_secs(10);
 
 /// Everything needed to start a hub.
 #[derive(Clone)]
@@ -170,6 +174,7 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         shutdown: shutdown.clone(),
         metrics,
         fleet: Arc::new(Fleet::restore(&screens_path)),
+        refusals: LogThrottle::new(REFUSAL_LOG_WINDOW),
     });
 
     let day_check = tokio::spawn(check_day_periodically(core, shutdown.clone()));

@@ -16,6 +16,7 @@ use super::config::Limits;
 use super::core::CoreHandle;
 use super::fleet::Fleet;
 use super::http::{self, ApiError};
+use super::log_throttle::LogThrottle;
 use super::metrics::Metrics;
 use super::rate::RateLimiter;
 use super::shutdown::Shutdown;
@@ -32,6 +33,9 @@ pub struct Shared {
     pub shutdown: Shutdown,
     pub metrics: Arc<Metrics>,
     pub fleet: Arc<Fleet>,
+    /// Refused connections are logged at most once per window (a flood of them would bury the
+    /// rest of the log); each line says how many were left out.
+    pub refusals: LogThrottle,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -49,7 +53,10 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
-        tracing::warn!(%peer, max = shared.limits.max_connections, "connection refused: cap reached");
+        if let Some(more) = shared.refusals.admit() {
+            let max = shared.limits.max_connections;
+            tracing::warn!(%peer, max, refused_unlogged = more, "connection refused: cap reached");
+        }
         let message = format!("the hub serves at most {} connections", shared.limits.max_connections);
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TooManyConnections, message)
             .into_response();
