@@ -141,9 +141,14 @@ impl Feed {
                     offline_reported: false,
                 };
                 runtime.block_on(async move {
+                    let mut current = None;
                     tokio::select! {
-                        _ = link.run() => {}
+                        _ = link.run(&mut current) => {}
                         _ = stopped => {}
+                    }
+                    // Say goodbye: the hub logs a screen that closed, not a broken connection.
+                    if let Some(session) = current.take() {
+                        session.close().await;
                     }
                 });
             })
@@ -205,7 +210,9 @@ struct Link {
 }
 
 impl Link {
-    async fn run(mut self) {
+    /// Follows the hub until stopped; the session in use is kept in `current`, so that whoever
+    /// stops this can close it.
+    async fn run(mut self, current: &mut Option<Session>) {
         if let Some(cached) = self.options.cache_dir.as_deref().and_then(load_cache) {
             self.send(FeedUpdate::Board {
                 board: Box::new(cached.board.clone()),
@@ -222,11 +229,13 @@ impl Link {
         loop {
             let since = self.board.as_ref().map_or(0, |(board, _)| board.seq);
             match Session::connect_from(&self.options.client, since, first_hub).await {
-                Ok((mut session, hub)) => {
+                Ok((session, hub)) => {
                     backoff = self.options.backoff_min;
+                    let session = current.insert(session);
                     session.set_silence_limit(self.options.offline_after);
                     self.set_online(true, "");
-                    let reason = self.follow(&mut session).await;
+                    let reason = self.follow(session).await;
+                    *current = None;
                     self.set_online(false, &reason);
                     // Its hub failed: the next one is tried first, resuming from the same seq
                     // (hubs of one hall share the journal, so seqs are the same everywhere).

@@ -1091,6 +1091,47 @@ async fn screen_feed_resumes_with_since_after_a_hub_restart_and_starts_from_cach
 /// A screen's status reaches the fleet page at once, then again every `status_every` with fresh
 /// numbers taken by the network thread (memory, frames drawn, the seq shown): an idle board draws no
 /// frame just to say it is alive.
+/// A screen that is shut down (its feed dropped) closes its connection with a WebSocket close
+/// frame, so its hub logs a screen that left rather than a broken connection.
+#[tokio::test]
+async fn a_stopped_screen_says_goodbye_to_its_hub() {
+    // A hub of one connection that welcomes the screen, then waits for what it does.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let hub = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let hello = ws.next().await.unwrap().unwrap();
+        assert!(hello.to_text().unwrap().contains(r#""type":"hello""#), "{hello:?}");
+        let welcome = HubFrame::Welcome { seq: 0, protocol: 1, hub: "fake".into() };
+        ws.send(Message::text(welcome.to_json())).await.unwrap();
+        loop {
+            match tokio::time::timeout(WAIT, ws.next()).await.expect("the screen went quiet without closing")
+            {
+                Some(Ok(Message::Close(_))) => return true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return false,
+            }
+        }
+    });
+    let options = ClientOptions {
+        url,
+        token: "display-token".into(),
+        role: Role::Display,
+        client: "lobby-1".into(),
+        timeout: WAIT,
+    };
+    let feed = tokio::task::spawn_blocking(move || {
+        let feed = Feed::start(FeedOptions::new(options), None);
+        assert_eq!(update_within(&feed, WAIT), FeedUpdate::Online);
+        feed
+    })
+    .await
+    .unwrap();
+    tokio::task::spawn_blocking(move || drop(feed)).await.unwrap();
+    assert!(hub.await.unwrap(), "the connection ended without a close frame");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_status_is_repeated_with_fresh_numbers_while_the_board_is_idle() {
     let t = start_hub(|_| {}).await;
