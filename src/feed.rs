@@ -423,10 +423,8 @@ async fn upload_screenshot(client: ClientOptions, png: Vec<u8>) {
 
 /// This process's resident memory (Linux).
 pub fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 =
-        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    use crate::process_stats::{Process, status_kib};
+    status_kib(Process::This, "VmRSS:").ok().map(|kib| kib * 1024)
 }
 
 /// Between 50 % and 100 % of `d`, so screens that lost the hub together do not return together.

@@ -10,6 +10,7 @@ pub mod fit;
 pub mod hall;
 pub mod hub;
 pub mod layout;
+pub mod process_stats;
 pub mod protocol;
 pub mod source_error;
 pub mod tls;

@@ -10,12 +10,12 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use futures_util::future::join_all;
 
-use super::bench_display::{clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::client::{ClientOptions, Session};
 use crate::hall::Hall;
 use crate::hub::config::{HubConfig, Limits};
 use crate::hub::jetstream::JetStreamOptions;
 use crate::hub::{self, HubOptions, RunningHub};
+use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::protocol::{Call, CallCommand, Command, Event, EventFrame, HubFrame, Role, Seq, Ticket};
 
 #[derive(Subcommand)]
@@ -245,7 +245,7 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         FanoutHub::Child(child) => Some(child.0.id()),
         FanoutHub::InProcess(_) => None,
     };
-    let cpu_before = child_pid.map(cpu_ticks).transpose()?;
+    let cpu_before = child_pid.map(|pid| cpu_ticks(Process::Pid(pid))).transpose()?;
     let metrics_url = match args.server {
         FanoutServer::InProcess | FanoutServer::Process => Some(hub_metrics_url(&publisher)?),
         FanoutServer::Mosquitto => None,
@@ -277,9 +277,10 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
         _ => None,
     };
     let server_cost = match (child_pid, cpu_before) {
-        (Some(pid), Some(before)) => {
-            Some(((cpu_ticks(pid)? - before) as f64 / clock_ticks_per_second(), status_kib(pid, "VmHWM:")?))
-        }
+        (Some(pid), Some(before)) => Some((
+            (cpu_ticks(Process::Pid(pid))? - before) as f64 / clock_ticks_per_second(),
+            status_kib(Process::Pid(pid), "VmHWM:")?,
+        )),
         _ => None,
     };
     for task in screens {

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::hall::Hall;
 use crate::layout::{Layout, WidgetKind};
+use crate::process_stats::{Process, cpu_ticks, status_kib};
 use crate::protocol::Seq;
 
 /// Memory of a process and all its descendants.
@@ -45,7 +46,7 @@ fn tree(root: u32) -> Vec<u32> {
 pub(super) fn tree_memory(root: u32) -> TreeMemory {
     let mut memory = TreeMemory::default();
     for pid in tree(root) {
-        let rss = super::bench_display::status_kib(pid, "VmRSS:").unwrap_or(0);
+        let rss = status_kib(Process::Pid(pid), "VmRSS:").unwrap_or(0);
         let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
             .ok()
             .and_then(|s| {
@@ -62,7 +63,7 @@ pub(super) fn tree_memory(root: u32) -> TreeMemory {
 
 /// utime + stime of `root` and its descendants alive now, in clock ticks.
 pub(super) fn tree_cpu_ticks(root: u32) -> u64 {
-    tree(root).into_iter().filter_map(|pid| super::bench_display::cpu_ticks(pid).ok()).sum()
+    tree(root).into_iter().filter_map(|pid| cpu_ticks(Process::Pid(pid)).ok()).sum()
 }
 
 fn escape(text: &str) -> String {

@@ -12,6 +12,7 @@ use clap::Args;
 use super::bench::BenchHub;
 use super::bench_browser::{BoardHub, TreeMemory, board_frames, board_html, tree_cpu_ticks, tree_memory};
 use crate::client::{ClientOptions, Session};
+use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::protocol::{CallCommand, Command, Seq, TickerCommand, Ticket};
 
 #[derive(Args)]
@@ -161,29 +162,6 @@ impl CallTimings {
     }
 }
 
-/// utime + stime of a process, in clock ticks.
-pub(super) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name (which may hold spaces) start at ")".
-    let fields: Vec<&str> = stat.rsplit_once(')').context("odd /proc stat")?.1.split_whitespace().collect();
-    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
-}
-
-pub(super) fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key}"))?;
-    Ok(line.split_whitespace().nth(1).context("odd status line")?.parse()?)
-}
-
-pub(super) fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
@@ -212,19 +190,21 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     let (shown, _) = wait_for_seq(FrameLog::Papan(&log), first, started_us).await?;
     let cold_ms = (shown.unix_us - started_us) as f64 / 1000.0;
     let frames_before_calls = frames(&log).len();
-    let calls =
-        time_calls(&mut session, &args, FrameLog::Papan(&log), 1, || cpu_ticks(pid).unwrap_or(0)).await?;
+    let calls = time_calls(&mut session, &args, FrameLog::Papan(&log), 1, || {
+        cpu_ticks(Process::Pid(pid)).unwrap_or(0)
+    })
+    .await?;
     let frames_during_calls = frames(&log).len() - frames_before_calls;
     // The hub drops a connection that does not read its pings for a while: a fresh one later.
     session.close().await;
 
     // The static board: the clock still ticks, nothing else happens.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (ticks_before, frames_at_start) = (cpu_ticks(pid)?, frames(&log).len());
+    let (ticks_before, frames_at_start) = (cpu_ticks(Process::Pid(pid))?, frames(&log).len());
     tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
-    let (ticks_after, frames_at_end) = (cpu_ticks(pid)?, frames(&log).len());
+    let (ticks_after, frames_at_end) = (cpu_ticks(Process::Pid(pid))?, frames(&log).len());
     let cpu_percent = cpu_percent(ticks_after - ticks_before, Duration::from_secs(args.idle_secs));
-    let (rss, hwm) = (status_kib(pid, "VmRSS:")?, status_kib(pid, "VmHWM:")?);
+    let (rss, hwm) = (status_kib(Process::Pid(pid), "VmRSS:")?, status_kib(Process::Pid(pid), "VmHWM:")?);
     let papan_memory = tree_memory(pid);
     drop(child);
     let chromium = if args.against_chromium {

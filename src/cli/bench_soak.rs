@@ -11,9 +11,10 @@ use anyhow::Context;
 use clap::Args;
 
 use super::bench::BenchHub;
-use super::bench_display::{KillOnDrop, clock_ticks_per_second, cpu_ticks, frames, status_kib};
+use super::bench_display::{KillOnDrop, frames};
 use crate::client::Session;
 use crate::hall::Hall;
+use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::protocol::{CallCommand, Command, TickerCommand, Ticket};
 
 #[derive(Args)]
@@ -112,7 +113,7 @@ pub(super) async fn run(args: SoakArgs) -> anyhow::Result<()> {
     let hz = clock_ticks_per_second();
     let mut samples = Vec::<Sample>::new();
     let (mut next_sample, mut last_ticks, mut last_frames, mut last_at) =
-        (Duration::from_secs(args.sample_secs), cpu_ticks(pid)?, 0usize, started);
+        (Duration::from_secs(args.sample_secs), cpu_ticks(Process::Pid(pid))?, 0usize, started);
     for n in 0..args.calls {
         ticker.tick().await;
         let (letter, counter) = &destinations[n as usize % destinations.len()];
@@ -139,18 +140,18 @@ pub(super) async fn run(args: SoakArgs) -> anyhow::Result<()> {
         if started.elapsed() >= next_sample {
             next_sample += Duration::from_secs(args.sample_secs);
             let all = frames(&log);
-            let ticks = cpu_ticks(pid)?;
+            let ticks = cpu_ticks(Process::Pid(pid))?;
             let secs = last_at.elapsed().as_secs_f64();
             let last = all.last().copied();
             let sample = Sample {
                 secs: started.elapsed().as_secs_f64(),
                 calls: n + 1,
                 lag: last_seq - last.map_or(0, |f| f.seq),
-                rss_kib: status_kib(pid, "VmRSS:")?,
+                rss_kib: status_kib(Process::Pid(pid), "VmRSS:")?,
                 cpu_percent: (ticks - last_ticks) as f64 / hz / secs * 100.0,
                 fps: (all.len() - last_frames) as f64 / secs,
                 images: last.map_or(0, |f| f.images),
-                bench_rss_kib: status_kib(std::process::id(), "VmRSS:")?,
+                bench_rss_kib: status_kib(Process::This, "VmRSS:")?,
             };
             (last_ticks, last_frames, last_at) = (ticks, all.len(), Instant::now());
             println!(
