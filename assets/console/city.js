@@ -24,14 +24,34 @@ function troubled(hall) {
   ]));
 }
 
+// A hall closed for good is taken off the list (and out of "all halls"); it comes back if its
+// hubs report again.
+function forgetButton(hall) {
+  const button = papan.el("button", { type: "button", class: "link", "data-forget": hall.hall_id }, "Lupakan aula ini");
+  button.addEventListener("click", async () => {
+    const question = `Lupakan ${hall.name} (${hall.hall_id})? Aula ini tidak lagi tercantum dan tidak ikut ` +
+      `dikirimi teks atau pengumuman "semua aula". Bila hubnya melapor lagi, aula ini muncul kembali.`;
+    if (!window.confirm(question)) return;
+    try {
+      await papan.api("DELETE", `/api/halls/${encodeURIComponent(hall.hall_id)}`);
+      papan.say(`${hall.name} tidak lagi tercantum.`, "ok");
+    } catch (error) {
+      papan.say(`${hall.name}: ${papan.errorText(error.code)}`, "error", error.message);
+    }
+    refresh();
+  });
+  return button;
+}
+
 function row(hall) {
   const hubsUp = hall.hubs.filter((h) => h.online).length;
   return papan.el(
     "tr",
     { "data-hall": hall.hall_id },
     papan.el("td", {}, papan.el("strong", {}, hall.name), papan.el("br"), papan.el("small", {}, hall.hall_id)),
-    papan.el("td", { class: hall.online ? "state-on" : "state-off" },
-      hall.online ? "Terhubung" : `Terputus, ${papan.ago(hall.last_heard)}`),
+    hall.online
+      ? papan.el("td", { class: "state-on" }, "Terhubung")
+      : papan.el("td", { class: "state-off" }, `Terputus, ${papan.ago(hall.last_heard)}`, papan.el("br"), forgetButton(hall)),
     papan.el("td", {}, `${hubsUp} dari ${hall.hubs.length}`),
     papan.el("td", {}, hall.seq),
     papan.el("td", {}, `${hall.screens_online} dari ${hall.screens.length}`),

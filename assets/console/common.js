@@ -46,6 +46,8 @@ const papan = {
       screen_busy: "Layar ini tidak menanggapi; coba lagi.",
       not_found: "Tidak ditemukan.",
       hall_unreachable: "Aula ini tidak terjangkau (jaringan kota terputus atau hubnya mati).",
+      hall_online: "Aula ini masih melapor; matikan hubnya dulu, atau aula ini tercantum lagi.",
+      unknown_hall: "Aula ini tidak dikenal tampilan kota.",
     };
     return texts[code] || "Ditolak oleh hub.";
   },

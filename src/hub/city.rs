@@ -11,18 +11,18 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::Tokens;
 use super::city_link::{self, CityCommand, CityReply, HallReport};
-use super::city_view::CityView;
+use super::city_view::{CityView, Unforgettable};
 use super::config::HubConfig;
 use super::http::{ApiError, command_body, command_id, parse_body, staff_only};
 use super::pages::asset;
@@ -127,6 +127,7 @@ fn router(city: Arc<City>) -> axum::Router {
         .route("/console.css", asset!("console.css", "text/css; charset=utf-8"))
         .route("/common.js", asset!("common.js", "text/javascript; charset=utf-8"))
         .route("/api/halls", get(list_halls))
+        .route("/api/halls/{hall}", delete(forget_hall))
         .route("/api/ticker", post(send_ticker))
         .route("/api/announce", post(send_announce))
         .route("/healthz", get(|| async { Json(json!({ "status": "ok", "version": crate::VERSION })) }))
@@ -140,6 +141,32 @@ async fn list_halls(State(city): State<Arc<City>>, headers: HeaderMap) -> Result
     staff_only(&city.tokens, &headers)?;
     let halls = city.view.lock().expect("city view lock").summaries(jiff::Timestamp::now());
     Ok(Json(json!({ "halls": halls })).into_response())
+}
+
+/// `DELETE /api/halls/{hall}`: takes a hall that closed for good off the list, and out of "all
+/// halls". 409 while the hall still reports (it would come back at its next report).
+async fn forget_hall(
+    State(city): State<Arc<City>>,
+    Path(hall): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    staff_only(&city.tokens, &headers)?;
+    let forgotten = city.view.lock().expect("city view lock").forget(&hall, jiff::Timestamp::now());
+    match forgotten {
+        Ok(()) => {
+            tracing::info!(hall, "hall forgotten");
+            Ok(Json(json!({ "forgotten": hall })).into_response())
+        }
+        Err(Unforgettable::Unknown) => {
+            let message = format!("no hall {hall:?} has been heard");
+            Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::InvalidCommand, message).code("unknown_hall"))
+        }
+        Err(Unforgettable::Online) => {
+            let message =
+                format!("hall {hall:?} is still reporting; stop its hubs first, or it is listed again");
+            Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::InvalidCommand, message).code("hall_online"))
+        }
+    }
 }
 
 /// `POST /api/ticker` body: the text (empty clears it) and, optionally, which halls.

@@ -108,6 +108,27 @@ impl CityView {
     pub fn summaries(&self, now: jiff::Timestamp) -> Vec<HallSummary> {
         self.halls.iter().map(|(id, hubs)| summarize(id, hubs, now)).collect()
     }
+
+    /// Drops a hall that closed for good from the list (and from "all halls"). A hall still
+    /// reporting is kept: it would be listed again at its next report.
+    pub fn forget(&mut self, hall_id: &str, now: jiff::Timestamp) -> Result<(), Unforgettable> {
+        let hubs = self.halls.get(hall_id).ok_or(Unforgettable::Unknown)?;
+        if hubs.values().any(|heard| is_fresh(heard, now)) {
+            return Err(Unforgettable::Online);
+        }
+        self.halls.remove(hall_id);
+        self.changed = true;
+        Ok(())
+    }
+}
+
+/// Why a hall cannot be forgotten.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unforgettable {
+    /// No report of it was ever heard.
+    Unknown,
+    /// One of its hubs reported within [`STALE_AFTER`].
+    Online,
 }
 
 fn is_fresh(heard: &Heard, now: jiff::Timestamp) -> bool {
@@ -226,6 +247,29 @@ mod tests {
         let hall = &view.summaries(later + jiff::SignedDuration::from_secs(8))[0];
         assert_eq!((hall.online, hall.seq, hall.screens_online), (false, 13, 0));
         assert_eq!(hall.last_heard, later);
+    }
+
+    #[test]
+    fn only_a_silent_hall_is_forgotten_and_the_saved_list_forgets_it_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("halls.json");
+        let t0: jiff::Timestamp = "2026-11-23T03:00:00Z".parse().unwrap();
+        let mut view = CityView::default();
+        view.record(report("a:7878", 10, &[]), t0);
+        let mut closed = report("k:7878", 4, &[]);
+        closed.hall_id = "kec-tutup".into();
+        view.record(closed, t0);
+        view.save_if_changed(&path).unwrap();
+        let soon = t0 + jiff::SignedDuration::from_secs(1);
+        assert_eq!(view.forget("kec-tutup", soon), Err(Unforgettable::Online));
+        assert_eq!(view.forget("kec-lain", soon), Err(Unforgettable::Unknown));
+
+        let later = t0 + jiff::SignedDuration::from_secs(60);
+        view.record(report("a:7878", 11, &[]), later);
+        assert_eq!(view.forget("kec-tutup", later), Ok(()));
+        assert_eq!(view.hall_ids(), ["mpp-palembang"]);
+        view.save_if_changed(&path).unwrap();
+        assert_eq!(CityView::restore(&path).hall_ids(), ["mpp-palembang"], "gone after a restart too");
     }
 
     #[test]

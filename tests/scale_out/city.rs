@@ -76,6 +76,19 @@ async fn post(city: &RunningCity, token: &str, path: &str, body: Value) -> (u16,
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// `DELETE /api/halls/{hall}`: forgets a hall; answers (status, error code or "").
+async fn forget(city: &RunningCity, token: &str, hall: &str) -> (u16, String) {
+    let response = papan::tls::http_client()
+        .delete(format!("{}/api/halls/{hall}", city.http_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error"]["code"].as_str().unwrap_or("").to_string())
+}
+
 /// The next event a screen receives (skipping pings, acks, snapshots).
 async fn next_event(screen: &mut Session) -> EventFrame {
     loop {
@@ -279,7 +292,7 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
     // The city view restarts meanwhile: it still lists the site, offline at what it last heard, and
     // "all halls" still means the site too, so its staff learn the ticker did not reach it.
     city.stop().await.unwrap();
-    let (city, token) = start_city_with(&city_nats.url, city_data.path(), city_config).await;
+    let (city, token) = start_city_with(&city_nats.url, city_data.path(), city_config.clone()).await;
     let (_, listed) = halls(&city, Some(&token)).await;
     let site_hall = hall(&listed["halls"], KECAMATAN);
     assert_eq!((&site_hall["online"], &site_hall["seq"]), (&json!(false), &json!(before)), "{listed:#}");
@@ -304,6 +317,30 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
     assert_eq!(status, 200, "{sent:#}");
     assert_eq!(sent["halls"][KECAMATAN]["seq"], last + 1);
 
-    city.stop().await.unwrap();
+    // The site closes for good. While it reports it cannot be forgotten (it would be listed again
+    // at its next report); once silent it can, and stays forgotten across a restart.
+    assert_eq!(forget(&city, &token, KECAMATAN).await, (409, "hall_online".to_string()));
+    drop(screen);
     site.stop().await.unwrap();
+    wait_for_halls(&city, &token, Duration::from_secs(12), |halls| hall(halls, KECAMATAN)["online"] == false)
+        .await;
+    // Forgotten from the city page, as an operator would: the button on the offline hall's row.
+    let mut browser = super::super::browser::Browser::start(1280, 800).await;
+    browser.open(&format!("{}/", city.http_url())).await;
+    browser.wait_for("!document.getElementById('login').hidden").await;
+    browser.fill("token", &token).await;
+    browser.click("#login-button").await;
+    let button = format!("document.querySelector('[data-forget=\"{KECAMATAN}\"]')");
+    browser.wait_for(&format!("{button} !== null")).await;
+    browser.eval(&format!("window.confirm = () => true; {button}.click(); true")).await;
+    browser.wait_for("document.querySelectorAll('#halls tr[data-hall]').length === 0").await;
+    assert!(browser.text("message").await.contains("tidak lagi tercantum"));
+    assert_eq!(forget(&city, &token, KECAMATAN).await, (404, "unknown_hall".to_string()));
+    let (status, none) = post(&city, &token, "/api/ticker", json!({"text": "Semua aula"})).await;
+    assert_eq!((status, &none["error"]["code"]), (409, &json!("invalid_command")), "no hall left: {none:#}");
+    city.stop().await.unwrap();
+    let (city, token) = start_city_with(&city_nats.url, city_data.path(), city_config).await;
+    let (_, listed) = halls(&city, Some(&token)).await;
+    assert_eq!(listed["halls"], json!([]), "forgotten for good: {listed:#}");
+    city.stop().await.unwrap();
 }
