@@ -21,17 +21,52 @@ impl Process {
 
 /// A `kB` line of `/proc/PID/status`, such as `VmRSS:` or `VmHWM:`.
 pub fn status_kib(process: Process, key: &str) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(process.path("status"))?;
-    let line = status.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key}"))?;
-    Ok(line.split_whitespace().nth(1).context("odd status line")?.parse()?)
+    kib_line(&std::fs::read_to_string(process.path("status"))?, key)
+}
+
+/// Proportional set size: shared pages split between the processes sharing them.
+pub fn pss_kib(process: Process) -> anyhow::Result<u64> {
+    kib_line(&std::fs::read_to_string(process.path("smaps_rollup"))?, "Pss:")
+}
+
+fn kib_line(text: &str, key: &str) -> anyhow::Result<u64> {
+    let line = text.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key}"))?;
+    Ok(line.split_whitespace().nth(1).context("odd /proc line")?.parse()?)
 }
 
 /// utime + stime, in clock ticks.
 pub fn cpu_ticks(process: Process) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(process.path("stat"))?;
-    // Fields after the command name (which may hold spaces) start at ")".
-    let fields: Vec<&str> = stat.rsplit_once(')').context("odd /proc stat")?.1.split_whitespace().collect();
+    let fields = stat_fields(process)?;
     Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+/// The fields of `/proc/PID/stat` after the command name (which may hold spaces): state first.
+fn stat_fields(process: Process) -> anyhow::Result<Vec<String>> {
+    let stat = std::fs::read_to_string(process.path("stat"))?;
+    let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
+    let fields: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+    anyhow::ensure!(fields.len() > 12, "odd /proc stat");
+    Ok(fields)
+}
+
+/// `root` and every process below it alive now.
+pub fn tree(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let parent = stat_fields(Process::Pid(pid)).ok().and_then(|fields| fields[1].parse::<u32>().ok());
+        if let Some(parent) = parent {
+            parents.push((pid, parent));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let here = found[i];
+        found.extend(parents.iter().filter(|(_, parent)| *parent == here).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    found
 }
 
 pub fn clock_ticks_per_second() -> f64 {
@@ -48,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_process_has_memory_and_spends_cpu() {
+    fn this_process_has_memory_cpu_time_and_children() {
         let rss = status_kib(Process::This, "VmRSS:").unwrap();
         let by_pid = status_kib(Process::Pid(std::process::id()), "VmHWM:").unwrap();
         assert!(rss > 100 && by_pid >= rss / 2, "RSS {rss} KiB, peak {by_pid} KiB");
@@ -60,5 +95,13 @@ mod tests {
         }
         assert!(cpu_ticks(Process::This).unwrap() > before, "150 ms of spinning counted");
         assert!(status_kib(Process::This, "NoSuchKey:").is_err());
+        let pss = pss_kib(Process::This).unwrap();
+        assert!(pss > 0 && pss <= rss * 2, "PSS {pss} KiB, RSS {rss} KiB");
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let family = tree(std::process::id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(family[0], std::process::id());
+        assert!(family.contains(&child.id()), "the child is below this process: {family:?}");
     }
 }

@@ -388,10 +388,8 @@ async fn start_fanout_hub(
         .arg("--data")
         .arg(data)
         .args(shared.iter().flat_map(|s| {
-            let replicas = s.replicas.to_string();
-            ["--journal".into(), s.servers.clone(), "--hall-id".into(), s.hall_id.clone()]
-                .into_iter()
-                .chain(["--journal-replicas".into(), replicas])
+            ["--journal", &s.servers, "--hall-id", &s.hall_id, "--journal-replicas", &s.replicas.to_string()]
+                .map(str::to_string)
         }))
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(&log)?)

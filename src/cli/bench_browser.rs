@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::hall::Hall;
 use crate::layout::{Layout, WidgetKind};
-use crate::process_stats::{Process, cpu_ticks, status_kib};
+use crate::process_stats::{Process, cpu_ticks, pss_kib, status_kib, tree};
 use crate::protocol::Seq;
 
 /// Memory of a process and all its descendants.
@@ -20,40 +20,11 @@ pub(super) struct TreeMemory {
     pub pss_kib: u64,
 }
 
-/// `root` and every process below it, from /proc.
-fn tree(root: u32) -> Vec<u32> {
-    let mut parents = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        // The parent is the second field after the command name (which may hold spaces).
-        let parent =
-            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-        if let Some(parent) = parent {
-            parents.push((pid, parent));
-        }
-    }
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let here = found[i];
-        found.extend(parents.iter().filter(|(_, parent)| *parent == here).map(|(pid, _)| *pid));
-        i += 1;
-    }
-    found
-}
-
 pub(super) fn tree_memory(root: u32) -> TreeMemory {
     let mut memory = TreeMemory::default();
     for pid in tree(root) {
         let rss = status_kib(Process::Pid(pid), "VmRSS:").unwrap_or(0);
-        let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-            .ok()
-            .and_then(|s| {
-                let line = s.lines().find(|l| l.starts_with("Pss:"))?.to_string();
-                line.split_whitespace().nth(1)?.parse::<u64>().ok()
-            })
-            .unwrap_or(0);
+        let pss = pss_kib(Process::Pid(pid)).unwrap_or(0);
         memory.processes += 1;
         memory.rss_kib += rss;
         memory.pss_kib += pss;

@@ -123,10 +123,10 @@ async fn time_calls(
     args: &DisplayBenchArgs,
     log: FrameLog<'_>,
     first_number: u16,
-    cpu_ticks: impl Fn() -> u64,
+    board_cpu_ticks: impl Fn() -> u64,
 ) -> anyhow::Result<CallTimings> {
     let mut timings = CallTimings::default();
-    let (ticks_before, started) = (cpu_ticks(), Instant::now());
+    let (ticks_before, started) = (board_cpu_ticks(), Instant::now());
     for number in first_number..first_number + args.calls {
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
         let ticket = Ticket::new("A", number).expect("valid ticket");
@@ -140,7 +140,7 @@ async fn time_calls(
         timings.last_seq = seq;
     }
     timings.busy = started.elapsed();
-    timings.busy_cpu_percent = cpu_percent(cpu_ticks().saturating_sub(ticks_before), timings.busy);
+    timings.busy_cpu_percent = cpu_percent(board_cpu_ticks().saturating_sub(ticks_before), timings.busy);
     timings.latency_ms.sort_by(f64::total_cmp);
     Ok(timings)
 }
