@@ -272,10 +272,14 @@ pub fn main() -> ExitCode {
         }
     };
     // The demo's display, too, runs bevy on this thread.
-    finish(match cli.command {
+    let result = match cli.command {
         Cmd::Demo(args) => demo::run(args, &runtime).map_err(CliError::Other),
         command => runtime.block_on(run(command)),
-    })
+    };
+    // Dropping a runtime waits for its blocking tasks without end: one stuck on a server out of
+    // reach must not keep a stopped hub alive.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    finish(result)
 }
 
 fn finish(result: Result<(), CliError>) -> ExitCode {
@@ -336,8 +340,7 @@ async fn run_city(args: CityArgs) -> anyhow::Result<()> {
         args.nats,
         config_path.display()
     );
-    hub::shutdown::os_signal().await;
-    running.stop().await
+    hub::shutdown::stop_on_signals("city", || running.stop()).await
 }
 
 async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
@@ -387,9 +390,7 @@ async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
         running.ws_url(),
         running.journal_label
     );
-    hub::shutdown::os_signal().await;
-    tracing::info!("signal received, shutting down");
-    running.stop().await?;
+    hub::shutdown::stop_on_signals("hub", || running.stop()).await?;
     tracing::info!("hub stopped");
     Ok(())
 }

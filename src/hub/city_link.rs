@@ -131,10 +131,16 @@ pub async fn serve(client: async_nats::Client, side: HubSide, mut shutdown: Shut
             }
         }
     }
-    if let Some(mut commands) = commands {
-        let _ = commands.unsubscribe().await;
+    // Both wait for the server, which may be out of reach: shutdown does not wait for it.
+    let goodbye = async {
+        if let Some(mut commands) = commands {
+            let _ = commands.unsubscribe().await;
+        }
+        let _ = client.flush().await;
+    };
+    if tokio::time::timeout(PUBLISH_TIMEOUT, goodbye).await.is_err() {
+        tracing::debug!("NATS did not take the city link's goodbye; stopping without it");
     }
-    let _ = client.flush().await;
 }
 
 async fn publish_report(client: &async_nats::Client, side: &HubSide) {

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use axum::extract::ws::Utf8Bytes;
@@ -13,6 +12,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::files::Layouts;
 use super::journal::{Entry, Journal, JournalError};
+use super::shutdown::{JOURNAL_DEADLINE, Shutdown};
 use crate::board::{Applied, Board};
 use crate::hall::{Hall, LookupError};
 use crate::protocol::{
@@ -63,6 +63,17 @@ impl Rejection {
 
     fn shutting_down() -> Rejection {
         Rejection::new(ErrorCode::ShuttingDown, None, "the hub is shutting down")
+    }
+
+    /// The journal did not confirm the command before the shutdown deadline: it may or may not
+    /// be stored, so the client sends it again with the same id (never applied twice).
+    fn unconfirmed_at_shutdown() -> Rejection {
+        let message = format!(
+            "the hub is shutting down and its journal did not confirm this command within {} s; \
+             send it again with the same id",
+            JOURNAL_DEADLINE.as_secs()
+        );
+        Rejection::new(ErrorCode::ShuttingDown, None, message)
     }
 }
 
@@ -118,16 +129,24 @@ enum Request {
 pub struct CoreHandle {
     tx: mpsc::Sender<Request>,
     metrics: Arc<super::metrics::Metrics>,
+    shutdown: Shutdown,
 }
 
 impl CoreHandle {
-    /// Applies a command (WebSocket and HTTP alike) and counts how it ended in the metrics.
+    /// Applies a command (WebSocket and HTTP alike) and counts how it ended in the metrics. Once
+    /// the hub is stopping, a command the journal has not confirmed by [`JOURNAL_DEADLINE`] is
+    /// answered `shutting_down` (the journal may be out of reach; the answer must not wait for it).
     pub async fn command(&self, id: String, command: Command) -> Result<Ack, Rejection> {
         let kind = command.kind();
         let (reply, rx) = oneshot::channel();
-        let result = match self.tx.send(Request::Command { id, command, reply }).await {
-            Ok(()) => rx.await.unwrap_or_else(|_| Err(Rejection::shutting_down())),
-            Err(_) => Err(Rejection::shutting_down()),
+        let answered = async {
+            self.tx.send(Request::Command { id, command, reply }).await.ok()?;
+            rx.await.ok()
+        };
+        let mut stopping = self.shutdown.clone();
+        let result = tokio::select! {
+            answer = answered => answer.unwrap_or_else(|| Err(Rejection::shutting_down())),
+            _ = stopping.passed(JOURNAL_DEADLINE) => Err(Rejection::unconfirmed_at_shutdown()),
         };
         self.metrics.command(kind, &result);
         result
@@ -177,7 +196,13 @@ pub struct CoreOptions {
     /// Events kept for replay.
     pub journal_keep: u64,
     pub metrics: Arc<super::metrics::Metrics>,
+    /// The hub's shutdown: commands still unconfirmed at its deadline are given up.
+    pub shutdown: Shutdown,
 }
+
+/// Resolves when the writer thread has ended: `Ok` after it committed what was queued, `Err` if
+/// it panicked. Unlike joining the thread, waiting for it can be given up.
+pub type WriterDone = oneshot::Receiver<()>;
 
 /// Recovers the board from `journal` and starts the writer thread. The thread ends when every
 /// [`CoreHandle`] is dropped, after committing what was queued.
@@ -185,14 +210,14 @@ pub fn spawn(
     mut journal: Box<dyn Journal>,
     hall: Arc<Hall>,
     options: CoreOptions,
-) -> Result<(CoreHandle, JoinHandle<()>), JournalError> {
+) -> Result<(CoreHandle, WriterDone), JournalError> {
     let board = journal.recover()?;
     let kept = journal.event_count()?;
     let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
     let (events, _) = broadcast::channel(options.send_queue.max(1));
     tracing::info!(seq = board.seq, kept_events = kept, "journal recovered");
     let layouts = Arc::new(super::files::builtin_layouts());
-    let metrics = options.metrics.clone();
+    let (metrics, shutdown) = (options.metrics.clone(), options.shutdown.clone());
     // Other hubs' events wake the writer once however many arrive before it looks.
     let moved = Arc::new(AtomicBool::new(false));
     let (weak, flag) = (tx.downgrade(), moved.clone());
@@ -204,11 +229,15 @@ pub fn spawn(
         }
     }));
     let mut writer = Writer { journal, hall, layouts, board, events, options, kept, moved };
-    let thread = std::thread::Builder::new()
+    let (done, writer_done) = oneshot::channel();
+    std::thread::Builder::new()
         .name("papan-journal".into())
-        .spawn(move || writer.run(rx))
+        .spawn(move || {
+            writer.run(rx);
+            let _ = done.send(());
+        })
         .expect("spawning the journal thread");
-    Ok((CoreHandle { tx, metrics }, thread))
+    Ok((CoreHandle { tx, metrics, shutdown }, writer_done))
 }
 
 struct Writer {
@@ -614,6 +643,7 @@ mod tests {
         handle: CoreHandle,
         now: Arc<Mutex<jiff::Timestamp>>,
         _dir: tempfile::TempDir,
+        _running: crate::hub::shutdown::ShutdownTrigger,
     }
 
     fn start(keep: u64) -> Fixture {
@@ -621,14 +651,16 @@ mod tests {
         let journal = SqliteJournal::open(&dir.path().join("j.sqlite")).unwrap();
         let now = Arc::new(Mutex::new("2026-11-23T01:00:00Z".parse::<jiff::Timestamp>().unwrap()));
         let clock_now = now.clone();
+        let (running, shutdown) = crate::hub::shutdown::channel();
         let options = CoreOptions {
             clock: Arc::new(move || *clock_now.lock().unwrap()),
             send_queue: 64,
             journal_keep: keep,
             metrics: Default::default(),
+            shutdown,
         };
-        let (handle, _thread) = spawn(Box::new(journal), Arc::new(Hall::builtin()), options).unwrap();
-        Fixture { handle, now, _dir: dir }
+        let (handle, _done) = spawn(Box::new(journal), Arc::new(Hall::builtin()), options).unwrap();
+        Fixture { handle, now, _dir: dir, _running: running }
     }
 
     fn call(ticket: &str, counter: u16) -> Command {

@@ -41,11 +41,16 @@ use self::log_throttle::LogThrottle;
 use self::metrics::Metrics;
 use self::rate::RateLimiter;
 use self::server::Shared;
-use self::shutdown::ShutdownTrigger;
+use self::shutdown::{JOURNAL_DEADLINE, ShutdownTrigger};
 use crate::hall::Hall;
 
-/// How long shutdown waits for connections to say goodbye.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long shutdown waits for connections to say goodbye: past the journal deadline, by which
+/// a connection waiting for the journal has its answer.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(JOURNAL_DEADLINE.as_secs() + 1);
+/// How long shutdown waits for the day check, the screen list's last save and the city link.
+const HELPERS_TIMEOUT: Duration = Duration::from_secs(2);
+/// The writer ends right after the last command is answered; this is its time to do so.
+const WRITER_GRACE: Duration = Duration::from_millis(500);
 /// At most one log line per this window about refused connections.
 const REFUSAL_LOG_WINDOW: Duration = Duration::from_secs(10);
 
@@ -125,6 +130,11 @@ pub(crate) fn client_addr(addr: SocketAddr) -> SocketAddr {
 
 /// Opens the journal, binds the listener and starts serving.
 pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
+    start_on(options, None).await
+}
+
+/// [`start`], on `journal` instead of the one the options name when given (tests stall it).
+async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> anyhow::Result<RunningHub> {
     let HubOptions { config, data_dir, hall, clock, shared_journal } = options;
     // Certificate problems are found before anything else starts.
     let tls = match &config.tls {
@@ -136,13 +146,14 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
     let lock = lock_data_dir(&data_dir)?;
     let journal_path = data_dir.join("journal.sqlite");
     let screens_path = data_dir.join("screens.json");
-    let (journal, journal_label): (Box<dyn Journal>, String) = match &shared_journal {
-        None => {
+    let (journal, journal_label): (Box<dyn Journal>, String) = match (journal, &shared_journal) {
+        (Some(journal), _) => (journal, "the given journal".to_string()),
+        (None, None) => {
             let journal = SqliteJournal::open(&journal_path)
                 .with_context(|| format!("opening the journal {}", journal_path.display()))?;
             (Box::new(journal), journal_path.display().to_string())
         }
-        Some(options) => {
+        (None, Some(options)) => {
             let journal = JetStreamJournal::open(options.clone())
                 .await
                 .with_context(|| format!("opening the journal, {}", options.describe()))?;
@@ -150,20 +161,21 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
         }
     };
     let metrics = Arc::new(Metrics::default());
+    let (trigger, shutdown) = shutdown::channel();
     let options = CoreOptions {
         clock,
         send_queue: config.limits.send_queue,
         journal_keep: config.limits.journal_keep,
         metrics: metrics.clone(),
+        shutdown: shutdown.clone(),
     };
-    let (core, writer) = self::core::spawn(journal, Arc::new(hall), options)
+    let (core, writer_done) = self::core::spawn(journal, Arc::new(hall), options)
         .with_context(|| format!("recovering the journal {journal_label}"))?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let (trigger, shutdown) = shutdown::channel();
     let max_connections = config.limits.max_connections;
     let shared = Arc::new(Shared {
         core: core.clone(),
@@ -213,26 +225,47 @@ pub async fn start(options: HubOptions) -> anyhow::Result<RunningHub> {
             .into_future(),
         ),
     };
+    let journal_for_log = journal_label.clone();
+    let mut stopping = shutdown.clone();
     let task = tokio::spawn(async move {
         let served = serving.await;
-        // WebSockets outlive axum's graceful shutdown: wait for their permits to come back.
+        // WebSockets outlive axum's graceful shutdown: wait for their permits to come back. A
+        // connection waiting for the journal answers its client by the journal deadline.
         let drained =
             tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(max_connections as u32)).await;
         if drained.is_err() {
             tracing::warn!("some connections did not close within {DRAIN_TIMEOUT:?}");
         }
-        let _ = day_check.await;
-        let _ = fleet_saver.await;
-        if let Some(city_link) = city_link {
-            let _ = city_link.await;
+        let helpers = async {
+            let _ = day_check.await;
+            let _ = fleet_saver.await;
+            if let Some(city_link) = city_link {
+                let _ = city_link.await;
+            }
+        };
+        if tokio::time::timeout(HELPERS_TIMEOUT, helpers).await.is_err() {
+            tracing::warn!("the hub's helper tasks did not stop within {HELPERS_TIMEOUT:?}");
         }
-        // The writer stops once the last handle is gone, after committing what was queued.
-        let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+        // The writer stops once the last handle is gone, after committing what was queued; it
+        // may be stuck on a journal out of reach (NATS down, a stalled disk), so it gets until
+        // the deadline and the process does not wait for it beyond.
+        let writer = tokio::select! {
+            done = writer_done => Some(done),
+            _ = stopping.passed(JOURNAL_DEADLINE + WRITER_GRACE) => None,
+        };
         drop(lock);
         served.context("serving")?;
-        match joined {
-            Ok(Ok(())) => Ok(()),
-            _ => anyhow::bail!("the journal writer panicked"),
+        match writer {
+            Some(Ok(())) => Ok(()),
+            Some(Err(_)) => anyhow::bail!("the journal writer panicked"),
+            None => {
+                let secs = (JOURNAL_DEADLINE + WRITER_GRACE).as_secs_f32();
+                tracing::error!(journal = %journal_for_log, "the journal did not finish within {secs} s of the signal; commands it had not confirmed were answered shutting_down");
+                anyhow::bail!(
+                    "stopped without the journal ({journal_for_log}) confirming everything within {secs} s; \
+                     no acked call is lost, unconfirmed ones were refused"
+                )
+            }
         }
     });
     tracing::info!(%addr, tls = tls.is_some(), journal = %journal_label, "hub started");
@@ -305,5 +338,111 @@ pub fn raise_open_file_limit() {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::debug!(limit, "open file limit"),
         Err(e) => tracing::warn!("could not raise the open file limit: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Condvar, Mutex};
+    use std::time::Instant;
+
+    use super::*;
+    use crate::board::Board;
+    use crate::client::{ClientError, ClientOptions, Session};
+    use crate::hub::journal::{Entry, JournalError};
+    use crate::protocol::{CallCommand, Command, ErrorCode, EventFrame, Role, Seq};
+
+    /// A SQLite journal whose disk stops answering on request: `append` blocks, as a commit's
+    /// fsync does on a stalled disk, until the stall is lifted.
+    struct StallingJournal {
+        inner: SqliteJournal,
+        stalled: Arc<(Mutex<bool>, Condvar)>,
+    }
+
+    impl Journal for StallingJournal {
+        fn recover(&mut self) -> Result<Board, JournalError> {
+            self.inner.recover()
+        }
+        fn append(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
+            let (stalled, lifted) = &*self.stalled;
+            let _stall = lifted.wait_while(stalled.lock().unwrap(), |stalled| *stalled).unwrap();
+            self.inner.append(entries)
+        }
+        fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError> {
+            self.inner.command_seq(id)
+        }
+        fn events_since(&mut self, since: Seq, max: usize) -> Result<Option<Vec<EventFrame>>, JournalError> {
+            self.inner.events_since(since, max)
+        }
+        fn compact(&mut self, board: &Board, keep: u64) -> Result<(), JournalError> {
+            self.inner.compact(board, keep)
+        }
+        fn event_count(&mut self) -> Result<u64, JournalError> {
+            self.inner.event_count()
+        }
+        fn size_bytes(&mut self) -> Result<u64, JournalError> {
+            self.inner.size_bytes()
+        }
+    }
+
+    fn call(ticket: &str) -> Command {
+        Command::Call(CallCommand {
+            ticket: ticket.parse().unwrap(),
+            counter: 1,
+            agency: None,
+            service: None,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stalled_journal_delays_shutdown_only_until_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let stalled = Arc::new((Mutex::new(false), Condvar::new()));
+        let journal = StallingJournal {
+            inner: SqliteJournal::open(&dir.path().join("stalling.sqlite")).unwrap(),
+            stalled: stalled.clone(),
+        };
+        let mut config = HubConfig::generate();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let options = HubOptions {
+            config: config.clone(),
+            data_dir: dir.path().join("data"),
+            hall: Hall::builtin(),
+            clock: self::core::system_clock(),
+            shared_journal: None,
+        };
+        let hub = start_on(options, Some(Box::new(journal))).await.unwrap();
+        let staff = ClientOptions {
+            url: hub.ws_url(),
+            token: config.token_for(Role::Staff).unwrap().to_string(),
+            role: Role::Staff,
+            client: "stall-test".into(),
+            timeout: Duration::from_secs(20),
+        };
+        let mut session = Session::connect(&staff, 0).await.unwrap();
+        let stored = session.command("before-stall", call("A-1")).await.unwrap();
+
+        *stalled.0.lock().unwrap() = true;
+        let waiting = tokio::spawn(async move { session.command("during-stall", call("A-2")).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let stopping = Instant::now();
+        let stopped = tokio::time::timeout(JOURNAL_DEADLINE * 3, hub.stop()).await;
+        let took = stopping.elapsed();
+        let answer = waiting.await.unwrap();
+        // Let the writer thread finish before the folder goes.
+        *stalled.0.lock().unwrap() = false;
+        stalled.1.notify_all();
+
+        let stopped = stopped.unwrap_or_else(|_| panic!("the hub did not stop within {took:?}"));
+        let error = stopped.expect_err("a journal that never confirmed is an error at shutdown");
+        assert!(format!("{error:#}").contains("confirming"), "{error:#}");
+        let limit = JOURNAL_DEADLINE + Duration::from_secs(1);
+        assert!(took < limit, "shutdown took {took:?}, more than {limit:?}");
+        assert!(took >= JOURNAL_DEADLINE, "shutdown gave the journal its {JOURNAL_DEADLINE:?}: {took:?}");
+        match answer {
+            Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::ShuttingDown),
+            other => panic!("the waiting command must be refused shutting_down, got {other:?}"),
+        }
+        assert_eq!(stored.seq, 2, "seq 1 is the day's reset");
     }
 }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use papan::client::{ClientOptions, Session};
@@ -11,7 +13,8 @@ use papan::hall::Hall;
 use papan::hub::config::HubConfig;
 use papan::hub::jetstream::JetStreamOptions;
 use papan::hub::{self, HubOptions, RunningHub};
-use papan::protocol::{CallNextCommand, Command, HubFrame, Role, Seq};
+use papan::protocol::{CallNextCommand, Command, ErrorCode, HubFrame, Role, Seq};
+use tokio::task::JoinHandle;
 
 use super::{HubProcess, WAIT, call, free_listen_addr, next_update};
 
@@ -23,6 +26,7 @@ const HALL_ID: &str = "test-hall";
 pub struct NatsServer {
     child: Child,
     pub url: String,
+    config: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -41,13 +45,31 @@ impl NatsServer {
         );
         let path = dir.path().join("nats.conf");
         std::fs::write(&path, conf).unwrap();
-        let child = spawn_nats(&path);
+        let mut nats =
+            NatsServer { child: spawn_nats(&path), url: format!("nats://{listen}"), config: path, _dir: dir };
+        nats.wait_listening();
+        nats
+    }
+
+    fn wait_listening(&mut self) {
+        let listen = self.url.trim_start_matches("nats://").to_string();
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(&listen).is_err() {
             assert!(Instant::now() < deadline, "nats-server did not listen on {listen} within {WAIT:?}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        NatsServer { child, url: format!("nats://{listen}"), _dir: dir }
+    }
+
+    /// Kills the server (as a lost link would look to the hubs); [`NatsServer::restart`] brings
+    /// it back on the same port and store.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn restart(&mut self) {
+        self.child = spawn_nats(&self.config);
+        self.wait_listening();
     }
 
     fn journal(&self) -> JetStreamOptions {
@@ -237,8 +259,12 @@ async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
 
 /// A `papan hub` process on the shared journal.
 fn hub_process(nats: &NatsServer, config: &Path, data: &Path) -> HubProcess {
+    hub_process_logging(nats, config, data, Stdio::null())
+}
+
+fn hub_process_logging(nats: &NatsServer, config: &Path, data: &Path, log: Stdio) -> HubProcess {
     let journal = ["--journal", &nats.url, "--hall-id", HALL_ID, "--config", config.to_str().unwrap()];
-    HubProcess::spawn_with(data, &free_listen_addr(), Stdio::null(), &journal)
+    HubProcess::spawn_with(data, &free_listen_addr(), log, &journal)
 }
 
 /// A screen given two hubs (`--hub a,b`) whose hub is killed moves to the other one, resumes
@@ -394,19 +420,22 @@ impl NatsCluster {
         info.cluster.as_ref().and_then(|c| c.leader.clone()).expect("the stream has a leader")
     }
 
-    /// Every (seq, command id) in the hall's stream.
     async fn stored_ids(&self) -> Vec<(Seq, Option<String>)> {
-        let client = self.connect().await;
-        let mut stream = hall_stream(client, &self.journal()).await;
-        let last = stream.info().await.unwrap().state.last_sequence;
-        let mut stored = Vec::new();
-        for seq in 1..=last {
-            let message = stream.get_raw_message(seq).await.unwrap();
-            let id = message.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string());
-            stored.push((seq, id));
-        }
-        stored
+        stored_ids(self.connect().await, &self.journal()).await
     }
+}
+
+/// Every (seq, command id) in the hall's stream.
+async fn stored_ids(client: async_nats::Client, journal: &JetStreamOptions) -> Vec<(Seq, Option<String>)> {
+    let mut stream = hall_stream(client, journal).await;
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut stored = Vec::new();
+    for seq in 1..=last {
+        let message = stream.get_raw_message(seq).await.unwrap();
+        let id = message.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string());
+        stored.push((seq, id));
+    }
+    stored
 }
 
 impl Drop for NatsCluster {
@@ -520,4 +549,137 @@ async fn killing_the_stream_leader_mid_burst_loses_no_acked_call() {
     assert_eq!(seen_a, seen_b, "both hubs' screens saw the same events");
     a.stop().await.unwrap();
     b.stop().await.unwrap();
+}
+
+/// What one staff client got during a burst: the calls acked, and how its last call ended.
+struct Burst {
+    acked: Vec<(String, Seq)>,
+    last: Option<papan::client::ClientError>,
+}
+
+/// Calls one after another through one connection until a call is not acked.
+fn burst(
+    options: ClientOptions,
+    name: &'static str,
+    counter: u16,
+    acked_so_far: Arc<AtomicU32>,
+) -> JoinHandle<Burst> {
+    tokio::spawn(async move {
+        let mut staff = Session::connect(&options, 0).await.unwrap();
+        let mut acked = Vec::new();
+        for n in 1.. {
+            let id = format!("{name}-{n}");
+            match staff.command(&id, call_next(counter)).await {
+                Ok(ack) => {
+                    acked.push((id, ack.seq));
+                    acked_so_far.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Burst { acked, last: Some(e) },
+            }
+        }
+        Burst { acked, last: None }
+    })
+}
+
+/// Waits up to `limit` for a hub process to exit: its status and how long it took.
+fn exit_within(
+    hub: &mut HubProcess,
+    since: Instant,
+    limit: Duration,
+) -> (std::process::ExitStatus, Duration) {
+    loop {
+        if let Some(status) = hub.child.try_wait().unwrap() {
+            return (status, since.elapsed());
+        }
+        assert!(since.elapsed() < limit, "the hub was still running {limit:?} after the signal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// NATS goes away in the middle of a burst of calls to two hubs, then the hubs get SIGTERM. Hub
+/// A stops within its journal deadline, exits non-zero saying the journal was out of reach, and
+/// answers every call it had not confirmed with an error; hub B, given a second SIGTERM, exits at
+/// once. When NATS comes back, every call either hub acked is in the stream at its seq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubs_stop_on_sigterm_while_nats_is_gone_and_lose_no_acked_call() {
+    let mut nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("hub.toml");
+    let mut config = loopback_config();
+    config.limits.commands_per_second = 1000.0;
+    config.limits.command_burst = 1000.0;
+    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+    let log_path = dir.path().join("a.log");
+    let log = Stdio::from(std::fs::File::create(&log_path).unwrap());
+    let mut a = hub_process_logging(&nats, &config_path, &dir.path().join("a"), log);
+    let mut b = hub_process(&nats, &config_path, &dir.path().join("b"));
+    let url = |hub: &HubProcess| format!("ws://{}/ws", hub.addr);
+    let mut city = Process::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["city", "--nats", &nats.url, "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("city"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let acked_so_far = Arc::new(AtomicU32::new(0));
+    let through_a = [
+        burst(client(url(&a), &config, Role::Staff, "a1"), "a1", 1, acked_so_far.clone()),
+        burst(client(url(&a), &config, Role::Staff, "a2"), "a2", 2, acked_so_far.clone()),
+    ];
+    let through_b = burst(client(url(&b), &config, Role::Staff, "b1"), "b1", 3, acked_so_far.clone());
+    while acked_so_far.load(Ordering::Relaxed) < 100 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    nats.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let signalled = Instant::now();
+    a.signal("-TERM");
+    b.signal("-TERM");
+    Process::new("kill").args(["-TERM", &city.id().to_string()]).status().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.signal("-TERM");
+    let (b_status, b_took) = exit_within(&mut b, signalled, Duration::from_secs(3));
+    let limit = hub::shutdown::JOURNAL_DEADLINE + Duration::from_secs(3);
+    let (a_status, a_took) = exit_within(&mut a, signalled, limit);
+    println!(
+        "NATS gone: hub A exited {a_status} {a_took:?} after SIGTERM; hub B {b_status} {b_took:?} after the first of two"
+    );
+
+    let city_status = loop {
+        if let Some(status) = city.try_wait().unwrap() {
+            break status;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(3), "papan city still runs 3 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(city_status.success(), "the city view has nothing to flush: {city_status}");
+    assert_eq!(b_status.code(), Some(130), "a second signal ends the hub at once");
+    assert!(b_took < Duration::from_secs(1), "hub B took {b_took:?} with two signals");
+    assert!(!a_status.success(), "hub A could not reach its journal: exit non-zero");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("the journal did not finish"), "hub A says why it exits non-zero:\n{log}");
+
+    let mut acked = Vec::new();
+    for task in through_a {
+        let Burst { acked: calls, last } = task.await.unwrap();
+        match last {
+            Some(papan::client::ClientError::Refused {
+                code: ErrorCode::ShuttingDown | ErrorCode::JournalUnavailable,
+                ..
+            }) => {}
+            other => panic!("a call hub A did not confirm must get an error, got {other:?}"),
+        }
+        acked.extend(calls);
+    }
+    acked.extend(through_b.await.unwrap().acked);
+
+    nats.restart();
+    let client = async_nats::connect(nats.url.as_str()).await.unwrap();
+    let stored = stored_ids(client, &nats.journal()).await;
+    println!("{} calls acked before NATS went away; the stream holds {} events", acked.len(), stored.len());
+    for (id, seq) in &acked {
+        assert!(stored.contains(&(*seq, Some(id.clone()))), "acked {id} at seq {seq} is in the stream");
+    }
 }
