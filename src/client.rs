@@ -60,7 +60,10 @@ impl ClientError {
         ) || matches!(
             self,
             ClientError::Refused {
-                code: ErrorCode::ShuttingDown | ErrorCode::RateLimited | ErrorCode::JournalUnavailable,
+                code: ErrorCode::ShuttingDown
+                    | ErrorCode::RateLimited
+                    | ErrorCode::JournalUnavailable
+                    | ErrorCode::TooManyConnections,
                 ..
             }
         )

@@ -254,6 +254,9 @@ impl Link {
         let every = self.options.status_every;
         let mut repeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         repeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The request id of the screenshot the hub asked for on this connection: the hub takes an
+        // upload only with it.
+        let mut asked: Option<String> = None;
         loop {
             let next = tokio::select! {
                 next = session.next_frame() => next,
@@ -271,10 +274,14 @@ impl Link {
                     continue;
                 }
                 Some(png) = self.uploads.recv() => {
+                    let Some(request) = asked.take() else {
+                        tracing::debug!("a screenshot the hub did not ask for on this connection is not sent");
+                        continue;
+                    };
                     // In the background: a slow upload must not hold up live calls. It goes
                     // to the hub this screen is connected to.
                     let client = ClientOptions { url: session.url().to_string(), ..self.options.client.clone() };
-                    tokio::spawn(upload_screenshot(client, png));
+                    tokio::spawn(upload_screenshot(client, request, png));
                     continue;
                 }
             };
@@ -290,8 +297,9 @@ impl Link {
                 HubFrame::Snapshot { board, hall, layouts, .. } => {
                     self.board = Some(((*board).clone(), (*hall).clone()));
                     self.layouts = layouts.clone();
-                    self.save_cache();
                     self.send(FeedUpdate::Board { board, hall, layouts, from_cache: false });
+                    // After the screen has it: the cache's fsync must not delay what is shown.
+                    self.save_cache();
                 }
                 HubFrame::Event(event) => {
                     let Some((board, _)) = self.board.as_mut() else {
@@ -303,9 +311,9 @@ impl Link {
                     };
                     match board.apply(&event) {
                         Applied::Changed => {
-                            self.save_cache();
                             let replayed = event.seq <= session.welcome_seq;
                             self.send(FeedUpdate::Event { frame: event, replayed });
+                            self.save_cache();
                         }
                         Applied::AlreadyApplied => {}
                         Applied::Gap { expected, got } => {
@@ -322,8 +330,11 @@ impl Link {
                 }
                 HubFrame::Error { code, message, .. } => tracing::warn!(%code, "hub error: {message}"),
                 HubFrame::Identify { seconds } => self.send(FeedUpdate::Identify { seconds }),
-                HubFrame::Screenshot { .. } => self.send(FeedUpdate::Screenshot),
-                HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
+                HubFrame::Screenshot { request } => {
+                    asked = Some(request);
+                    self.send(FeedUpdate::Screenshot);
+                }
+                HubFrame::Welcome { .. } | HubFrame::Ack { .. } | HubFrame::Pong => {}
             }
         }
     }
@@ -389,24 +400,26 @@ fn load_cache(dir: &Path) -> Option<Cached> {
     serde_json::from_str(&text).map_err(|e| tracing::warn!("ignoring a damaged board cache: {e}")).ok()
 }
 
-/// Writes atomically (temp file + rename), so a power cut never leaves half a cache.
+/// Writes whole and durably: a power cut leaves the last cache or this one, never half of one.
 fn save_cache(dir: &Path, hall: &Hall, board: &Board, layouts: &Layouts) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let json =
         serde_json::to_vec(&Cached { hall: hall.clone(), board: board.clone(), layouts: layouts.clone() })
             .expect("boards serialize");
-    let tmp = dir.join(format!("{CACHE_FILE}.tmp"));
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(tmp, dir.join(CACHE_FILE))
+    crate::durable_file::replace(&dir.join(CACHE_FILE), &json)
 }
 
-/// `POST {hub}/api/screens/{screen}/screenshot` with the display token.
-async fn upload_screenshot(client: ClientOptions, png: Vec<u8>) {
+/// `POST {hub}/api/screens/{screen}/screenshot?request=…` with the display token.
+async fn upload_screenshot(client: ClientOptions, request: String, png: Vec<u8>) {
     let Some(base) = crate::client::http_base(&client.url) else {
         tracing::warn!(url = client.url, "cannot tell the hub's HTTP address; screenshot not sent");
         return;
     };
-    let url = format!("{base}/api/screens/{}/screenshot", crate::client::path_segment(&client.client));
+    let url = format!(
+        "{base}/api/screens/{}/screenshot?request={}",
+        crate::client::path_segment(&client.client),
+        crate::client::path_segment(&request)
+    );
     let sent = crate::tls::http_client()
         .post(&url)
         .bearer_auth(&client.token)

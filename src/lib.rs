@@ -5,6 +5,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod display;
+pub mod durable_file;
 pub mod feed;
 pub mod fit;
 pub mod hall;

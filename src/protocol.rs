@@ -69,6 +69,9 @@ pub enum ClientFrame {
     Resync(Resync),
     /// Periodic display health report (kept for the fleet page).
     Status(Status),
+    /// Asks for a `pong`: how a browser page, which cannot see WebSocket pings, knows its link
+    /// is alive.
+    Ping,
 }
 
 /// A staff command; `id` is chosen by the client and makes retries safe.
@@ -154,6 +157,8 @@ pub enum HubFrame {
     Screenshot {
         request: String,
     },
+    /// The answer to a client's `ping`.
+    Pong,
 }
 
 /// One journaled event with its position.
@@ -330,6 +335,10 @@ pub enum ErrorCode {
     /// The journal could not store the command; nothing was applied.
     JournalUnavailable,
     ShuttingDown,
+    /// A command id already stands for a different command; a new command needs a new id.
+    IdReused,
+    /// The hub lists as many screens as it may; a new screen id is refused.
+    TooManyScreens,
 }
 
 impl ErrorCode {
@@ -352,6 +361,8 @@ impl ErrorCode {
             ErrorCode::TooSlow => "too_slow",
             ErrorCode::JournalUnavailable => "journal_unavailable",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::IdReused => "id_reused",
+            ErrorCode::TooManyScreens => "too_many_screens",
         }
     }
 }
@@ -449,11 +460,45 @@ pub struct FrameError {
 }
 
 /// Every `type` a client may send.
-const CLIENT_FRAME_TYPES: [&str; 4] = ["hello", "command", "resync", "status"];
+const CLIENT_FRAME_TYPES: [&str; 5] = ["hello", "command", "resync", "status", "ping"];
 
 /// Parses a client frame, telling malformed JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    parse_or_explain(text).map_err(|e| FrameError { message: truncate(&e.message, MAX_ERROR_CHARS), ..e })
+    let frame = parse_or_explain(text)
+        .map_err(|e| FrameError { message: truncate(&e.message, MAX_ERROR_CHARS), ..e })?;
+    match frame {
+        // JSON numbers beyond f32 (1e39) become infinity, which JSON cannot carry back out: the
+        // fleet page would get null and a saved screen list would no longer load.
+        ClientFrame::Status(status) if !status.fps.is_finite() || status.fps < 0.0 => Err(FrameError {
+            code: ErrorCode::BadFrame,
+            message: "invalid status frame: fps must be a finite number ≥ 0".into(),
+        }),
+        ClientFrame::Status(status) => Ok(ClientFrame::Status(status.bounded())),
+        frame => Ok(frame),
+    }
+}
+
+/// The longest text a status field keeps (screen ids, versions and layout names are far shorter;
+/// a layout error names file, line, column and what is wrong).
+pub const MAX_STATUS_TEXT: usize = 300;
+
+impl Status {
+    /// This status with every text cut to [`MAX_STATUS_TEXT`] characters: a screen keeps at most
+    /// a few KiB on the hub, whatever it sends.
+    pub fn bounded(self) -> Status {
+        let cut = |text: String| {
+            if text.chars().count() > MAX_STATUS_TEXT { truncate(&text, MAX_STATUS_TEXT) } else { text }
+        };
+        Status {
+            version: cut(self.version),
+            screen: cut(self.screen),
+            layout: cut(self.layout),
+            audio: cut(self.audio),
+            layout_error: self.layout_error.map(cut),
+            voice_error: self.voice_error.map(cut),
+            ..self
+        }
+    }
 }
 
 /// Error texts quote what was wrong (a field name, a value); a hostile frame must not get a
@@ -730,6 +775,30 @@ mod tests {
             }
         }
         assert!(checked >= 30, "only {checked} examples found");
+    }
+
+    #[test]
+    fn a_status_is_held_to_finite_numbers_and_short_texts() {
+        let infinite = parse_client_frame(r#"{"type":"status","screen":"s","fps":1e39}"#).unwrap_err();
+        assert_eq!(infinite.code, ErrorCode::BadFrame);
+        assert!(infinite.message.contains("fps"), "{}", infinite.message);
+        assert!(parse_client_frame(r#"{"type":"status","fps":-1}"#).is_err());
+        let long = format!(
+            r#"{{"type":"status","layout_error":"{}","version":"{}"}}"#,
+            "x".repeat(60_000),
+            "v".repeat(500)
+        );
+        let Ok(ClientFrame::Status(status)) = parse_client_frame(&long) else {
+            panic!("a long status is cut, not refused")
+        };
+        assert_eq!(
+            status.layout_error.unwrap().chars().count(),
+            MAX_STATUS_TEXT + 1,
+            "cut, with an ellipsis"
+        );
+        assert_eq!(status.version.chars().count(), MAX_STATUS_TEXT + 1);
+        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);
+        assert_eq!(HubFrame::Pong.to_json(), r#"{"type":"pong"}"#);
     }
 
     #[test]

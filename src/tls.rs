@@ -1,25 +1,13 @@
-//! Optional TLS: the hub's server side from PEM files (a listener that hands axum finished TLS
-//! streams), and the clients' side, which trusts the system's certificates (`SSL_CERT_FILE` and
+//! Optional TLS: the hub's server side from PEM files (the handshake is done by
+//! `hub::http_server`, after a connection is admitted), and the clients' side, which trusts the system's certificates (`SSL_CERT_FILE` and
 //! `SSL_CERT_DIR` are honoured; a hall's own CA goes into /usr/local/share/ca-certificates).
 
-use std::io;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use anyhow::Context;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-
-use crate::hub::shutdown::Shutdown;
-
-/// A client that has not finished its TLS handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -73,76 +61,4 @@ pub fn http_client() -> reqwest::Client {
         .tls_backend_preconfigured((*client_config()).clone())
         .build()
         .expect("a preconfigured rustls client always builds")
-}
-
-/// Accepts TCP connections and does each TLS handshake in its own task, so a slow or hostile
-/// client never holds up the others; axum gets only finished handshakes.
-pub struct TlsListener {
-    accepted: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    pub fn new(
-        tcp: TcpListener,
-        config: Arc<rustls::ServerConfig>,
-        shutdown: Shutdown,
-    ) -> io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (tx, accepted) = mpsc::channel(64);
-        tokio::spawn(accept_loop(tcp, TlsAcceptor::from(config), tx, shutdown));
-        Ok(TlsListener { accepted, local })
-    }
-}
-
-async fn accept_loop(
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-    mut shutdown: Shutdown,
-) {
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.wait() => return,
-            accepted = tcp.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little rather than spin.
-                    tracing::warn!("accepting a connection failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::warn!("could not set TCP_NODELAY: {e}");
-        }
-        let (acceptor, tx) = (acceptor.clone(), tx.clone());
-        tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => {
-                    let _ = tx.send((tls, peer)).await;
-                }
-                Ok(Err(e)) => tracing::info!(%peer, "TLS handshake failed: {e}"),
-                Err(_) => tracing::info!(%peer, "TLS handshake not finished within 10 s"),
-            }
-        });
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.accepted.recv().await {
-            Some(accepted) => accepted,
-            // The accept loop stopped (shutdown): nothing more will come.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local)
-    }
 }

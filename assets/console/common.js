@@ -39,11 +39,15 @@ const papan = {
       rate_limited: "Terlalu banyak panggilan sekaligus; tunggu sebentar.",
       journal_unavailable: "Hub tidak dapat menyimpan panggilan. Hubungi teknisi.",
       shutting_down: "Hub sedang dimatikan; mencoba lagi sebentar lagi.",
+      id_reused: "Nomor perintah ini sudah dipakai untuk perintah lain; perintah tidak dijalankan. Coba lagi.",
       too_many_connections: "Hub penuh; mencoba lagi sebentar lagi.",
       protocol_version: "Versi hub dan halaman ini tidak cocok; muat ulang halaman.",
       unknown_screen: "Layar ini belum pernah terhubung.",
       screen_offline: "Layar ini sedang tidak terhubung.",
       screen_busy: "Layar ini tidak menanggapi; coba lagi.",
+      screen_online: "Layar ini sedang terhubung; hanya layar luring yang dapat dihapus.",
+      screenshot_not_asked: "Tangkapan layar ini tidak diminta.",
+      too_many_screens: "Hub sudah mencatat jumlah layar terbanyak; hapus layar lama di halaman Layar aula.",
       not_found: "Tidak ditemukan.",
       hall_unreachable: "Aula ini tidak terjangkau (jaringan kota terputus atau hubnya mati).",
       hall_online: "Aula ini masih melapor; matikan hubnya dulu, atau aula ini tercantum lagi.",
@@ -155,6 +159,12 @@ const papan = {
       e.preventDefault();
       this.saveToken($("token").value.trim());
       start();
+    });
+    // Counter and office PCs are shared: signing out forgets the token on this browser.
+    $("logout").addEventListener("click", () => {
+      this.forgetToken();
+      $("token").value = "";
+      this.signIn();
     });
     start();
   },

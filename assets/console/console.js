@@ -1,10 +1,16 @@
 // papan — the staff console: speaks the hub's WebSocket protocol (docs/protocol.md) as a staff
 // client, keeps a copy of the board, and sends calls. Commands carry ids, so one sent just before
-// the connection dropped is sent again after reconnecting and still happens exactly once.
+// the connection dropped is sent again after reconnecting and still happens exactly once. The
+// ids are random (128 bits): ids are hall-wide, and two consoles must never pick the same one.
+// Browsers hide WebSocket pings from pages, so the console pings the hub itself and counts the
+// link dead after the same silence a screen allows (8 s).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const counterKey = "papan.counter";
+// A ping every 3 s; nothing heard for 8 s (the screens' limit) means the link is dead.
+const pingEveryMs = 3000;
+const silenceLimitMs = 8000;
 
 const state = {
   ws: null,
@@ -16,7 +22,10 @@ const state = {
   seq: 0,
   // id → {command, label}: sent, not yet acked.
   pending: new Map(),
-  nextId: 0,
+  // When the hub was last heard from, and when the connection now being made was started.
+  lastHeard: 0,
+  connectingSince: 0,
+  lastPing: 0,
   // seq → label for the message once the event is seen.
   acked: new Map(),
 };
@@ -35,20 +44,54 @@ function connect() {
   if (!papan.token()) return show("login");
   const ws = new WebSocket(papan.wsUrl());
   state.ws = ws;
+  state.connectingSince = Date.now();
   state.refused = false;
   ws.onopen = () => {
     const mine = chosenCounter();
     const client = mine ? `console-loket-${mine.counter}` : "console";
     ws.send(JSON.stringify({ type: "hello", protocol: 1, role: "staff", client, token: papan.token(), since: 0 }));
   };
-  ws.onmessage = (message) => receive(JSON.parse(message.data));
-  ws.onclose = () => {
-    state.ws = null;
-    setOnline(false);
-    if (state.refused) return;
-    setTimeout(connect, state.backoff);
-    state.backoff = Math.min(state.backoff * 2, 10000);
+  ws.onmessage = (message) => {
+    state.lastHeard = Date.now();
+    receive(JSON.parse(message.data));
   };
+  ws.onclose = () => closed(ws);
+}
+
+// The connection `ws` ended (or was given up): show it and try again after a jittered backoff,
+// so consoles that lost the hub together do not all come back in the same instant.
+function closed(ws) {
+  if (state.ws !== ws) return;
+  state.ws = null;
+  setOnline(false);
+  if (state.refused) return;
+  setTimeout(connect, state.backoff * (0.5 + Math.random()));
+  state.backoff = Math.min(state.backoff * 2, 10000);
+}
+
+// A pulled cable closes nothing: TCP notices only minutes later. Silence is the sign, and so is
+// a connection that does not come up within the same limit.
+setInterval(() => {
+  const ws = state.ws;
+  if (!ws) return;
+  const since = state.online ? state.lastHeard : state.connectingSince;
+  if (Date.now() - since > silenceLimitMs) {
+    ws.onclose = null;
+    ws.onmessage = null;
+    ws.close();
+    closed(ws);
+    return;
+  }
+  if (state.online && Date.now() - state.lastPing >= pingEveryMs) {
+    state.lastPing = Date.now();
+    ws.send(JSON.stringify({ type: "ping" }));
+  }
+}, 1000);
+
+// 128 random bits: no two consoles (or reloads of one) ever send the same id.
+function newCommandId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function setOnline(online) {
@@ -60,7 +103,7 @@ function setOnline(online) {
 }
 
 function send(command, label) {
-  const id = `console-${Date.now().toString(36)}-${(state.nextId++).toString(36)}`;
+  const id = newCommandId();
   state.pending.set(id, { command, label });
   papan.say(`${label} …`, "wait");
   if (state.online) state.ws.send(JSON.stringify({ type: "command", id, command }));
@@ -68,6 +111,8 @@ function send(command, label) {
 
 function receive(frame) {
   switch (frame.type) {
+    case "pong":
+      break;
     case "welcome":
       state.backoff = 500;
       setOnline(true);

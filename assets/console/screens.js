@@ -1,5 +1,6 @@
 // papan — the fleet page: every screen of the hall from GET /api/screens (refreshed every 2 s),
-// with actions: screenshot, identify, reload.
+// with actions: screenshot, identify, reload, and removing a screen that is gone for good. What a
+// screen reports may be missing or odd: every value is shown only when it is what it should be.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -13,31 +14,47 @@ function problems(s) {
   return papan.el("td", { class: "error" }, ...found.flatMap((p, i) => (i ? [papan.el("br"), p] : [p])));
 }
 
+const isNumber = (n) => typeof n === "number" && Number.isFinite(n);
+
 function row(screen) {
   const s = screen.status || {};
   const action = (label, handler) => papan.el("button", { type: "button", onclick: handler, "data-action": label }, label);
   const online = screen.online;
+  // Two PCs sharing one screen id: both report as one screen and take each other's actions.
+  const shared = screen.connections > 1;
+  const state = online ? (shared ? `Daring · ${screen.connections} koneksi dengan id ini!` : "Daring") : "Luring";
+  const actions = online
+    ? [
+        action("Tangkapan layar", () => screenshot(screen.screen)),
+        action("Identifikasi", () => act(screen.screen, "identify", "Nomor layar tampil 10 detik di layar")),
+        action("Muat ulang", () => act(screen.screen, "reload", "Data aula dan tata letak dikirim ulang ke layar")),
+      ]
+    : [action("Hapus", () => remove(screen.screen))];
   return papan.el(
     "tr",
-    { "data-screen": screen.screen },
+    { "data-screen": screen.screen, class: shared ? "warn" : "" },
     papan.el("td", {}, papan.el("strong", {}, screen.screen), papan.el("br"), papan.el("small", {}, screen.peer)),
-    papan.el("td", { class: online ? "state-on" : "state-off" }, online ? "Daring" : "Luring"),
+    papan.el("td", { class: online && !shared ? "state-on" : "state-off" }, state),
     papan.el("td", {}, s.layout || "—"),
     papan.el("td", {}, s.version || "—"),
-    papan.el("td", {}, papan.ago(screen.last_seen)),
-    papan.el("td", {}, s.last_seq !== undefined ? `${s.last_seq} (${screen.lag ?? "?"})` : "—"),
-    papan.el("td", {}, s.fps !== undefined ? s.fps.toFixed(1) : "—"),
-    papan.el("td", {}, s.rss ? `${Math.round(s.rss / 1048576)} MiB` : "—"),
+    papan.el("td", {}, screen.last_seen ? papan.ago(screen.last_seen) : "—"),
+    papan.el("td", {}, isNumber(s.last_seq) ? `${s.last_seq} (${screen.lag ?? "?"})` : "—"),
+    papan.el("td", {}, isNumber(s.fps) ? s.fps.toFixed(1) : "—"),
+    papan.el("td", {}, isNumber(s.rss) && s.rss > 0 ? `${Math.round(s.rss / 1048576)} MiB` : "—"),
     papan.el("td", {}, s.audio || "—"),
     problems(s),
-    papan.el(
-      "td",
-      { class: "actions-cell" },
-      action("Tangkapan layar", () => screenshot(screen.screen)),
-      action("Identifikasi", () => act(screen.screen, "identify", "Nomor layar tampil 10 detik di layar")),
-      action("Muat ulang", () => act(screen.screen, "reload", "Data aula dan tata letak dikirim ulang ke layar")),
-    ),
+    papan.el("td", { class: "actions-cell" }, ...actions),
   );
+}
+
+async function remove(screen) {
+  try {
+    await papan.api("DELETE", `/api/screens/${encodeURIComponent(screen)}`);
+    papan.say(`${screen}: dihapus dari daftar layar.`, "ok");
+    refresh();
+  } catch (error) {
+    papan.say(`${screen}: ${papan.errorText(error.code)}`, "error", error.message);
+  }
 }
 
 async function refresh() {

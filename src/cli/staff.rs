@@ -91,7 +91,7 @@ pub(super) async fn watch(options: &ClientOptions, since: u64, json: bool) -> Re
             HubFrame::Identify { .. } | HubFrame::Screenshot { .. } => {
                 println!("the fleet page asked this watcher for a screen action; ignored");
             }
-            HubFrame::Welcome { .. } | HubFrame::Ack { .. } => {}
+            HubFrame::Welcome { .. } | HubFrame::Ack { .. } | HubFrame::Pong => {}
         }
     }
 }

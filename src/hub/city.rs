@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::admission::Admission;
 use super::auth::Tokens;
 use super::city_link::{self, CityCommand, CityReply, HallReport};
 use super::city_view::{CityView, Unforgettable};
@@ -83,14 +84,13 @@ pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
     let (trigger, shutdown) = shutdown::channel();
     let listening = tokio::spawn(listen_to_halls(reports, city.clone(), shutdown.clone()));
     let saving = tokio::spawn(save_halls(city.clone(), halls_path, shutdown.clone()));
-    let mut stop = shutdown.clone();
-    let serving =
-        axum::serve(listener, router(city)).with_graceful_shutdown(async move { stop.wait().await });
+    let admission = Admission::new(config.limits.max_unauthenticated, config.limits.connections_per_peer);
+    let serving = super::http_server::serve(listener, None, router(city), admission, shutdown.clone());
     let task = tokio::spawn(async move {
-        let served = serving.await;
+        serving.await;
         let _ = listening.await;
         let _ = saving.await;
-        served.context("serving")
+        Ok(())
     });
     tracing::info!(%addr, servers, "city view started");
     Ok(RunningCity { addr, trigger, task })
@@ -133,6 +133,7 @@ fn router(city: Arc<City>) -> axum::Router {
         .route("/healthz", get(|| async { Json(json!({ "status": "ok", "version": crate::VERSION })) }))
         .fallback(super::http::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(axum::middleware::from_fn(super::http_server::guard))
         .with_state(city)
 }
 

@@ -89,7 +89,7 @@ impl CityView {
         view
     }
 
-    /// Writes the view to `path` if it changed (temp file + rename: never half a file).
+    /// Writes the view to `path` if it changed (whole and durably).
     pub fn save_if_changed(&mut self, path: &Path) -> std::io::Result<()> {
         if !self.changed {
             return Ok(());

@@ -46,8 +46,17 @@ pub const MAX_PING_INTERVAL_MS: u64 = 5000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// WebSocket connections at once; more are refused with 503.
+    /// Signed-in WebSocket connections at once (screens and staff after their hello); more are
+    /// refused. Connections that have not signed in never take these places.
     pub max_connections: usize,
+    /// Connections not signed in at once: HTTP requests and WebSockets before their hello.
+    pub max_unauthenticated: usize,
+    /// Of those, from one address. Behind a reverse proxy every client has the proxy's address:
+    /// raise it to `max_unauthenticated` there.
+    pub connections_per_peer: usize,
+    /// Screens the fleet remembers; a new screen id beyond this is refused (remove old ones on the
+    /// fleet page).
+    pub max_screens: usize,
     /// Frames the hub queues for one connection; a client further behind is cut and resyncs.
     pub send_queue: usize,
     /// A single write to a client taking longer than this cuts that client.
@@ -66,6 +75,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 2000,
+            max_unauthenticated: 512,
+            connections_per_peer: 64,
+            max_screens: 300,
             send_queue: 512,
             send_timeout_ms: 5000,
             ping_interval_ms: 5000,
@@ -190,7 +202,7 @@ pub fn load_or_create_with(path: &Path, generate: fn() -> HubConfig) -> Result<L
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
-            write_private(path, &render(&config)).map_err(io)?;
+            crate::durable_file::create_private(path, render(&config).as_bytes()).map_err(io)?;
             Ok(Loaded::Created(config))
         }
         Err(e) => Err(io(e)),
@@ -205,21 +217,6 @@ fn render(config: &HubConfig) -> String {
          # Give staff tokens to counter PCs and ticket systems, display tokens to screens.\n\
          # `hall = \"path/to/hall.toml\"` chooses a hall file (default: built-in MPP Palembang).\n\n{body}"
     )
-}
-
-/// Writes a file readable by its owner only (it holds secrets).
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
 }
 
 /// A fresh random token: role prefix + 32 hex digits (128 bits).

@@ -7,23 +7,33 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc};
 
+use super::admission::Admitted;
 use super::auth::{Principal, may_act_as};
 use super::core::{Fanned, Subscription, Utf8Bytes};
 use super::fleet::Control;
+use super::log_throttle::LogThrottle;
+use super::rate::Bucket;
 use super::server::Shared;
 use crate::protocol::{
-    ClientFrame, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, Role, parse_client_frame,
-    truncate,
+    ClientFrame, CommandFrame, ErrorCode, Hello, HubFrame, PROTOCOL_VERSION, Role, Status,
+    parse_client_frame, truncate,
 };
 
-/// A client must say hello within this time.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client must say hello within this time (a program says it at once; a slow LAN needs
+/// milliseconds): a silent socket holds a place no longer.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Consecutive bad frames tolerated before the hub hangs up.
 const MAX_BAD_FRAMES: u32 = 10;
 /// Pings that may go unanswered before a peer counts as dead.
 const SILENT_PINGS: u32 = 3;
+/// A screen's log-worthy text (its layout problem) is logged at most once per window.
+const CLIENT_TEXT_LOG_WINDOW: Duration = Duration::from_secs(10);
+/// Resync, status and ping frames per connection: a screen sends a status every few seconds and
+/// resyncs after a gap, a browser page pings every 3 s; four times that is plenty.
+const HOUSEKEEPING_PER_SECOND: f64 = 4.0;
+const HOUSEKEEPING_BURST: f64 = 20.0;
 
 // WebSocket close codes (RFC 6455 §7.4.1).
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -56,34 +66,41 @@ impl std::fmt::Display for End {
     }
 }
 
-/// Serves one upgraded socket until it ends; holds a connection-cap permit meanwhile.
-pub async fn serve(
-    mut socket: WebSocket,
-    shared: Arc<Shared>,
-    peer: SocketAddr,
-    _permit: OwnedSemaphorePermit,
-) {
+/// Serves one upgraded socket until it ends. Until its hello it holds the place it was admitted
+/// with (`admitted`); a good hello trades that for one of the signed-in places.
+pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr, admitted: Option<Admitted>) {
     let started = Instant::now();
+    let refused = |end: &End| {
+        if let Some(more) = shared.refusals.admit() {
+            tracing::info!(%peer, reason = %end, refused_unlogged = more, "connection refused before hello completed");
+        }
+    };
     let (hello, principal) = match handshake(&mut socket, &shared).await {
         Ok(pair) => pair,
-        Err(end) => {
-            if let Some(more) = shared.refusals.admit() {
-                tracing::info!(%peer, reason = %end, refused_unlogged = more, "connection refused before hello completed");
-            }
-            return;
-        }
+        Err(end) => return refused(&end),
     };
+    let Ok(_permit) = shared.connections.clone().try_acquire_owned() else {
+        let max = shared.limits.max_connections;
+        let message = format!("the hub serves at most {max} connections; try again later");
+        return refused(
+            &refuse(&mut socket, None, ErrorCode::TooManyConnections, &message, CLOSE_TRY_AGAIN).await,
+        );
+    };
+    drop(admitted);
     let client = truncate(&hello.client, 64);
-    tracing::info!(%peer, role = %hello.role, client, token = principal.name, since = hello.since, "connection opened");
-    let _gauge = shared.metrics.connected(hello.role);
     // Screens are listed on the fleet page and take its actions; staff clients are not screens.
     let (_link, control) = match hello.role {
-        Role::Display => {
-            let (link, control) = shared.fleet.connect(&client, peer, &principal.name);
-            (Some(link), Some(control))
-        }
+        Role::Display => match shared.fleet.connect(&client, peer, &principal.name) {
+            Ok((link, control)) => (Some(link), Some(control)),
+            Err(full) => {
+                let message = full.to_string();
+                return refused(&refuse(&mut socket, None, full.code(), &message, CLOSE_POLICY).await);
+            }
+        },
         Role::Staff => (None, None),
     };
+    tracing::info!(%peer, role = %hello.role, client, token = principal.name, since = hello.since, "connection opened");
+    let _gauge = shared.metrics.connected(hello.role);
     let mut conn = Connection {
         socket,
         shared,
@@ -92,6 +109,8 @@ pub async fn serve(
         principal,
         bad_frames: 0,
         layout_error: None,
+        client_text_log: LogThrottle::new(CLIENT_TEXT_LOG_WINDOW),
+        housekeeping: Bucket::new(HOUSEKEEPING_PER_SECOND, HOUSEKEEPING_BURST),
     };
     let end = conn.run(hello.since, control).await;
     tracing::info!(
@@ -110,7 +129,7 @@ async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Pr
                     socket,
                     None,
                     ErrorCode::HelloRequired,
-                    "no hello within 10 s",
+                    "no hello within 5 s",
                     CLOSE_POLICY,
                 )
                 .await);
@@ -168,8 +187,12 @@ struct Connection {
     screen: String,
     principal: Principal,
     bad_frames: u32,
-    /// The screen's last reported layout problem, logged once when it appears or clears.
+    /// The screen's last reported layout problem, logged when it appears or clears.
     layout_error: Option<String>,
+    /// At most one log line of the client's own text per window.
+    client_text_log: LogThrottle,
+    /// Resync, status and ping frames this connection may still send.
+    housekeeping: Bucket,
 }
 
 impl Connection {
@@ -261,42 +284,76 @@ impl Connection {
                 return Ok(None);
             }
         };
-        match parse_client_frame(&text) {
-            Err(e) => self.bad_frame(None, e.code, e.message).await?,
+        let frame = match parse_client_frame(&text) {
+            Err(e) => {
+                self.bad_frame(None, e.code, e.message).await?;
+                return Ok(None);
+            }
             Ok(ClientFrame::Hello(_)) => {
                 self.bad_frame(None, ErrorCode::BadFrame, "hello was already received".into()).await?;
+                return Ok(None);
             }
-            Ok(ClientFrame::Command(frame)) => self.command(frame).await?,
-            Ok(ClientFrame::Resync(resync)) => {
-                self.bad_frames = 0;
+            Ok(ClientFrame::Command(frame)) => {
+                self.command(frame).await?;
+                return Ok(None);
+            }
+            Ok(frame) => frame,
+        };
+        // Resyncs, statuses and pings cost the hub work (a resync is a snapshot): a connection
+        // sending them without end slows everyone's calls, so each connection has a budget.
+        if let Err(wait) = self.housekeeping.take() {
+            let message = format!(
+                "too many resync, status and ping frames; the next fits in {} ms",
+                wait.as_millis().max(1)
+            );
+            self.bad_frame(None, ErrorCode::RateLimited, message).await?;
+            return Ok(None);
+        }
+        self.bad_frames = 0;
+        match frame {
+            ClientFrame::Resync(resync) => {
                 return match self.catch_up(resync.since).await {
                     Some(live) => Ok(Some(live)),
                     None => Err(End::ShuttingDown),
                 };
             }
-            Ok(ClientFrame::Status(status)) => {
-                self.bad_frames = 0;
-                if status.layout_error != self.layout_error {
-                    match &status.layout_error {
-                        Some(error) => {
-                            tracing::warn!(screen = status.screen, "screen's layout file: {error}")
-                        }
-                        None => tracing::info!(screen = status.screen, "screen's layout file is good again"),
-                    }
-                    self.layout_error = status.layout_error.clone();
-                }
-                tracing::debug!(
-                    screen = status.screen,
-                    fps = status.fps,
-                    last_seq = status.last_seq,
-                    "display status"
-                );
-                if self.role == Role::Display {
-                    self.shared.fleet.report(&self.screen, status);
-                }
-            }
+            ClientFrame::Status(status) => self.status(status),
+            ClientFrame::Ping => self.reply(HubFrame::Pong).await?,
+            ClientFrame::Hello(_) | ClientFrame::Command(_) => unreachable!("handled above"),
         }
         Ok(None)
+    }
+
+    /// Keeps a screen's status for the fleet page; a change of its layout problem is logged as
+    /// an escaped field (client text must not forge log lines), at most once per window.
+    fn status(&mut self, status: Status) {
+        if status.layout_error != self.layout_error {
+            if let Some(left_out) = self.client_text_log.admit() {
+                match &status.layout_error {
+                    Some(error) => tracing::warn!(
+                        screen = self.screen.as_str(),
+                        error = error.as_str(),
+                        changes_unlogged = left_out,
+                        "screen's layout file has a problem"
+                    ),
+                    None => tracing::info!(
+                        screen = self.screen.as_str(),
+                        changes_unlogged = left_out,
+                        "screen's layout file is good again"
+                    ),
+                }
+            }
+            self.layout_error = status.layout_error.clone();
+        }
+        tracing::debug!(
+            screen = self.screen.as_str(),
+            fps = status.fps,
+            last_seq = status.last_seq,
+            "display status"
+        );
+        if self.role == Role::Display {
+            self.shared.fleet.report(&self.screen, status);
+        }
     }
 
     async fn command(&mut self, CommandFrame { id, command }: CommandFrame) -> Result<(), End> {

@@ -11,7 +11,7 @@ pub use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::files::Layouts;
-use super::journal::{Entry, Journal, JournalError};
+use super::journal::{CommandKey, Entry, Journal, JournalError, StoredCommand};
 use super::shutdown::{JOURNAL_DEADLINE, Shutdown};
 use crate::board::{Applied, Board};
 use crate::hall::{Hall, LookupError};
@@ -63,6 +63,16 @@ impl Rejection {
 
     fn shutting_down() -> Rejection {
         Rejection::new(ErrorCode::ShuttingDown, None, "the hub is shutting down")
+    }
+
+    /// The id was used before for a different command: acking it as a retry would silently
+    /// drop this one (two consoles that picked the same id did exactly that).
+    fn id_reused(id: &str, seq: Seq) -> Rejection {
+        let message = format!(
+            "id {:?} was used for a different command (seq {seq}); give each new command a new id",
+            crate::protocol::truncate(id, 40)
+        );
+        Rejection::new(ErrorCode::IdReused, Some("id"), message)
     }
 
     /// The journal did not confirm the command before the shutdown deadline: it may or may not
@@ -257,7 +267,32 @@ struct Writer {
 struct Pending {
     id: String,
     command: Command,
+    /// What the journal keeps to tell a retry of this command from another command with its id.
+    digest: String,
     reply: oneshot::Sender<Result<Ack, Rejection>>,
+}
+
+impl Pending {
+    /// The answer to this command when its id is already stored: a retry is acked with the
+    /// stored seq, a different command under the same id is refused.
+    fn answer_stored(&self, stored: &StoredCommand) -> Result<Ack, Rejection> {
+        match &stored.digest {
+            Some(digest) if *digest != self.digest => Err(Rejection::id_reused(&self.id, stored.seq)),
+            _ => Ok(Ack { seq: stored.seq, duplicate: true }),
+        }
+    }
+
+    fn key(&self) -> CommandKey {
+        CommandKey { id: self.id.clone(), digest: self.digest.clone() }
+    }
+}
+
+/// A digest of a command's wire form: the same command gives the same digest on every hub.
+pub fn command_digest(command: &Command) -> String {
+    use sha2::Digest;
+    let wire = serde_json::to_vec(command).expect("commands serialize");
+    let hash = sha2::Sha256::digest(&wire);
+    hash[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Writer {
@@ -267,7 +302,10 @@ impl Writer {
             let mut next = Some(first);
             while let Some(request) = next {
                 match request {
-                    Request::Command { id, command, reply } => batch.push(Pending { id, command, reply }),
+                    Request::Command { id, command, reply } => {
+                        let digest = command_digest(&command);
+                        batch.push(Pending { id, command, digest, reply });
+                    }
                     other => {
                         // Anything that reads state sees every command queued before it.
                         self.commit(&mut batch);
@@ -370,21 +408,22 @@ impl Writer {
                 self.push_event(&mut entries, None, now, Event::Reset { day: today });
             }
             let mut decided = Vec::with_capacity(waiting.len());
-            let mut seen: HashMap<String, Seq> = HashMap::new();
+            let mut seen: HashMap<String, StoredCommand> = HashMap::new();
             for pending in waiting.drain(..) {
                 let earlier = match seen.get(&pending.id) {
-                    Some(&seq) => Ok(Some(seq)),
-                    None => self.journal.command_seq(&pending.id),
+                    Some(stored) => Ok(Some(stored.clone())),
+                    None => self.journal.stored_command(&pending.id),
                 };
                 let result = match earlier {
-                    Ok(Some(seq)) => Ok(Ack { seq, duplicate: true }),
+                    Ok(Some(stored)) => pending.answer_stored(&stored),
                     Err(e) => {
                         tracing::error!("journal lookup failed: {e}");
                         Err(Rejection::new(ErrorCode::JournalUnavailable, None, "the journal cannot be read"))
                     }
                     Ok(None) => self.event_for(&pending.command, today).map(|event| {
-                        let seq = self.push_event(&mut entries, Some(pending.id.clone()), now, event);
-                        seen.insert(pending.id.clone(), seq);
+                        let seq = self.push_event(&mut entries, Some(pending.key()), now, event);
+                        let stored = StoredCommand { seq, digest: Some(pending.digest.clone()) };
+                        seen.insert(pending.id.clone(), stored);
                         Ack { seq, duplicate: false }
                     }),
                 };
@@ -425,18 +464,25 @@ impl Writer {
                     self.catch_up(true);
                     for (pending, result) in decided {
                         match result {
-                            Ok(Ack { duplicate: false, .. }) => match self.journal.command_seq(&pending.id) {
-                                Ok(Some(seq)) => {
-                                    let _ = pending.reply.send(Ok(Ack { seq, duplicate: false }));
+                            Ok(Ack { duplicate: false, .. }) => {
+                                match self.journal.stored_command(&pending.id) {
+                                    // Stored after all, by this hub (the ack was lost) or, on a shared
+                                    // journal, by another hub the same id reached first.
+                                    Ok(Some(stored)) => {
+                                        let answer = pending
+                                            .answer_stored(&stored)
+                                            .map(|ack| Ack { duplicate: false, ..ack });
+                                        let _ = pending.reply.send(answer);
+                                    }
+                                    _ if raced && attempt < MAX_ATTEMPTS => waiting.push(pending),
+                                    _ => {
+                                        let message = format!("not stored: {e}");
+                                        let refused =
+                                            Rejection::new(ErrorCode::JournalUnavailable, None, message);
+                                        let _ = pending.reply.send(Err(refused));
+                                    }
                                 }
-                                _ if raced && attempt < MAX_ATTEMPTS => waiting.push(pending),
-                                _ => {
-                                    let message = format!("not stored: {e}");
-                                    let refused =
-                                        Rejection::new(ErrorCode::JournalUnavailable, None, message);
-                                    let _ = pending.reply.send(Err(refused));
-                                }
-                            },
+                            }
                             other => {
                                 let _ = pending.reply.send(other);
                             }
@@ -487,13 +533,13 @@ impl Writer {
     fn push_event(
         &mut self,
         entries: &mut Vec<Entry>,
-        id: Option<String>,
+        command: Option<CommandKey>,
         at: jiff::Timestamp,
         event: Event,
     ) -> Seq {
         let frame = EventFrame { seq: self.board.seq + 1, at, event };
         self.board.apply(&frame);
-        entries.push(Entry { frame, command_id: id });
+        entries.push(Entry { frame, command });
         self.board.seq
     }
 
@@ -745,6 +791,19 @@ mod tests {
         let again = f.handle.command("same".into(), call("A-1", 1)).await.unwrap();
         assert_eq!(again, Ack { seq: first.seq, duplicate: true });
         assert_eq!(f.handle.board().await.unwrap().seq, first.seq);
+        // Two consoles that pick the same id for different calls: the second is refused, not
+        // acked as a duplicate of the first (which would drop it without a word).
+        let other = f.handle.command("same".into(), call("A-2", 1)).await.unwrap_err();
+        assert_eq!((other.code, other.field), (ErrorCode::IdReused, Some("id")));
+        assert!(other.message.contains(&format!("seq {}", first.seq)), "{}", other.message);
+        // Within one batch too: the writer decides both before either is stored.
+        let (a, b) = tokio::join!(
+            f.handle.command("batch".into(), call("A-3", 1)),
+            f.handle.command("batch".into(), call("A-4", 2)),
+        );
+        assert!(a.is_ok(), "{a:?}");
+        assert_eq!(b.unwrap_err().code, ErrorCode::IdReused);
+        assert_eq!(f.handle.board().await.unwrap().seq, first.seq + 1);
     }
 
     #[tokio::test]

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -32,11 +33,9 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/api/announce", post(command_endpoint::<AnnounceRequest>))
         .route("/api/state", get(get_state))
         .route("/api/screens", get(list_screens))
+        .route("/api/screens/{screen}", delete(remove_screen))
         .route("/api/screens/{screen}/{action}", post(screen_action))
-        .route(
-            "/api/screens/{screen}/screenshot",
-            post(upload_screenshot).get(get_screenshot).layer(DefaultBodyLimit::max(MAX_SCREENSHOT_BYTES)),
-        )
+        .route("/api/screens/{screen}/screenshot", post(upload_screenshot).get(get_screenshot))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .merge(super::pages::routes())
@@ -44,6 +43,8 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
 
 /// The largest screenshot a screen may upload (a 4K board as PNG is a few MB).
 const MAX_SCREENSHOT_BYTES: usize = 16 * 1024 * 1024;
+/// Screenshot uploads read at once: each may hold [`MAX_SCREENSHOT_BYTES`] in memory.
+pub const UPLOADS_AT_ONCE: usize = 2;
 /// How long the screen id stays on a screen after "identify".
 const IDENTIFY_SECONDS: u32 = 10;
 
@@ -230,9 +231,10 @@ async fn screen_action(
         ),
         "reload" => (Control::Resend, StatusCode::OK, json!({ "screen": screen })),
         "screenshot-request" => {
-            let request = new_token("shot");
-            let frame = HubFrame::Screenshot { request: request.clone() };
-            (Control::Frame(frame), StatusCode::ACCEPTED, json!({ "screen": screen, "request": request }))
+            // Sent down one connection, which alone learns the request id the upload must carry.
+            let request = shared.fleet.ask_screenshot(&screen).map_err(|e| unreachable_error(&screen, e))?;
+            let answer = json!({ "screen": screen, "request": request });
+            return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
         }
         _ => return Err(not_found().await),
     };
@@ -240,24 +242,66 @@ async fn screen_action(
     Ok((status, Json(answer)).into_response())
 }
 
-/// A screen uploads its PNG (display or staff token).
-async fn upload_screenshot(
+/// `DELETE /api/screens/{screen}`: the fleet page forgets a screen that is offline for good.
+async fn remove_screen(
     State(shared): State<Arc<Shared>>,
     Path(screen): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    authenticate(&shared.tokens, &headers)?;
-    let png = body.map_err(|rejection| {
+    staff_only(&shared.tokens, &headers)?;
+    shared.fleet.remove(&screen).map_err(|e| unreachable_error(&screen, e))?;
+    tracing::info!(screen = screen.as_str(), "screen removed from the fleet");
+    Ok(Json(json!({ "screen": screen, "removed": true })).into_response())
+}
+
+/// `?request=…` of a screenshot upload.
+#[derive(Deserialize)]
+struct UploadQuery {
+    #[serde(default)]
+    request: String,
+}
+
+/// A screen uploads the PNG it was asked for. Everything that costs nothing is checked before
+/// the body is read: the token (a display token), that this screen was asked with this request
+/// id, and a free upload place (at most [`UPLOADS_AT_ONCE`]); only then is the body read.
+async fn upload_screenshot(
+    State(shared): State<Arc<Shared>>,
+    Path(screen): Path<String>,
+    Query(UploadQuery { request }): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&shared.tokens, &headers)?;
+    if principal.role != Role::Display {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "screens upload with a display token",
+        ));
+    }
+    if !shared.fleet.awaits_screenshot(&screen, &request) {
+        return Err(unreachable_error(&screen, Unreachable::NotAsked));
+    }
+    let Ok(_uploading) = shared.uploads.try_acquire() else {
+        let mut response = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RateLimited,
+            "another screenshot is being uploaded; try again in a moment",
+        )
+        .into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(2));
+        return Ok(response);
+    };
+    let png = axum::body::to_bytes(body, MAX_SCREENSHOT_BYTES).await.map_err(|_| {
         let message = format!("a screenshot is a PNG of at most {MAX_SCREENSHOT_BYTES} bytes");
-        ApiError::new(rejection.status(), ErrorCode::BadFrame, message)
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::FrameTooLarge, message)
     })?;
     if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadFrame, "the body is not a PNG"));
     }
     let bytes = png.len();
-    shared.fleet.store_screenshot(&screen, png).map_err(|e| unreachable_error(&screen, e))?;
-    tracing::info!(screen, bytes, "screenshot received");
+    shared.fleet.store_screenshot(&screen, &request, png).map_err(|e| unreachable_error(&screen, e))?;
+    tracing::info!(screen = screen.as_str(), bytes, "screenshot received");
     Ok(Json(json!({ "screen": screen, "bytes": bytes })).into_response())
 }
 
@@ -304,6 +348,16 @@ fn unreachable_error(screen: &str, why: Unreachable) -> ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "screen_busy",
             format!("screen {screen:?} is not taking actions; try again"),
+        ),
+        Unreachable::Online => (
+            StatusCode::CONFLICT,
+            "screen_online",
+            format!("screen {screen:?} is connected; only an offline screen can be removed"),
+        ),
+        Unreachable::NotAsked => (
+            StatusCode::FORBIDDEN,
+            "screenshot_not_asked",
+            format!("no screenshot of {screen:?} was asked for with this request id (or it came already)"),
         ),
     };
     ApiError::new(status, ErrorCode::BadFrame, message).code(code)

@@ -11,7 +11,7 @@ use async_nats::{HeaderMap, ServerAddr};
 use futures_util::StreamExt;
 use tokio::runtime::Handle;
 
-use super::journal::{Entry, Journal, JournalError};
+use super::journal::{CommandKey, Entry, Journal, JournalError, StoredCommand};
 use crate::board::{Applied, Board};
 use crate::protocol::{EventFrame, Seq};
 
@@ -23,6 +23,8 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// The message id of seq 1. JetStream checks an expected last sequence only from 1 on, so two
 /// hubs starting a fresh stream at once are kept apart by storing its first event only once.
 const FIRST_EVENT_ID: &str = "papan-first-event";
+/// The header carrying a command's digest (its id is the message id).
+const DIGEST_HEADER: &str = "Papan-Command-Digest";
 /// A publish or request unanswered this long counts as the journal being unavailable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -76,8 +78,9 @@ struct Tail {
     /// Seq before the first kept entry: replays from before it need a snapshot.
     floor: Seq,
     entries: VecDeque<Entry>,
-    /// Command id → seq, for ids of the kept events and older ones up to the compaction horizon.
-    commands: HashMap<String, Seq>,
+    /// Command id → seq and digest, for ids of the kept events and older ones up to the
+    /// compaction horizon.
+    commands: HashMap<String, StoredCommand>,
     notify: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
@@ -91,8 +94,11 @@ impl Tail {
         if entry.frame.seq != self.last() + 1 {
             return false;
         }
-        if let Some(id) = &entry.command_id {
-            self.commands.insert(id.clone(), entry.frame.seq);
+        if let Some(CommandKey { id, digest }) = &entry.command {
+            // An empty digest: stored before digests were kept.
+            let digest = Some(digest.clone()).filter(|d| !d.is_empty());
+            let stored = StoredCommand { seq: entry.frame.seq, digest };
+            self.commands.insert(id.clone(), stored);
         }
         self.entries.push_back(entry);
         true
@@ -201,15 +207,21 @@ impl JetStreamJournal {
         let mut message = jetstream::message::PublishMessage::build()
             .payload(payload.into())
             .expected_last_sequence(seq - 1);
-        let id = if seq == 1 { Some(FIRST_EVENT_ID) } else { entry.command_id.as_deref() };
+        let id = if seq == 1 { Some(FIRST_EVENT_ID) } else { entry.command.as_ref().map(|c| c.id.as_str()) };
         if let Some(id) = id {
             message = message.message_id(id);
         }
+        if let Some(command) = &entry.command {
+            message = message.header(DIGEST_HEADER, command.digest.as_str());
+        }
         match publish_acked(&self.context, self.options.subject(), message).await {
             Ok(ack) if ack.duplicate => {
-                // Stored before (a retry that reached another hub, or the race for seq 1).
-                if let Some(id) = &entry.command_id {
-                    self.tail().commands.insert(id.clone(), ack.sequence);
+                // Stored before (a retry that reached another hub, or the race for seq 1): the
+                // stored message says which command that id stands for.
+                if let Some(CommandKey { id, .. }) = &entry.command {
+                    let stored = fetch_entry(&self.stream, ack.sequence).await.ok();
+                    let digest = stored.and_then(|e| e.command).map(|c| c.digest);
+                    self.tail().commands.insert(id.clone(), StoredCommand { seq: ack.sequence, digest });
                 }
                 Err(JournalError::Conflict)
             }
@@ -254,8 +266,8 @@ impl Journal for JetStreamJournal {
         self.tail().notify = Some(notify);
     }
 
-    fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError> {
-        Ok(self.tail().commands.get(id).copied())
+    fn stored_command(&mut self, id: &str) -> Result<Option<StoredCommand>, JournalError> {
+        Ok(self.tail().commands.get(id).cloned())
     }
 
     fn events_since(&mut self, since: Seq, max: usize) -> Result<Option<Vec<EventFrame>>, JournalError> {
@@ -309,7 +321,7 @@ impl Journal for JetStreamJournal {
         }
         tail.floor = tail.floor.max(horizon);
         let forget = board.seq.saturating_sub(keep.saturating_mul(2));
-        tail.commands.retain(|_, seq| *seq > forget);
+        tail.commands.retain(|_, stored| stored.seq > forget);
         Ok(())
     }
 
@@ -438,11 +450,12 @@ fn to_entry(seq: Seq, headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Ent
         );
         frame.seq = seq;
     }
-    let command_id = headers
-        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
-        .map(|v| v.as_str().to_string())
-        .filter(|id| id != FIRST_EVENT_ID);
-    Ok(Entry { frame, command_id })
+    let header = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
+    let command = header(async_nats::header::NATS_MESSAGE_ID.as_ref())
+        .filter(|id| id != FIRST_EVENT_ID)
+        // A message stored before digests were kept stands for whatever its id was used for.
+        .map(|id| CommandKey { id, digest: header(DIGEST_HEADER).unwrap_or_default() });
+    Ok(Entry { frame, command })
 }
 
 async fn last_seq(stream: &stream::Stream) -> Result<Seq, JournalError> {

@@ -7,11 +7,27 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::board::Board;
 use crate::protocol::{EventFrame, Seq};
 
-/// One event to store, with the staff command id that caused it (if any).
+/// One event to store, with the staff command that caused it (if any).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub frame: EventFrame,
-    pub command_id: Option<String>,
+    pub command: Option<CommandKey>,
+}
+
+/// A staff command as the journal remembers it: the client's id and a digest of the command, so
+/// a retried id is told apart from an id reused for another command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandKey {
+    pub id: String,
+    pub digest: String,
+}
+
+/// What the journal knows of a command id it stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCommand {
+    pub seq: Seq,
+    /// `None` for commands stored before digests were kept (papan before 2026-12-03).
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +67,8 @@ pub trait Journal: Send + 'static {
     }
     /// Shared journals: calls `notify` whenever another hub's entries have arrived.
     fn on_new_entries(&mut self, _notify: Box<dyn Fn() + Send + Sync>) {}
-    /// The seq a command id was applied at, if it was.
-    fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError>;
+    /// The seq a command id was applied at and its digest, if it was.
+    fn stored_command(&mut self, id: &str) -> Result<Option<StoredCommand>, JournalError>;
     /// Events after `since`, oldest first; `None` if some of them are no longer kept or
     /// there are more than `max` (a snapshot serves the client better then).
     fn events_since(&mut self, since: Seq, max: usize) -> Result<Option<Vec<EventFrame>>, JournalError>;
@@ -88,6 +104,12 @@ impl SqliteJournal {
              CREATE TABLE IF NOT EXISTS snapshot (
                  id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, board TEXT NOT NULL);",
         )?;
+        // Journals from before command digests: the column is added, their old ids have none.
+        let has_digest =
+            db.prepare("SELECT 1 FROM pragma_table_info('commands') WHERE name = 'digest'")?.exists([])?;
+        if !has_digest {
+            db.execute_batch("ALTER TABLE commands ADD COLUMN digest TEXT")?;
+        }
         Ok(SqliteJournal { db })
     }
 
@@ -145,12 +167,13 @@ impl Journal for SqliteJournal {
         let tx = self.db.transaction()?;
         {
             let mut insert_event = tx.prepare_cached("INSERT INTO events (seq, frame) VALUES (?1, ?2)")?;
-            let mut insert_command = tx.prepare_cached("INSERT INTO commands (id, seq) VALUES (?1, ?2)")?;
+            let mut insert_command =
+                tx.prepare_cached("INSERT INTO commands (id, seq, digest) VALUES (?1, ?2, ?3)")?;
             for entry in entries {
                 let json = serde_json::to_string(&entry.frame).expect("event frames serialize");
                 insert_event.execute(params![entry.frame.seq, json])?;
-                if let Some(id) = &entry.command_id {
-                    insert_command.execute(params![id, entry.frame.seq])?;
+                if let Some(CommandKey { id, digest }) = &entry.command {
+                    insert_command.execute(params![id, entry.frame.seq, digest])?;
                 }
             }
         }
@@ -158,9 +181,10 @@ impl Journal for SqliteJournal {
         Ok(())
     }
 
-    fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError> {
-        let mut stmt = self.db.prepare_cached("SELECT seq FROM commands WHERE id = ?1")?;
-        Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+    fn stored_command(&mut self, id: &str) -> Result<Option<StoredCommand>, JournalError> {
+        let mut stmt = self.db.prepare_cached("SELECT seq, digest FROM commands WHERE id = ?1")?;
+        let row = stmt.query_row([id], |r| Ok(StoredCommand { seq: r.get(0)?, digest: r.get(1)? }));
+        Ok(row.optional()?)
     }
 
     fn events_since(&mut self, since: Seq, max: usize) -> Result<Option<Vec<EventFrame>>, JournalError> {
@@ -231,7 +255,7 @@ mod tests {
                     service: None,
                 }),
             },
-            command_id: Some(format!("cmd-{seq}")),
+            command: Some(CommandKey { id: format!("cmd-{seq}"), digest: format!("d{seq}") }),
         }
     }
 
@@ -247,12 +271,31 @@ mod tests {
         let board = j.recover().unwrap();
         assert_eq!(board.seq, 5);
         assert_eq!(board.recent[0].ticket.to_string(), "A-005");
-        assert_eq!(j.command_seq("cmd-3").unwrap(), Some(3));
-        assert_eq!(j.command_seq("nope").unwrap(), None);
+        let stored = StoredCommand { seq: 3, digest: Some("d3".into()) };
+        assert_eq!(j.stored_command("cmd-3").unwrap(), Some(stored));
+        assert_eq!(j.stored_command("nope").unwrap(), None);
         let seqs: Vec<Seq> = j.events_since(2, 100).unwrap().unwrap().iter().map(|f| f.seq).collect();
         assert_eq!(seqs, [3, 4, 5]);
         assert_eq!(j.events_since(5, 100).unwrap().unwrap(), vec![]);
         assert_eq!(j.events_since(0, 2).unwrap(), None, "more than max → snapshot");
+    }
+
+    #[test]
+    fn a_journal_from_before_digests_gets_the_column_and_its_old_ids_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let db = Connection::open(&path).unwrap();
+            db.execute_batch(
+                "CREATE TABLE commands (id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+                 INSERT INTO commands (id, seq) VALUES ('old', 7);",
+            )
+            .unwrap();
+        }
+        let mut j = SqliteJournal::open(&path).unwrap();
+        assert_eq!(j.stored_command("old").unwrap(), Some(StoredCommand { seq: 7, digest: None }));
+        drop(j);
+        SqliteJournal::open(&path).expect("a second open finds the column there");
     }
 
     #[test]

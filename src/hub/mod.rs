@@ -1,5 +1,6 @@
 //! The hall's hub: WebSocket `/ws`, HTTP API and the durable journal, started as one unit.
 
+pub mod admission;
 pub mod auth;
 pub mod city;
 pub mod city_link;
@@ -10,6 +11,7 @@ pub mod core;
 pub mod files;
 pub mod fleet;
 pub mod http;
+pub mod http_server;
 pub mod jetstream;
 pub mod journal;
 mod log_throttle;
@@ -27,9 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::sync::Semaphore;
 
+use self::admission::Admission;
 use self::auth::Tokens;
 use self::config::HubConfig;
 use self::core::{Clock, CoreOptions};
@@ -177,15 +179,19 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let max_connections = config.limits.max_connections;
+    let admission = Admission::new(config.limits.max_unauthenticated, config.limits.connections_per_peer);
+
+    let fleet = Arc::new(Fleet::restore(&screens_path, config.limits.max_screens));
     let shared = Arc::new(Shared {
         core: core.clone(),
         tokens: Tokens::new(&config.tokens),
         rate: RateLimiter::new(config.limits.commands_per_second, config.limits.command_burst),
         connections: Arc::new(Semaphore::new(max_connections)),
+        uploads: Semaphore::new(http::UPLOADS_AT_ONCE),
         limits: config.limits,
         shutdown: shutdown.clone(),
         metrics,
-        fleet: Arc::new(Fleet::restore(&screens_path)),
+        fleet,
         refusals: LogThrottle::new(REFUSAL_LOG_WINDOW),
     });
 
@@ -197,39 +203,12 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
     };
     let app = server::router(shared.clone());
     let connections = shared.connections.clone();
-    let make_service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop = shutdown.clone();
-    let stopped = async move { stop.wait().await };
-    let serving: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match &tls {
-        // Frames are small and latency matters: without TCP_NODELAY, Nagle holds an ack back
-        // until the client's delayed ACK of the event frame before it (~40 ms).
-        None => Box::pin(
-            axum::serve(
-                listener.tap_io(|tcp| {
-                    if let Err(e) = tcp.set_nodelay(true) {
-                        tracing::warn!("could not set TCP_NODELAY: {e}");
-                    }
-                }),
-                make_service,
-            )
-            .with_graceful_shutdown(stopped)
-            .into_future(),
-        ),
-        // The TLS listener sets TCP_NODELAY itself; tap_io only gives axum the peer address.
-        Some(config) => Box::pin(
-            axum::serve(
-                crate::tls::TlsListener::new(listener, config.clone(), shutdown.clone())?.tap_io(|_| {}),
-                make_service,
-            )
-            .with_graceful_shutdown(stopped)
-            .into_future(),
-        ),
-    };
+    let serving = http_server::serve(listener, tls.clone(), app, admission, shutdown.clone());
     let journal_for_log = journal_label.clone();
     let mut stopping = shutdown.clone();
     let task = tokio::spawn(async move {
-        let served = serving.await;
-        // WebSockets outlive axum's graceful shutdown: wait for their permits to come back. A
+        serving.await;
+        // WebSockets outlive the HTTP server's graceful shutdown: wait for their permits to come back. A
         // connection waiting for the journal answers its client by the journal deadline.
         let drained =
             tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(max_connections as u32)).await;
@@ -254,7 +233,6 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
             _ = stopping.passed(JOURNAL_DEADLINE + WRITER_GRACE) => None,
         };
         drop(lock);
-        served.context("serving")?;
         match writer {
             Some(Ok(())) => Ok(()),
             Some(Err(_)) => anyhow::bail!("the journal writer panicked"),
@@ -349,7 +327,7 @@ mod tests {
     use super::*;
     use crate::board::Board;
     use crate::client::{ClientError, ClientOptions, Session};
-    use crate::hub::journal::{Entry, JournalError};
+    use crate::hub::journal::{Entry, JournalError, StoredCommand};
     use crate::protocol::{CallCommand, Command, ErrorCode, EventFrame, Role, Seq};
 
     /// A SQLite journal whose disk stops answering on request: `append` blocks, as a commit's
@@ -368,8 +346,8 @@ mod tests {
             let _stall = lifted.wait_while(stalled.lock().unwrap(), |stalled| *stalled).unwrap();
             self.inner.append(entries)
         }
-        fn command_seq(&mut self, id: &str) -> Result<Option<Seq>, JournalError> {
-            self.inner.command_seq(id)
+        fn stored_command(&mut self, id: &str) -> Result<Option<StoredCommand>, JournalError> {
+            self.inner.stored_command(id)
         }
         fn events_since(&mut self, since: Seq, max: usize) -> Result<Option<Vec<EventFrame>>, JournalError> {
             self.inner.events_since(since, max)

@@ -1,4 +1,5 @@
-//! Per-token command rate limit (token bucket), so one runaway client cannot flood the journal.
+//! Token buckets: per token for commands, so one runaway client cannot flood the journal, and
+//! per connection for its housekeeping frames (resync, status, ping).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,9 +11,40 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
-struct Bucket {
+/// One bucket: `burst` at once, then `per_second`.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    per_second: f64,
+    burst: f64,
     tokens: f64,
     last: Instant,
+}
+
+impl Bucket {
+    pub fn new(per_second: f64, burst: f64) -> Bucket {
+        Bucket::full_at(per_second.max(0.001), burst.max(1.0), Instant::now())
+    }
+
+    fn full_at(per_second: f64, burst: f64, now: Instant) -> Bucket {
+        Bucket { per_second, burst, tokens: burst, last: now }
+    }
+
+    /// Takes one; on refusal, says when the next one will fit.
+    pub fn take(&mut self) -> Result<(), Duration> {
+        self.take_at(Instant::now())
+    }
+
+    fn take_at(&mut self, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_second))
+        }
+    }
 }
 
 impl RateLimiter {
@@ -31,16 +63,10 @@ impl RateLimiter {
 
     fn allow_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: self.burst, last: now });
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.last = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
-        }
+        let bucket = buckets
+            .entry(key.to_string())
+            .or_insert_with(|| Bucket::full_at(self.per_second, self.burst, now));
+        bucket.take_at(now)
     }
 }
 

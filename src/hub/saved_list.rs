@@ -1,5 +1,6 @@
 //! Lists the hub and the city view keep beside their data (the screens, the halls heard): read at
-//! start, where a missing or damaged file means an empty list, and replaced whole when saved.
+//! start entry by entry (a damaged entry is left out, not the whole list), and replaced whole and
+//! durably when saved.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,23 +13,39 @@ use super::shutdown::Shutdown;
 /// How often a list is written when it changed.
 pub const SAVE_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The list saved in `path`; empty when there is none yet or it does not parse (said in the log:
-/// `what` names it).
+/// The list saved in `path`: every entry that reads back (one that does not is left out and said
+/// in the log, `what` naming the list); empty when there is no file yet or it is not a list.
 pub fn read<T: DeserializeOwned>(path: &Path, what: &str) -> Vec<T> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+    let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
+    let entries: Vec<serde_json::Value> = match serde_json::from_slice(&bytes) {
+        Ok(entries) => entries,
+        Err(e) => {
             tracing::warn!("ignoring a damaged {what} {}: {e}", path.display());
-            Vec::new()
-        }),
-        Err(_) => Vec::new(),
+            return Vec::new();
+        }
+    };
+    let total = entries.len();
+    let kept: Vec<T> = entries
+        .into_iter()
+        .enumerate()
+        .filter_map(|(n, entry)| {
+            serde_json::from_value(entry)
+                .inspect_err(|e| {
+                    tracing::warn!("leaving out entry {n} of the {what} {}: {e}", path.display())
+                })
+                .ok()
+        })
+        .collect();
+    if kept.len() < total {
+        tracing::warn!("kept {} of {total} entries of the {what} {}", kept.len(), path.display());
     }
+    kept
 }
 
-/// Writes `items` to `path` through a temporary file and a rename: never half a file.
+/// Writes `items` to `path` whole and durably ([`crate::durable_file::replace`]).
 pub fn write<T: Serialize>(path: &Path, items: &[T]) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(items).expect("saved lists serialize");
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path))
+    crate::durable_file::replace(path, &json)
 }
 
 /// Keeps a list's file up to date until shutdown: `save_if_changed` every [`SAVE_INTERVAL`] and a

@@ -3,14 +3,16 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Semaphore;
 
+use super::admission::Ticket;
 use super::auth::Tokens;
 use super::config::Limits;
 use super::core::CoreHandle;
@@ -28,8 +30,10 @@ pub struct Shared {
     pub tokens: Tokens,
     pub limits: Limits,
     pub rate: RateLimiter,
-    /// One permit per open WebSocket.
+    /// One permit per signed-in WebSocket.
     pub connections: Arc<Semaphore>,
+    /// Screenshot uploads being read (each may hold 16 MiB).
+    pub uploads: Semaphore,
     pub shutdown: Shutdown,
     pub metrics: Arc<Metrics>,
     pub fleet: Arc<Fleet>,
@@ -44,26 +48,43 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(http::routes())
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(axum::middleware::from_fn(super::http_server::guard))
         .with_state(shared)
 }
 
+/// Opens a WebSocket. Until its hello the socket keeps the place its HTTP connection was admitted
+/// with (not one of the signed-in places, which only a good hello takes).
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ticket: Option<Extension<Ticket>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
-        if let Some(more) = shared.refusals.admit() {
-            let max = shared.limits.max_connections;
-            tracing::warn!(%peer, max, refused_unlogged = more, "connection refused: cap reached");
-        }
-        let message = format!("the hub serves at most {} connections", shared.limits.max_connections);
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TooManyConnections, message)
-            .into_response();
-    };
+    if let Err(refused) = check_origin(&headers) {
+        return refused.into_response();
+    }
+    let admitted = ticket.and_then(|Extension(ticket)| ticket.take());
     ws.read_buffer_size(READ_BUFFER)
         .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| super::connection::serve(socket, shared, peer, permit))
+        .on_upgrade(move |socket| super::connection::serve(socket, shared, peer, admitted))
+}
+
+/// A browser names the page that opens a WebSocket in `Origin`: only the hub's own pages may
+/// (another site open on a counter PC must not use that browser to reach the hub). Programs
+/// (screens, the CLI) send no Origin.
+pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
+    match (origin_host, host) {
+        (Some(origin), Some(host)) if origin.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "a browser may open the hub's WebSocket only from the hub's own pages",
+        )),
+    }
 }

@@ -63,15 +63,28 @@ impl Browser {
         let url = rx.recv_timeout(Duration::from_secs(30)).expect("chromium printed its DevTools address");
         let (ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
         let mut browser = Browser { process, ws, session: String::new(), next_id: 0, _profile: profile };
-        let target = browser.call("Target.createTarget", json!({ "url": "about:blank" })).await;
-        let attached = browser
+        browser.open_tab(width, height).await;
+        browser
+    }
+
+    /// Opens another tab (same profile, so the same localStorage) and works in it from now on;
+    /// returns the tab it worked in before, for [`Browser::switch_to`].
+    pub async fn open_tab(&mut self, width: u32, height: u32) -> String {
+        let previous = std::mem::take(&mut self.session);
+        let target = self.call("Target.createTarget", json!({ "url": "about:blank" })).await;
+        let attached = self
             .call("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true }))
             .await;
-        browser.session = attached["sessionId"].as_str().unwrap().to_string();
+        self.session = attached["sessionId"].as_str().unwrap().to_string();
         let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false });
-        browser.call("Emulation.setDeviceMetricsOverride", metrics).await;
-        browser.call("Page.enable", json!({})).await;
-        browser
+        self.call("Emulation.setDeviceMetricsOverride", metrics).await;
+        self.call("Page.enable", json!({})).await;
+        previous
+    }
+
+    /// Works in `tab` from now on; returns the tab it worked in before.
+    pub fn switch_to(&mut self, tab: String) -> String {
+        std::mem::replace(&mut self.session, tab)
     }
 
     /// Sends one DevTools command (to the tab once attached) and returns its result.

@@ -202,6 +202,14 @@ async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
         (first.seq, true),
         "a retry through the other hub is the same call"
     );
+    // The stream keeps each command's digest: the id reused for another call is refused by
+    // either hub, never acked as the earlier call.
+    for staff in [&mut staff_a, &mut staff_b] {
+        match staff.command("same-id", call("A-124", 1)).await {
+            Err(papan::client::ClientError::Refused { code: ErrorCode::IdReused, .. }) => {}
+            other => panic!("an id reused for another call must be refused id_reused: {other:?}"),
+        }
+    }
 
     // 60 "call next" through each hub at once, for two counters that share letter A.
     const EACH: u32 = 60;

@@ -1,0 +1,107 @@
+//! The staff console where calls used to be lost without a word: two consoles picking their
+//! command ids at the same moment, a pulled cable that TCP does not notice, a shared counter PC
+//! signing out; and what a browser may not do to the hub (frame its pages, open its WebSocket
+//! from another site). Headless Chromium against a real hub.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::proxy::{Link, Proxy};
+use super::{browser, get_json, start_hub};
+
+/// Signs a console in at counter 1 of Disdukcapil, as staff would, and waits for "Terhubung".
+async fn open_console(browser: &mut browser::Browser, base: &str, staff: &str) {
+    browser.open(&format!("{base}/")).await;
+    let setup = format!(
+        "localStorage.setItem('papan.token', {staff:?}); localStorage.setItem('papan.counter', 'disdukcapil/1'); true"
+    );
+    browser.eval(&setup).await;
+    browser.open(&format!("{base}/")).await;
+    browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;
+}
+
+/// Calls `ticket` from the console's own form.
+async fn call_from_form(browser: &mut browser::Browser, ticket: &str) {
+    let script = format!(
+        "document.getElementById('ticket').value = {ticket:?}; document.getElementById('call-form').requestSubmit(); true"
+    );
+    browser.eval(&script).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_consoles_a_pulled_cable_and_signing_out_lose_no_call() {
+    let t = start_hub(|_| {}).await;
+    let proxy = Proxy::start(t.hub.addr).await;
+    let base = format!("http://{}", proxy.addr);
+    let mut browser = browser::Browser::start(1280, 900).await;
+
+    // Two consoles, whose clocks read the same millisecond when they call: with ids made of the
+    // time and a per-page counter both sent the same id, and the second call never happened.
+    open_console(&mut browser, &base, &t.staff).await;
+    let first = browser.open_tab(1280, 900).await;
+    open_console(&mut browser, &base, &t.staff).await;
+    let second = browser.switch_to(first);
+    let same_moment = "Date.now = () => 1764720000000; true";
+    browser.eval(same_moment).await;
+    call_from_form(&mut browser, "A-5").await;
+    let first = browser.switch_to(second);
+    browser.eval(same_moment).await;
+    call_from_form(&mut browser, "A-6").await;
+    browser.wait_for("document.getElementById('message').innerText.includes('A-006')").await;
+    let second = browser.switch_to(first);
+    browser.wait_for("document.getElementById('message').innerText.includes('A-005')").await;
+    let state = get_json(format!("{}/api/state", t.hub.http_url()), Some(&t.staff)).await;
+    let called: Vec<&str> =
+        state["board"]["recent"].as_array().unwrap().iter().map(|r| r["ticket"].as_str().unwrap()).collect();
+    assert_eq!(called, ["A-006", "A-005"], "both consoles' calls happened: {state}");
+
+    // The cable is pulled: nothing closes, nothing arrives. The console says so within its
+    // silence limit (8 s, checked every second) and is back once the cable is.
+    browser.open(&format!("{base}/")).await;
+    browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;
+    proxy.set(Link::Cut);
+    let cut = Instant::now();
+    browser.wait_for("document.getElementById('link').innerText.includes('Terputus')").await;
+    let noticed = cut.elapsed();
+    assert_eq!(browser.eval("document.getElementById('next').disabled").await, json!(true));
+    proxy.set(Link::Up);
+    let back = browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;
+    println!(
+        "pulled cable: the console said 'Terputus' after {noticed:?}, 'Terhubung' {back:?} after the cable was back"
+    );
+    assert!(
+        noticed >= Duration::from_secs(7) && noticed < Duration::from_secs(10),
+        "noticed after {noticed:?}"
+    );
+    browser.click("#next").await;
+    browser.wait_for("document.getElementById('serving').innerText === 'A-007'").await;
+
+    // Every page is sent with a policy that lets only its own files run and no site frame it.
+    let page = papan::tls::http_client().get(format!("{base}/screens")).send().await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+
+    // A shared counter PC: "Keluar" on the fleet page forgets the token on this browser.
+    browser.switch_to(second);
+    browser.open(&format!("{base}/screens")).await;
+    browser.wait_for("!document.getElementById('fleet').hidden").await;
+    browser.click("#logout").await;
+    browser.wait_for("!document.getElementById('login').hidden").await;
+    assert_eq!(browser.eval("localStorage.getItem('papan.token')").await, Value::Null);
+
+    // Another site open in a counter PC's browser cannot use it to reach the hub's WebSocket.
+    let mut foreign = t.hub.ws_url().into_client_request().unwrap();
+    foreign.headers_mut().insert("origin", "http://evil.example".parse().unwrap());
+    let Err(refused) = tokio_tungstenite::connect_async(foreign).await else {
+        panic!("a foreign page is refused")
+    };
+    assert!(refused.to_string().contains("403"), "{refused}");
+    let mut own = t.hub.ws_url().into_client_request().unwrap();
+    own.headers_mut().insert("origin", t.hub.http_url().parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(own).await.expect("the hub's own page may");
+    drop(ws);
+    t.hub.stop().await.unwrap();
+}
