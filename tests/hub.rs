@@ -4,6 +4,7 @@
 
 mod browser;
 mod console;
+mod display_token;
 mod flood;
 mod hostile;
 mod proxy;

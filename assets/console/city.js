@@ -12,7 +12,7 @@ function lastCall(hall) {
   const call = hall.recent[0];
   if (!call) return "—";
   return papan.el("span", {}, papan.el("strong", {}, call.ticket), ` → loket ${call.counter} `,
-    papan.el("small", {}, `${call.agency}, ${papan.time(call.at)}`));
+    papan.el("small", {}, `${call.agency}, ${papan.time(call.at, papan.zoneOffset(hall.timezone))} ${hall.timezone}`));
 }
 
 function troubled(hall) {

@@ -100,6 +100,11 @@ const papan = {
     return { record, recent: [record, ...recent.filter((r) => !same(r))].slice(0, 20) };
   },
 
+  // Hours ahead of UTC of Indonesia's zones (none has daylight saving); WIB when unknown.
+  zoneOffset(zone) {
+    return { WIB: 7, WITA: 8, WIT: 9 }[zone] || 7;
+  },
+
   // Hall-local clock time of a timestamp, e.g. "14.05".
   time(at, offsetHours) {
     const date = new Date(Date.parse(at) + (offsetHours || 7) * 3600 * 1000);

@@ -228,7 +228,7 @@ function fillCounters() {
 
 function callItem(record) {
   const agency = state.hall.agencies.find((a) => a.id === record.agency);
-  const offset = state.hall.timezone === "WITA" ? 8 : state.hall.timezone === "WIT" ? 9 : 7;
+  const offset = papan.zoneOffset(state.hall.timezone);
   return papan.el(
     "li",
     {},

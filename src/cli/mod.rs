@@ -141,8 +141,15 @@ struct HubArgs {
     #[arg(long)]
     tls_key: Option<PathBuf>,
     /// Keep the hall's events on NATS JetStream instead of DATA/journal.sqlite:
-    /// nats://HOST:4222[,nats://HOST2:4222…]. Several hubs with the same --hall-id share them.
-    #[arg(long, value_name = "nats://HOST:PORT[,…]", requires = "hall_id")]
+    /// nats://[USER:PASSWORD@]HOST:4222[,nats://HOST2:4222…]. Several hubs with the same --hall-id
+    /// share them. From $PAPAN_JOURNAL too (keeps a password out of the process list).
+    #[arg(
+        long,
+        env = "PAPAN_JOURNAL",
+        hide_env_values = true,
+        value_name = "nats://HOST:PORT[,…]",
+        requires = "hall_id"
+    )]
     journal: Option<String>,
     /// The hall's id on the NATS cluster (with --journal), e.g. mpp-palembang.
     #[arg(long, value_name = "ID")]
@@ -154,8 +161,9 @@ struct HubArgs {
 
 #[derive(Args)]
 struct CityArgs {
-    /// The city's NATS servers, as given to the hubs' --journal: nats://HOST:4222[,…].
-    #[arg(long, value_name = "nats://HOST:PORT[,…]")]
+    /// The city's NATS servers, as given to the hubs' --journal: nats://[USER:PASSWORD@]HOST:4222[,…].
+    /// From $PAPAN_NATS too (keeps a password out of the process list).
+    #[arg(long, env = "PAPAN_NATS", hide_env_values = true, value_name = "nats://HOST:PORT[,…]")]
     nats: String,
     /// Config file with the listen address and tokens (default: DATA/city.toml, written with a
     /// fresh staff token if missing; the same format as hub.toml).
@@ -337,7 +345,7 @@ async fn run_city(args: CityArgs) -> anyhow::Result<()> {
     println!(
         "papan city: {} (halls on {}); staff token in {}",
         running.http_url(),
-        args.nats,
+        hub::jetstream::redact_servers(&args.nats),
         config_path.display()
     );
     hub::shutdown::stop_on_signals("city", || running.stop()).await

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::admission::Admission;
 use super::auth::Tokens;
-use super::city_link::{self, CityCommand, CityReply, HallReport};
+use super::city_link::{self, CityCommand, CityReply};
 use super::city_view::{CityView, Unforgettable};
 use super::config::HubConfig;
 use super::http::{ApiError, command_body, command_id, parse_body, staff_only};
@@ -71,7 +71,7 @@ pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let halls_path = data_dir.join("halls.json");
     let view = Mutex::new(CityView::restore(&halls_path));
-    let client = city_link::connect(&servers, "papan-city".into())
+    let client = city_link::connect(&servers, "papan-city".into(), city_link::inbox_prefix("city"))
         .await
         .with_context(|| format!("connecting to NATS at {servers}"))?;
     let reports =
@@ -92,11 +92,13 @@ pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
         let _ = saving.await;
         Ok(())
     });
-    tracing::info!(%addr, servers, "city view started");
+    tracing::info!(%addr, servers = super::jetstream::redact_servers(&servers), "city view started");
     Ok(RunningCity { addr, trigger, task })
 }
 
 async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, mut shutdown: Shutdown) {
+    // A publisher sending bad reports without end must not fill the log.
+    let refusals = super::log_throttle::LogThrottle::new(Duration::from_secs(10));
     loop {
         let message = tokio::select! {
             _ = shutdown.wait() => return,
@@ -105,11 +107,16 @@ async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, m
                 None => return,
             },
         };
-        match serde_json::from_slice::<HallReport>(&message.payload) {
-            Ok(report) => city.view.lock().expect("city view lock").record(report, jiff::Timestamp::now()),
-            Err(e) => {
-                tracing::warn!(subject = %message.subject, "ignoring a hall report that does not parse: {e}")
-            }
+        let heard = city.view.lock().expect("city view lock").hear(
+            message.subject.as_str(),
+            &message.payload,
+            jiff::Timestamp::now(),
+        );
+        if let Err(e) = heard
+            && let Some(more) = refusals.admit()
+        {
+            let subject = crate::protocol::truncate(message.subject.as_str(), 100);
+            tracing::warn!(subject, refused_unlogged = more, "ignoring a hall report: {e}");
         }
     }
 }

@@ -49,6 +49,10 @@ pub struct HallReport {
     pub screens: Vec<ScreenReport>,
     /// The prerecorded announcements the hall has, for the city's announce form.
     pub phrases: Vec<Phrase>,
+    /// The hall's time zone: the city page shows each hall's times in its own (a kecamatan site
+    /// in WITA is not in WIB). Absent from hubs before 2026-12-03.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<crate::hall::TimeZone>,
 }
 
 /// One screen as its hub sees it.
@@ -81,10 +85,17 @@ pub enum CityReply {
     Refused { code: ErrorCode, message: String },
 }
 
-/// Connects to NATS for the city link (the hub's and the city view's side alike).
-pub async fn connect(servers: &str, name: String) -> anyhow::Result<async_nats::Client> {
-    let servers = super::jetstream::parse_servers(servers)?;
-    Ok(async_nats::ConnectOptions::new().name(name).connect(servers).await?)
+/// Connects to NATS for the city link (the hub's and the city view's side alike). Replies come
+/// to `inbox` (see [`inbox_prefix`]); credentials, if any, come in the URL (`nats://user:pass@…`).
+pub async fn connect(servers: &str, name: String, inbox: String) -> anyhow::Result<async_nats::Client> {
+    let (options, servers) = super::jetstream::connect_options(servers)?;
+    Ok(options.name(name).custom_inbox_prefix(inbox).connect(servers).await?)
+}
+
+/// Where replies to `who` (a hall id, or `city`) arrive: an inbox of its own, so NATS permissions
+/// can let each user read its own replies only (deploy/nats/auth.conf).
+pub fn inbox_prefix(who: &str) -> String {
+    format!("_INBOX_{who}")
 }
 
 /// This hub in reports: the machine's host name and the hub's port.
@@ -176,6 +187,7 @@ async fn publish_report(client: &async_nats::Client, side: &HubSide) {
             })
             .collect(),
         phrases: hall.phrases.clone(),
+        timezone: Some(hall.timezone),
     };
     let body = serde_json::to_vec(&report).expect("hall report serializes");
     let subject = report_subject(&side.hall_id);

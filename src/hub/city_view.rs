@@ -8,10 +8,36 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::city_link::{HallReport, STALE_AFTER};
+use super::city_link::{HallReport, STALE_AFTER, report_subject};
+use super::jetstream::check_hall_id;
 use crate::board::CallRecord;
 use crate::hall::Phrase;
 use crate::protocol::Seq;
+
+/// Hubs of one hall the view keeps; a new one beyond this replaces the longest silent, if any
+/// is silent, and is ignored otherwise.
+pub const MAX_HUBS_PER_HALL: usize = 8;
+/// The largest report taken: a hall of 300 screens reports about 100 KB.
+pub const MAX_REPORT_BYTES: usize = 256 * 1024;
+/// Hub names are host:port.
+const MAX_HUB_NAME: usize = 128;
+
+/// Why a report heard on NATS was not taken.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadReport {
+    #[error("{0} bytes, more than {MAX_REPORT_BYTES}")]
+    TooLarge(usize),
+    #[error("not a hall report: {0}")]
+    NotAReport(String),
+    #[error("{0}")]
+    BadHallId(String),
+    #[error("a report of hall {hall:?} on subject {subject:?}: a hall reports only on its own subject")]
+    WrongSubject { hall: String, subject: String },
+    #[error("hub name must be 1 to {MAX_HUB_NAME} characters")]
+    BadHub,
+    #[error("hall {0:?} already has {MAX_HUBS_PER_HALL} hubs reporting")]
+    TooManyHubs(String),
+}
 
 /// Every report heard, latest per hall and hub.
 #[derive(Default)]
@@ -46,6 +72,8 @@ pub struct HallSummary {
     /// The furthest behind any online screen is, in events.
     pub max_lag: Option<Seq>,
     pub phrases: Vec<Phrase>,
+    /// "WIB", "WITA" or "WIT", as its hubs report (WIB for hubs that do not say).
+    pub timezone: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +101,40 @@ pub struct ScreenSummary {
 }
 
 impl CityView {
-    pub fn record(&mut self, report: HallReport, at: jiff::Timestamp) {
+    /// Takes a report heard on `subject` if it is one a hub of that hall may send: its own
+    /// subject, a valid hall id, a bounded size, and room among the hall's hubs.
+    pub fn hear(&mut self, subject: &str, payload: &[u8], at: jiff::Timestamp) -> Result<(), BadReport> {
+        if payload.len() > MAX_REPORT_BYTES {
+            return Err(BadReport::TooLarge(payload.len()));
+        }
+        let report: HallReport =
+            serde_json::from_slice(payload).map_err(|e| BadReport::NotAReport(e.to_string()))?;
+        check_hall_id(&report.hall_id).map_err(BadReport::BadHallId)?;
+        if subject != report_subject(&report.hall_id) {
+            let hall = crate::protocol::truncate(&report.hall_id, 64);
+            return Err(BadReport::WrongSubject { hall, subject: crate::protocol::truncate(subject, 100) });
+        }
+        if report.hub.is_empty() || report.hub.chars().count() > MAX_HUB_NAME {
+            return Err(BadReport::BadHub);
+        }
+        if let Some(hubs) = self.halls.get_mut(&report.hall_id)
+            && !hubs.contains_key(&report.hub)
+            && hubs.len() >= MAX_HUBS_PER_HALL
+        {
+            let stalest =
+                hubs.iter().min_by_key(|(_, heard)| heard.at).map(|(hub, heard)| (hub.clone(), heard.at));
+            match stalest {
+                Some((hub, heard_at)) if !is_fresh_at(heard_at, at) => {
+                    hubs.remove(&hub);
+                }
+                _ => return Err(BadReport::TooManyHubs(report.hall_id.clone())),
+            }
+        }
+        self.record(report, at);
+        Ok(())
+    }
+
+    fn record(&mut self, report: HallReport, at: jiff::Timestamp) {
         let hubs = self.halls.entry(report.hall_id.clone()).or_default();
         hubs.insert(report.hub.clone(), Heard { report, at });
         self.changed = true;
@@ -83,7 +144,12 @@ impl CityView {
     pub fn restore(path: &Path) -> CityView {
         let mut view = CityView::default();
         for heard in super::saved_list::read::<Heard>(path, "hall list") {
-            view.record(heard.report, heard.at);
+            // A list saved before hall ids were checked may hold one that would break every
+            // city-wide request: it is left out.
+            match check_hall_id(&heard.report.hall_id) {
+                Ok(()) => view.record(heard.report, heard.at),
+                Err(e) => tracing::warn!("leaving a saved hall out: {e}"),
+            }
         }
         view.changed = false;
         view
@@ -132,13 +198,19 @@ pub enum Unforgettable {
 }
 
 fn is_fresh(heard: &Heard, now: jiff::Timestamp) -> bool {
+    is_fresh_at(heard.at, now)
+}
+
+fn is_fresh_at(heard_at: jiff::Timestamp, now: jiff::Timestamp) -> bool {
     let stale = jiff::SignedDuration::try_from(STALE_AFTER).unwrap_or(jiff::SignedDuration::MAX);
-    now.duration_since(heard.at) <= stale
+    now.duration_since(heard_at) <= stale
 }
 
 fn summarize(id: &str, hubs: &BTreeMap<String, Heard>, now: jiff::Timestamp) -> HallSummary {
-    // The hub furthest along speaks for the hall's board; latest heard breaks a tie.
-    let lead = hubs.values().max_by_key(|h| (h.report.seq, h.at)).expect("a hall has a hub");
+    // The live hub furthest along speaks for the hall's board (latest heard breaks a tie); a
+    // silent hub's old claim does not outrank the hubs serving now. With none live, the last.
+    let lead =
+        hubs.values().max_by_key(|h| (is_fresh(h, now), h.report.seq, h.at)).expect("a hall has a hub");
     let seq = lead.report.seq;
     let mut screens: BTreeMap<&str, ScreenSummary> = BTreeMap::new();
     for heard in hubs.values() {
@@ -188,6 +260,7 @@ fn summarize(id: &str, hubs: &BTreeMap<String, Heard>, now: jiff::Timestamp) -> 
         max_lag: online_screens.filter_map(|s| s.lag).max(),
         screens,
         phrases: lead.report.phrases.clone(),
+        timezone: lead.report.timezone.unwrap_or(crate::hall::TimeZone::Wib).label(),
     }
 }
 
@@ -218,6 +291,7 @@ mod tests {
                 })
                 .collect(),
             phrases: Vec::new(),
+            timezone: None,
         }
     }
 
@@ -247,6 +321,49 @@ mod tests {
         let hall = &view.summaries(later + jiff::SignedDuration::from_secs(8))[0];
         assert_eq!((hall.online, hall.seq, hall.screens_online), (false, 13, 0));
         assert_eq!(hall.last_heard, later);
+    }
+
+    #[test]
+    fn only_a_hall_s_own_reports_are_heard_and_a_silent_hub_does_not_lead() {
+        let t0: jiff::Timestamp = "2026-11-23T03:00:00Z".parse().unwrap();
+        let mut view = CityView::default();
+        let bytes = |report: &HallReport| serde_json::to_vec(report).unwrap();
+        let subject = "papan.mpp-palembang.report";
+        let mut rogue = report("rogue:1", Seq::MAX, &[]);
+        rogue.hall_name = "Dibajak".into();
+        // Another hall's subject (what any NATS publisher could do): refused.
+        let wrong = view.hear("papan.rogue.report", &bytes(&rogue), t0).unwrap_err();
+        assert!(matches!(wrong, BadReport::WrongSubject { .. }), "{wrong}");
+        let mut evil = report("a:1", 1, &[]);
+        evil.hall_id = "Evil Hall ../../x".into();
+        let bad_id = view.hear("papan.Evil Hall ../../x.report", &bytes(&evil), t0).unwrap_err();
+        assert!(matches!(bad_id, BadReport::BadHallId(_)), "{bad_id}");
+        let mut huge = report("a:1", 1, &[]);
+        huge.ticker = Some("x".repeat(MAX_REPORT_BYTES));
+        assert!(matches!(view.hear(subject, &bytes(&huge), t0), Err(BadReport::TooLarge(_))));
+        assert!(view.hall_ids().is_empty());
+
+        // Hubs of the hall: at most MAX_HUBS_PER_HALL; a new one takes a silent one's place.
+        for n in 0..MAX_HUBS_PER_HALL {
+            view.hear(subject, &bytes(&report(&format!("h{n}:1"), 5, &[])), t0).unwrap();
+        }
+        let extra = report("extra:1", 5, &[]);
+        assert!(matches!(view.hear(subject, &bytes(&extra), t0), Err(BadReport::TooManyHubs(_))));
+        let later = t0 + jiff::SignedDuration::from_secs(30);
+        view.hear(subject, &bytes(&report("h0:1", 6, &[])), later).unwrap();
+        view.hear(subject, &bytes(&extra), later).expect("a silent hub's place is taken");
+        assert_eq!(view.summaries(later)[0].hubs.len(), MAX_HUBS_PER_HALL);
+
+        // A hub that claimed a huge seq and fell silent does not speak for the hall.
+        rogue.hall_id = "mpp-palembang".into();
+        rogue.hub = "extra:1".into();
+        view.hear(subject, &bytes(&rogue), later).unwrap();
+        let much_later = later + jiff::SignedDuration::from_secs(20);
+        let mut live = report("h0:1", 7, &[]);
+        live.timezone = Some(crate::hall::TimeZone::Wita);
+        view.hear(subject, &bytes(&live), much_later).unwrap();
+        let hall = &view.summaries(much_later)[0];
+        assert_eq!((hall.name.as_str(), hall.seq, hall.timezone), ("MPP Palembang", 7, "WITA"));
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl JetStreamOptions {
 
     /// Shown in logs and the hub's start line.
     pub fn describe(&self) -> String {
-        format!("JetStream stream {} on {}", self.stream_name(), self.servers)
+        format!("JetStream stream {} on {}", self.stream_name(), redact_servers(&self.servers))
     }
 }
 
@@ -123,13 +123,16 @@ impl JetStreamJournal {
     /// events after it, and starts following the stream for other hubs' events.
     pub async fn open(options: JetStreamOptions) -> Result<JetStreamJournal, JournalError> {
         check_hall_id(&options.hall_id).map_err(JournalError::Unavailable)?;
-        let servers = parse_servers(&options.servers)?;
-        let client = async_nats::ConnectOptions::new()
+        let (connect, servers) = connect_options(&options.servers)?;
+        let client = connect
             .name(format!("papan-hub {}", options.hall_id))
+            .custom_inbox_prefix(super::city_link::inbox_prefix(&options.hall_id))
             .connection_timeout(REQUEST_TIMEOUT)
             .connect(servers)
             .await
-            .map_err(|e| unavailable(format!("cannot reach NATS at {}", options.servers), e))?;
+            .map_err(|e| {
+                unavailable(format!("cannot reach NATS at {}", redact_servers(&options.servers)), e)
+            })?;
         let mut context = jetstream::new(client);
         context.set_timeout(REQUEST_TIMEOUT);
         let replicas = options.replicas.max(1);
@@ -497,6 +500,38 @@ fn lock(tail: &Mutex<Tail>) -> MutexGuard<'_, Tail> {
     tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Options to connect to `servers` with the user and password their URLs carry
+/// (`nats://user:pass@host:4222`; async-nats itself does not take them from the URL).
+pub(crate) fn connect_options(
+    servers: &str,
+) -> Result<(async_nats::ConnectOptions, Vec<ServerAddr>), JournalError> {
+    let servers = parse_servers(servers)?;
+    let credentials = servers
+        .iter()
+        .find_map(|s| Some((s.username()?.to_string(), s.password().unwrap_or_default().to_string())));
+    let options = match credentials {
+        Some((user, password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+        None => async_nats::ConnectOptions::new(),
+    };
+    Ok((options, servers))
+}
+
+/// `servers` fit for a log or an error: a password in a URL is replaced by `***`.
+pub fn redact_servers(servers: &str) -> String {
+    servers
+        .split(',')
+        .map(|server| match (server.find("://"), server.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &server[scheme + 3..at];
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{}{user}:***{}", &server[..scheme + 3], &server[at..])
+            }
+            _ => server.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub(crate) fn parse_servers(servers: &str) -> Result<Vec<ServerAddr>, JournalError> {
     let list: Vec<&str> = servers.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if list.is_empty() {
@@ -531,6 +566,17 @@ mod tests {
         for bad in ["", "MPP", "mpp.palembang", "mpp palembang", "-x", "a>b"] {
             assert!(check_hall_id(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn passwords_in_server_urls_are_used_and_never_shown() {
+        let servers = "nats://hall-x:s3cret@a:4222, nats://b:4222";
+        assert_eq!(redact_servers(servers), "nats://hall-x:***@a:4222, nats://b:4222");
+        assert_eq!(redact_servers("nats://a:4222"), "nats://a:4222");
+        let options = JetStreamOptions { servers: servers.into(), hall_id: "x".into(), replicas: 1 };
+        assert!(!options.describe().contains("s3cret"), "{}", options.describe());
+        let (_, parsed) = connect_options(servers).unwrap();
+        assert_eq!(parsed[0].password(), Some("s3cret"));
     }
 
     #[test]

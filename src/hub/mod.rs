@@ -265,10 +265,15 @@ async fn link_to_city(
         fleet: shared.fleet.clone(),
     };
     let shutdown = shared.shutdown.clone();
-    match city_link::connect(&journal.servers, format!("papan-hub {hub} {}", journal.hall_id)).await {
+    let (name, inbox) =
+        (format!("papan-hub {hub} {}", journal.hall_id), city_link::inbox_prefix(&journal.hall_id));
+    match city_link::connect(&journal.servers, name, inbox).await {
         Ok(client) => tokio::spawn(city_link::serve(client, side, shutdown)),
         Err(e) => {
-            tracing::error!("the city view will not see this hall: connecting to {}: {e}", journal.servers);
+            tracing::error!(
+                "the city view will not see this hall: connecting to {}: {e}",
+                jetstream::redact_servers(&journal.servers)
+            );
             tokio::spawn(async {})
         }
     }

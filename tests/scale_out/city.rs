@@ -8,7 +8,7 @@ use papan::client::Session;
 use papan::hall::Hall;
 use papan::hub;
 use papan::hub::city::{self, CityOptions, RunningCity};
-use papan::hub::city_link::{CityCommand, CityReply, command_subject};
+use papan::hub::city_link::{self, CityCommand, CityReply, command_subject};
 use papan::hub::config::HubConfig;
 use papan::protocol::{ErrorCode, Event, EventFrame, HubFrame, Role, Seq};
 use serde_json::{Value, json};
@@ -113,7 +113,11 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
     };
     let palembang_a = start(PALEMBANG, "a").await.unwrap();
     let palembang_b = start(PALEMBANG, "b").await.unwrap();
-    let kecamatan = start(KECAMATAN, "k").await.unwrap();
+    // A site in another time zone: the city shows its times in WITA, the MPP's in WIB.
+    let mut kecamatan_options =
+        shared_hub_options(nats.journal_of(KECAMATAN), &config, &dir.path().join("k"));
+    kecamatan_options.hall.timezone = papan::hall::TimeZone::Wita;
+    let kecamatan = hub::start(kecamatan_options).await.unwrap();
     let mut lobby =
         Session::connect(&client(palembang_a.ws_url(), &config, Role::Display, "lobby-1"), 0).await.unwrap();
     let mut kec_screen =
@@ -133,7 +137,18 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
     assert_eq!(palembang["name"], Hall::builtin().name);
     assert_eq!(palembang["screens"][0]["screen"], "lobby-1");
     assert_eq!(hall(&listed, KECAMATAN)["screens"][0]["screen"], "kec-1");
+    assert_eq!(
+        (palembang["timezone"].as_str(), hall(&listed, KECAMATAN)["timezone"].as_str()),
+        (Some("WIB"), Some("WITA"))
+    );
 
+    // Any NATS publisher could post a report for any hall; the city takes a hall's report only
+    // on its own subject (and NATS permissions in deploy/ keep a hall's hubs to theirs).
+    let rogue_client = async_nats::connect(nats.url.as_str()).await.unwrap();
+    let rogue = json!({"hall_id": PALEMBANG, "hall_name": "Dibajak", "hub": "rogue:1", "version": "x",
+        "seq": u64::MAX, "ticker": "Dibajak", "recent": [], "screens": [], "phrases": []});
+    rogue_client.publish("papan.rogue.report", serde_json::to_vec(&rogue).unwrap().into()).await.unwrap();
+    rogue_client.flush().await.unwrap();
     // A ticker to every hall: both store it and their screens show it.
     let text = "Layanan hari ini tutup pukul 15.00 WIB";
     let (status, sent) =
@@ -197,6 +212,15 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
     })
     .await;
     assert_eq!(hall(&listed, PALEMBANG)["recent"][0]["ticket"], "A-006");
+    assert_eq!(hall(&listed, PALEMBANG)["name"], Hall::builtin().name, "the rogue report was not taken");
+    assert!(hall(&listed, PALEMBANG)["hubs"].as_array().unwrap().iter().all(|h| h["hub"] != "rogue:1"));
+    let mut kec_staff =
+        Session::connect(&client(kecamatan.ws_url(), &config, Role::Staff, "kec-staff"), 0).await.unwrap();
+    kec_staff.command("kec-call", call("A-9", 1)).await.unwrap();
+    wait_for_halls(&city, &token, Duration::from_secs(10), |halls| {
+        hall(halls, KECAMATAN)["recent"][0]["ticket"] == "A-009"
+    })
+    .await;
 
     // The city page: both halls listed, a ticker sent to the ticked halls from its form.
     let mut browser = super::super::browser::Browser::start(1280, 800).await;
@@ -210,6 +234,10 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
         browser.eval(&format!("document.querySelector('tr[data-hall=\"{PALEMBANG}\"]').innerText")).await;
     let row = row.as_str().unwrap_or_default().to_string();
     assert!(row.contains("Terhubung") && row.contains("2 dari 2") && row.contains("A-006"), "{row}");
+    assert!(row.contains(" WIB"), "times in the hall's zone: {row}");
+    let kec_row =
+        browser.eval(&format!("document.querySelector('tr[data-hall=\"{KECAMATAN}\"]').innerText")).await;
+    assert!(kec_row.as_str().unwrap_or_default().contains(" WITA"), "{kec_row}");
     browser.fill("ticker-text", "Antrean dibuka kembali pukul 13.00").await;
     browser.click("#ticker-send").await;
     browser.wait_for("document.getElementById('message').innerText.includes('diterima 2 aula')").await;
@@ -343,4 +371,116 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
     let (_, listed) = halls(&city, Some(&token)).await;
     assert_eq!(listed["halls"], json!([]), "forgotten for good: {listed:#}");
     city.stop().await.unwrap();
+}
+
+/// The NATS users and permissions shipped in deploy/nats/auth.conf: each hall's hubs, with their
+/// own user, keep their journal (including compaction), report and answer the city; the city
+/// sends to both; a hall's user can neither post another hall's report, nor read another hall's
+/// journal, nor listen to the city's replies; a hub without a password is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_nats_permissions_keep_each_hall_to_its_own_subjects() {
+    let password = |_| papan::hub::config::new_token("pw");
+    let users = [
+        ("city", "PAPAN_CITY_PASSWORD"),
+        ("hall-mpp-palembang", "PAPAN_HALL_MPP_PALEMBANG_PASSWORD"),
+        ("hall-kec-ilir-barat", "PAPAN_HALL_KEC_ILIR_BARAT_PASSWORD"),
+    ];
+    let passwords: Vec<(String, String)> =
+        users.iter().map(|(_, var)| (var.to_string(), password(var))).collect();
+    let nats = NatsServer::start_with_auth(passwords.clone());
+    let host = nats.url.trim_start_matches("nats://").to_string();
+    let url_of = |user: usize| format!("nats://{}:{}@{host}", users[user].0, passwords[user].1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = loopback_config();
+    // Compaction (a snapshot, a purge) every few events: the hub's user must be allowed it.
+    config.limits.journal_keep = 2;
+    let journal = |user: usize, hall: &str| papan::hub::jetstream::JetStreamOptions {
+        servers: url_of(user),
+        hall_id: hall.into(),
+        replicas: 1,
+    };
+    let palembang =
+        hub::start(shared_hub_options(journal(1, PALEMBANG), &config, &dir.path().join("p"))).await.unwrap();
+    let kecamatan =
+        hub::start(shared_hub_options(journal(2, KECAMATAN), &config, &dir.path().join("k"))).await.unwrap();
+    // A second hub of the MPP, with the same user, follows the first's events on the stream.
+    let palembang_b =
+        hub::start(shared_hub_options(journal(1, PALEMBANG), &config, &dir.path().join("p2"))).await.unwrap();
+    let mut screen_b =
+        Session::connect(&client(palembang_b.ws_url(), &config, Role::Display, "lobby-b"), 0).await.unwrap();
+    let city_data = tempfile::tempdir().unwrap();
+    let (city, token) = start_city(&url_of(0), city_data.path()).await;
+
+    let mut staff =
+        Session::connect(&client(palembang.ws_url(), &config, Role::Staff, "staff"), 0).await.unwrap();
+    let mut last = 0;
+    for n in 1..=8 {
+        last = staff.command(&format!("perm-{n}"), call(&format!("A-{n}"), 1)).await.unwrap().seq;
+    }
+    let seen = events_until(&mut screen_b, last).await;
+    assert_eq!(seen.last().map(|(seq, _)| *seq), Some(last), "hub B followed hub A's calls");
+    let hall_user =
+        async_nats::ConnectOptions::with_user_and_password(users[1].0.into(), passwords[1].1.clone())
+            .custom_inbox_prefix("_INBOX_mpp-palembang")
+            .connect(host.as_str())
+            .await
+            .unwrap();
+    let mut stream = async_nats::jetstream::new(hall_user).get_stream("PAPAN_MPP_PALEMBANG").await.unwrap();
+    let first = stream.info().await.unwrap().state.first_sequence;
+    assert!(first > 1, "the journal was compacted (snapshot stored, old events purged): first seq {first}");
+    wait_for_halls(&city, &token, Duration::from_secs(10), |halls| {
+        hall(halls, PALEMBANG)["seq"] == last && hall(halls, KECAMATAN)["online"] == true
+    })
+    .await;
+    let (status, sent) = post(&city, &token, "/api/ticker", json!({"text": "Dengan izin NATS"})).await;
+    assert_eq!(status, 200, "the city reaches both halls and hears their answers: {sent:#}");
+
+    // The kecamatan's user, misused: each attempt is refused by the server.
+    let rogue = async_nats::ConnectOptions::with_user_and_password(users[2].0.into(), passwords[2].1.clone())
+        .custom_inbox_prefix("_INBOX_kec-ilir-barat")
+        .connect(host.as_str())
+        .await
+        .unwrap();
+    let report = json!({"hall_id": PALEMBANG, "hall_name": "Dibajak", "hub": "rogue:1", "version": "x",
+        "seq": u64::MAX, "ticker": null, "recent": [], "screens": [], "phrases": []});
+    rogue
+        .publish(city_link::report_subject(PALEMBANG), serde_json::to_vec(&report).unwrap().into())
+        .await
+        .unwrap();
+    rogue.flush().await.unwrap();
+    // The server drops the request: no answer comes (2 s is plenty on loopback).
+    let mut rogue_jetstream = async_nats::jetstream::new(rogue.clone());
+    rogue_jetstream.set_timeout(Duration::from_secs(2));
+    let other_journal = rogue_jetstream.get_stream("PAPAN_MPP_PALEMBANG").await;
+    assert!(other_journal.is_err(), "another hall's journal is out of reach");
+    let mut snooping = rogue.subscribe("_INBOX_city.>").await.unwrap();
+    let (status, _) = post(&city, &token, "/api/ticker", json!({"text": "Hanya untuk kota"})).await;
+    assert_eq!(status, 200);
+    let snooped =
+        tokio::time::timeout(Duration::from_secs(1), futures_util::StreamExt::next(&mut snooping)).await;
+    assert!(!matches!(snooped, Ok(Some(_))), "the city's replies are not for a hall's user");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let listed = wait_for_halls(&city, &token, Duration::from_secs(5), |_| true).await;
+    assert_eq!(
+        hall(&listed, PALEMBANG)["name"],
+        Hall::builtin().name,
+        "the rogue report never reached the city"
+    );
+
+    let anonymous = papan::hub::jetstream::JetStreamOptions {
+        servers: nats.url.clone(),
+        hall_id: PALEMBANG.into(),
+        replicas: 1,
+    };
+    let refused = hub::start(shared_hub_options(anonymous, &config, &dir.path().join("x")))
+        .await
+        .err()
+        .expect("no password, no hub");
+    println!("a hub without NATS credentials: {refused:#}");
+
+    city.stop().await.unwrap();
+    for hub in [palembang, palembang_b, kecamatan] {
+        hub.stop().await.unwrap();
+    }
 }

@@ -27,6 +27,8 @@ pub struct NatsServer {
     child: Child,
     pub url: String,
     config: PathBuf,
+    /// Environment the server reads its users' passwords from.
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -37,7 +39,24 @@ impl NatsServer {
 
     /// A server with `jetstream_extra` inside its `jetstream { }` block and `extra` after it.
     pub fn start_with(jetstream_extra: &str, extra: &str) -> NatsServer {
+        NatsServer::start_in(tempfile::tempdir().unwrap(), jetstream_extra, extra, Vec::new())
+    }
+
+    /// A server with the shipped `deploy/nats/auth.conf` included and these passwords in its
+    /// environment.
+    pub fn start_with_auth(passwords: Vec<(String, String)>) -> NatsServer {
         let dir = tempfile::tempdir().unwrap();
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nats/auth.conf");
+        std::fs::copy(shipped, dir.path().join("auth.conf")).unwrap();
+        NatsServer::start_in(dir, "", "include auth.conf", passwords)
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        jetstream_extra: &str,
+        extra: &str,
+        env: Vec<(String, String)>,
+    ) -> NatsServer {
         let listen = free_listen_addr();
         let conf = format!(
             "listen: \"{listen}\"\njetstream {{ store_dir: \"{store}\", {jetstream_extra} }}\n{extra}\n",
@@ -45,8 +64,8 @@ impl NatsServer {
         );
         let path = dir.path().join("nats.conf");
         std::fs::write(&path, conf).unwrap();
-        let mut nats =
-            NatsServer { child: spawn_nats(&path), url: format!("nats://{listen}"), config: path, _dir: dir };
+        let child = spawn_nats_with(&path, &env);
+        let mut nats = NatsServer { child, url: format!("nats://{listen}"), config: path, env, _dir: dir };
         nats.wait_listening();
         nats
     }
@@ -68,7 +87,7 @@ impl NatsServer {
     }
 
     fn restart(&mut self) {
-        self.child = spawn_nats(&self.config);
+        self.child = spawn_nats_with(&self.config, &self.env);
         self.wait_listening();
     }
 
@@ -91,9 +110,14 @@ impl NatsServer {
 
 /// A `nats-server` running the config file at `path`.
 fn spawn_nats(path: &Path) -> Child {
+    spawn_nats_with(path, &[])
+}
+
+fn spawn_nats_with(path: &Path, env: &[(String, String)]) -> Child {
     Process::new("nats-server")
         .arg("--config")
         .arg(path)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
