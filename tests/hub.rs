@@ -5,6 +5,7 @@
 mod browser;
 mod console;
 mod display_token;
+mod durable;
 mod flood;
 mod hostile;
 mod proxy;
@@ -804,7 +805,18 @@ impl HubProcess {
     }
 
     fn spawn_with(data: &Path, listen: &str, stderr: Stdio, extra: &[&str]) -> HubProcess {
-        let mut child = Process::new(env!("CARGO_BIN_EXE_papan"))
+        HubProcess::spawn_under(Process::new(env!("CARGO_BIN_EXE_papan")), data, listen, stderr, extra)
+    }
+
+    /// `program` (papan itself, or a tracer running it) given `hub` and its arguments.
+    fn spawn_under(
+        mut program: Process,
+        data: &Path,
+        listen: &str,
+        stderr: Stdio,
+        extra: &[&str],
+    ) -> HubProcess {
+        let mut child = program
             .args(["hub", "--listen", listen, "--data"])
             .arg(data)
             .args(extra)
