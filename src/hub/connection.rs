@@ -122,8 +122,17 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr,
 /// Waits for `hello` and checks protocol, token and role.
 async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Principal), End> {
     let deadline = tokio::time::Instant::now() + HELLO_TIMEOUT;
+    let mut shutdown = shared.shutdown.clone();
     loop {
-        let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
+        // A socket still silent when the hub stops must not hold its stop up.
+        let received = tokio::select! {
+            _ = shutdown.wait() => {
+                let message = "the hub is shutting down";
+                return Err(refuse(socket, None, ErrorCode::ShuttingDown, message, CLOSE_GOING_AWAY).await);
+            }
+            received = tokio::time::timeout_at(deadline, socket.recv()) => received,
+        };
+        let message = match received {
             Err(_) => {
                 return Err(refuse(
                     socket,

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,8 +28,12 @@ use super::shutdown::Shutdown;
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The TLS handshake, likewise.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// At shutdown, requests in flight get this long to finish.
+/// At shutdown, requests in flight get this long to finish (a call waiting for the journal is
+/// answered within its 4 s deadline).
 const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// At shutdown, a connection with no request being answered gets this long to write out what it
+/// has (an answer just made), then it is closed.
+const WRITE_OUT_TIMEOUT: Duration = Duration::from_millis(200);
 /// Refused connections are logged at most once per window.
 const REFUSAL_LOG_WINDOW: Duration = Duration::from_secs(10);
 
@@ -103,15 +108,19 @@ impl Connection {
         _open: watch::Receiver<()>,
     ) {
         let ticket = Ticket::new(admitted);
-        match tls {
-            None => self.serve(stream, ticket).await,
-            Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => self.serve(tls, ticket).await,
-                Ok(Err(e)) => tracing::info!(peer = %self.peer, "TLS handshake failed: {e}"),
-                Err(_) => {
-                    tracing::info!(peer = %self.peer, "TLS handshake not finished within {HANDSHAKE_TIMEOUT:?}")
-                }
-            },
+        let Some(acceptor) = tls else { return self.serve(stream, ticket).await };
+        let mut stopping = self.shutdown.clone();
+        let handshake = tokio::select! {
+            // A handshake still going when the hub stops must not hold its stop up.
+            _ = stopping.wait() => return,
+            handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => handshake,
+        };
+        match handshake {
+            Ok(Ok(tls)) => self.serve(tls, ticket).await,
+            Ok(Err(e)) => tracing::info!(peer = %self.peer, "TLS handshake failed: {e}"),
+            Err(_) => {
+                tracing::info!(peer = %self.peer, "TLS handshake not finished within {HANDSHAKE_TIMEOUT:?}")
+            }
         }
     }
 
@@ -120,10 +129,20 @@ impl Connection {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (peer, router) = (self.peer, self.router.clone());
+        // Requests being answered on this connection: at shutdown one that is idle or still
+        // sending its headers is closed at once, one being answered may finish.
+        let busy = Arc::new(AtomicUsize::new(0));
+        let answering = busy.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             request.extensions_mut().insert(ticket.clone());
-            router.clone().oneshot(request.map(Body::new))
+            let (router, answering) = (router.clone(), answering.clone());
+            answering.fetch_add(1, Ordering::AcqRel);
+            async move {
+                let response = router.oneshot(request.map(Body::new)).await;
+                answering.fetch_sub(1, Ordering::AcqRel);
+                response
+            }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
@@ -137,7 +156,8 @@ impl Connection {
             }
             _ = self.shutdown.wait() => {
                 connection.as_mut().graceful_shutdown();
-                let _ = tokio::time::timeout(FINISH_TIMEOUT, connection).await;
+                let finish = if busy.load(Ordering::Acquire) > 0 { FINISH_TIMEOUT } else { WRITE_OUT_TIMEOUT };
+                let _ = tokio::time::timeout(finish, connection).await;
             }
         }
     }

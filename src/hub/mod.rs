@@ -203,32 +203,45 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
     };
     let app = server::router(shared.clone());
     let connections = shared.connections.clone();
-    let serving = http_server::serve(listener, tls.clone(), app, admission, shutdown.clone());
+    let serving = tokio::spawn(http_server::serve(listener, tls.clone(), app, admission, shutdown.clone()));
     let journal_for_log = journal_label.clone();
     let mut stopping = shutdown.clone();
     let task = tokio::spawn(async move {
-        serving.await;
-        // WebSockets outlive the HTTP server's graceful shutdown: wait for their permits to come back. A
-        // connection waiting for the journal answers its client by the journal deadline.
-        let drained =
-            tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(max_connections as u32)).await;
-        if drained.is_err() {
-            tracing::warn!("some connections did not close within {DRAIN_TIMEOUT:?}");
-        }
-        let helpers = async {
-            let _ = day_check.await;
-            let _ = fleet_saver.await;
-            if let Some(city_link) = city_link {
-                let _ = city_link.await;
+        stopping.wait().await;
+        // All at once, each bounded from the signal: the HTTP server finishing the requests in
+        // flight; WebSockets, which outlive it, giving their permits back (one waiting for the
+        // journal answers its client by the journal deadline); the helper tasks.
+        let drained = async {
+            if tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(max_connections as u32))
+                .await
+                .is_err()
+            {
+                tracing::warn!("some connections did not close within {DRAIN_TIMEOUT:?}");
             }
         };
-        if tokio::time::timeout(HELPERS_TIMEOUT, helpers).await.is_err() {
-            tracing::warn!("the hub's helper tasks did not stop within {HELPERS_TIMEOUT:?}");
-        }
+        let helpers = async {
+            let helpers = async {
+                let _ = day_check.await;
+                let _ = fleet_saver.await;
+                if let Some(city_link) = city_link {
+                    let _ = city_link.await;
+                }
+            };
+            if tokio::time::timeout(HELPERS_TIMEOUT, helpers).await.is_err() {
+                tracing::warn!("the hub's helper tasks did not stop within {HELPERS_TIMEOUT:?}");
+            }
+        };
+        let served = async {
+            if serving.await.is_err() {
+                tracing::error!("the HTTP server panicked");
+            }
+        };
+        tokio::join!(served, drained, helpers);
         // The writer stops once the last handle is gone, after committing what was queued; it
         // may be stuck on a journal out of reach (NATS down, a stalled disk), so it gets until
-        // the deadline and the process does not wait for it beyond.
+        // the deadline and the process does not wait for it beyond. Done counts over late.
         let writer = tokio::select! {
+            biased;
             done = writer_done => Some(done),
             _ = stopping.passed(JOURNAL_DEADLINE + WRITER_GRACE) => None,
         };

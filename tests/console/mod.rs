@@ -88,6 +88,12 @@ async fn two_consoles_a_pulled_cable_and_signing_out_lose_no_call() {
     browser.switch_to(second);
     browser.open(&format!("{base}/screens")).await;
     browser.wait_for("!document.getElementById('fleet').hidden").await;
+    // A screen's report with numbers missing (as an fps of 1e39 used to be saved: null) is shown
+    // as "—", not a broken page.
+    let shown = browser
+        .eval("row({screen: 'x', online: true, connections: 1, peer: '', status: {fps: null, rss: null, last_seq: null}}).innerText")
+        .await;
+    assert!(shown.as_str().is_some_and(|row| row.contains('—') && !row.contains("NaN")), "{shown}");
     browser.click("#logout").await;
     browser.wait_for("!document.getElementById('login').hidden").await;
     assert_eq!(browser.eval("localStorage.getItem('papan.token')").await, Value::Null);
