@@ -206,7 +206,11 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
             let connect_started = Instant::now();
             let mut screens = Vec::with_capacity(args.screens);
             for chunk in (0..args.screens).collect::<Vec<_>>().chunks(CONNECT_CONCURRENCY) {
-                let sessions = join_all(chunk.iter().map(|_| Session::connect(&screen, base))).await;
+                let sessions = join_all(chunk.iter().map(|n| {
+                    let screen = ClientOptions { client: format!("bench-screen-{n}"), ..screen.clone() };
+                    async move { Session::connect(&screen, base).await }
+                }))
+                .await;
                 for session in sessions {
                     screens
                         .push(tokio::spawn(receive(session.context("screen connecting")?, tracker.clone())));
@@ -361,7 +365,11 @@ async fn start_fanout_hub(
     data: &std::path::Path,
 ) -> anyhow::Result<(FanoutHub, ClientOptions, ClientOptions)> {
     let tune = |limits: &mut Limits| {
+        // Every simulated screen is a screen of its own, and all come from this one address.
         limits.max_connections = args.screens + 16;
+        limits.max_screens = args.screens + 16;
+        limits.max_unauthenticated = args.screens + 16;
+        limits.connections_per_peer = args.screens + 16;
         limits.commands_per_second = 1e9;
         limits.command_burst = 1e9;
     };
@@ -441,6 +449,8 @@ impl BenchHub {
         let mut config = HubConfig::generate();
         config.listen = "127.0.0.1:0".parse()?;
         tune(&mut config.limits);
+        // The Chromium board of `bench display` is a page opened from a file (origin "null").
+        config.allowed_origins = vec!["null".into()];
         let tokens = config.clone();
         let options = HubOptions {
             config,

@@ -28,6 +28,11 @@ pub struct HubConfig {
     pub tls: Option<TlsFiles>,
     #[serde(default)]
     pub limits: Limits,
+    /// Web pages of other origins that may open the hub's WebSocket, e.g.
+    /// `["https://signage.example.go.id"]` (a browser board served elsewhere; `"null"` for a page
+    /// opened from a file). The hub's own pages always may; programs send no origin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
     pub tokens: Vec<TokenEntry>,
 }
 
@@ -144,6 +149,7 @@ impl HubConfig {
             layouts: None,
             tls: None,
             limits: Limits::default(),
+            allowed_origins: Vec::new(),
             tokens: vec![
                 TokenEntry { name: "staff".into(), role: Role::Staff, token: new_token("staff") },
                 TokenEntry { name: "displays".into(), role: Role::Display, token: new_token("display") },

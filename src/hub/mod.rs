@@ -188,6 +188,7 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
         rate: RateLimiter::new(config.limits.commands_per_second, config.limits.command_burst),
         connections: Arc::new(Semaphore::new(max_connections)),
         uploads: Semaphore::new(http::UPLOADS_AT_ONCE),
+        allowed_origins: config.allowed_origins.clone(),
         limits: config.limits,
         shutdown: shutdown.clone(),
         metrics,

@@ -34,6 +34,8 @@ pub struct Shared {
     pub connections: Arc<Semaphore>,
     /// Screenshot uploads being read (each may hold 16 MiB).
     pub uploads: Semaphore,
+    /// Pages of other origins that may open the WebSocket (`allowed_origins` in hub.toml).
+    pub allowed_origins: Vec<String>,
     pub shutdown: Shutdown,
     pub metrics: Arc<Metrics>,
     pub fleet: Arc<Fleet>,
@@ -61,7 +63,7 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = check_origin(&headers) {
+    if let Err(refused) = check_origin(&headers, &shared.allowed_origins) {
         return refused.into_response();
     }
     let admitted = ticket.and_then(|Extension(ticket)| ticket.take());
@@ -72,19 +74,46 @@ async fn upgrade(
         .on_upgrade(move |socket| super::connection::serve(socket, shared, peer, admitted))
 }
 
-/// A browser names the page that opens a WebSocket in `Origin`: only the hub's own pages may
-/// (another site open on a counter PC must not use that browser to reach the hub). Programs
-/// (screens, the CLI) send no Origin.
-pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+/// A browser names the page that opens a WebSocket in `Origin`: only the hub's own pages and the
+/// configured `allowed_origins` may (another site open on a counter PC must not use that browser
+/// to reach the hub). Programs (screens, the CLI) send no Origin.
+pub(crate) fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or_default()) else {
+        return Ok(());
+    };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
-    match (origin_host, host) {
-        (Some(origin), Some(host)) if origin.eq_ignore_ascii_case(host) => Ok(()),
-        _ => Err(ApiError::new(
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    let own = matches!((origin_host, host), (Some(origin), Some(host)) if origin.eq_ignore_ascii_case(host));
+    match own || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        true => Ok(()),
+        false => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
             "a browser may open the hub's WebSocket only from the hub's own pages",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_websocket_is_opened_by_programs_the_hub_s_pages_and_allowed_origins_only() {
+        let headers = |origin: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, "hub.local:7878".parse().unwrap());
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, origin.parse().unwrap());
+            }
+            headers
+        };
+        let allowed = vec!["https://signage.example.go.id".to_string()];
+        assert!(check_origin(&headers(None), &allowed).is_ok(), "programs send no origin");
+        assert!(check_origin(&headers(Some("http://hub.local:7878")), &allowed).is_ok());
+        assert!(check_origin(&headers(Some("https://signage.example.go.id")), &allowed).is_ok());
+        assert!(check_origin(&headers(Some("http://evil.example")), &allowed).is_err());
+        assert!(check_origin(&headers(Some("null")), &allowed).is_err(), "a sandboxed frame or a file");
+        assert!(check_origin(&headers(Some("null")), &["null".to_string()]).is_ok());
     }
 }
