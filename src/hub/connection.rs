@@ -34,6 +34,11 @@ const CLIENT_TEXT_LOG_WINDOW: Duration = Duration::from_secs(10);
 /// resyncs after a gap, a browser page pings every 3 s; four times that is plenty.
 const HOUSEKEEPING_PER_SECOND: f64 = 4.0;
 const HOUSEKEEPING_BURST: f64 = 20.0;
+/// After refusing a client, the hub reads what it still sends until it closes too, is quiet this
+/// long, or [`LINGER_MAX`] passes: a socket closed with unread data in it is reset by the kernel,
+/// and the reset throws away the error frame the client has not read yet.
+const LINGER_QUIET: Duration = Duration::from_millis(100);
+const LINGER_MAX: Duration = Duration::from_secs(1);
 
 // WebSocket close codes (RFC 6455 §7.4.1).
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -461,8 +466,24 @@ async fn refuse(
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
     match code {
+        // At a stop every client is told at once and the stop must not wait on them.
         ErrorCode::ShuttingDown => End::ShuttingDown,
-        _ => End::Refused(code),
+        _ => {
+            read_until_peer_closes(socket).await;
+            End::Refused(code)
+        }
+    }
+}
+
+/// Discards what the peer still sends after our close frame (see [`LINGER_QUIET`]).
+async fn read_until_peer_closes(socket: &mut WebSocket) {
+    let give_up = tokio::time::Instant::now() + LINGER_MAX;
+    loop {
+        let quiet = (tokio::time::Instant::now() + LINGER_QUIET).min(give_up);
+        match tokio::time::timeout_at(quiet, socket.recv()).await {
+            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => return,
+            Ok(Some(Ok(_))) => {}
+        }
     }
 }
 
