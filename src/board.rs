@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Call, Event, EventFrame, Seq, Ticket};
+use crate::queue::{Call, Event, EventFrame, Seq, Ticket};
 
 /// How many recent calls the board keeps (screens show fewer).
 pub const RECENT_CALLS: usize = 20;
@@ -109,7 +109,7 @@ impl Board {
     }
 
     /// The ticket `call_next` would call for `letters` now.
-    pub fn next_ticket(&self, letters: &str) -> Result<Ticket, crate::protocol::TicketError> {
+    pub fn next_ticket(&self, letters: &str) -> Result<Ticket, crate::queue::TicketError> {
         let last = self.last_numbers.get(letters).copied().unwrap_or(0);
         Ticket::new(letters, last.saturating_add(1))
     }

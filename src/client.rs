@@ -372,7 +372,7 @@ impl StaffLink {
 
 /// A fresh command id for a client that has none of its own.
 pub fn new_command_id() -> String {
-    crate::hub::config::new_token("cmd")
+    crate::random_id::random_id("cmd")
 }
 
 /// Turns tungstenite's connect errors into a sentence for staff.

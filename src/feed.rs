@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::board::{Applied, Board};
 use crate::client::{ClientError, ClientOptions, Session};
 use crate::hall::Hall;
-use crate::hub::files::Layouts;
+use crate::layout::Layouts;
 use crate::protocol::{ClientFrame, ErrorCode, EventFrame, HubFrame, Resync, Status};
 
 /// What the screen learns, in order.

@@ -5,9 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::Ticket;
+use crate::queue::Ticket;
 use crate::source_error::{PathStep, SourceErrors, error_at, parse_toml};
-use crate::voice::terbilang::NumberStyle;
 
 /// The hall file shipped for MPP Palembang, built into the binary so an installed `papan`
 /// runs without an `assets/` folder beside it.
@@ -410,6 +409,17 @@ impl FieldPath {
         steps.extend(self.field.map(PathStep::Key));
         steps
     }
+}
+
+/// How a hall reads ticket numbers aloud.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberStyle {
+    /// "seratus dua puluh tiga"
+    #[default]
+    Terbilang,
+    /// "satu dua tiga"
+    Digits,
 }
 
 #[cfg(test)]

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::hall::{Agency, Hall};
 use crate::source_error::{PathStep, SourceErrors, error_at, parse_toml};
 
+/// The layouts screens can ask for by name.
+pub type Layouts = std::collections::BTreeMap<String, Layout>;
+
+/// Built-in layouts, served unless a layouts folder replaces them.
+pub fn builtin_layouts() -> Layouts {
+    BUILTIN.iter().filter_map(|(name, _)| Some((name.to_string(), Layout::builtin(name)?))).collect()
+}
+
 /// The layouts shipped in `assets/layouts`, built in.
 pub const BUILTIN: [(&str, &str); 3] = [
     ("hall-landscape", include_str!("../assets/layouts/hall-landscape.toml")),

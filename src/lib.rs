@@ -1,9 +1,13 @@
 //! papan: queue-call hub, screens and announcer for Indonesian public-service halls.
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod board;
+pub mod city;
 pub mod cli;
 pub mod client;
 pub mod clock;
+#[cfg(feature = "display")]
 pub mod display;
 pub mod durable_file;
 pub mod feed;
@@ -13,6 +17,8 @@ pub mod hub;
 pub mod layout;
 pub mod process_stats;
 pub mod protocol;
+pub mod queue;
+pub mod random_id;
 pub mod source_error;
 pub mod tls;
 pub mod voice;

@@ -53,6 +53,25 @@ fn wait_for(
     }
 }
 
+/// Context switches so far of this process's thread named `name` (from /proc).
+fn thread_switches(name: &str) -> u64 {
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        if std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap();
+        return status
+            .lines()
+            .filter(|l| {
+                l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches")
+            })
+            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+            .sum();
+    }
+    panic!("no thread named {name}");
+}
+
 #[test]
 fn playback_through_alsa_is_exact_ordered_merged_and_survives_no_device() {
     let home = tempfile::tempdir().unwrap();
@@ -118,6 +137,18 @@ fn playback_through_alsa_is_exact_ordered_merged_and_survives_no_device() {
     let first_done = seen.iter().position(|e| *e == PlayerEvent::Finished { seq: 1 }).unwrap();
     let second_started = seen.iter().position(|e| matches!(e, PlayerEvent::Started { seq: 2, .. })).unwrap();
     assert!(first_done < second_started, "the second waits for the first to finish: {seen:?}");
+
+    // 4. At rest with its device open, the player's thread sleeps: it waited on a 5 ms poll
+    //    before (about 200 wake-ups a second on every speaking screen, all day).
+    let wait_for_rest = Instant::now() + Duration::from_secs(20);
+    while !matches!(rx.recv_timeout(Duration::from_millis(300)), Err(mpsc::RecvTimeoutError::Timeout)) {
+        assert!(Instant::now() < wait_for_rest, "the player never came to rest");
+    }
+    let before = thread_switches("papan-audio");
+    std::thread::sleep(Duration::from_secs(2));
+    let woken = thread_switches("papan-audio") - before;
+    println!("the idle player thread was switched in {woken} times in 2 s");
+    assert!(woken <= 4, "{woken} context switches in 2 s at rest");
     player.finish();
 
     let captured = read_capture(&capture);

@@ -475,7 +475,7 @@ async fn hostile_frames_get_clear_errors_while_honest_clients_are_served() {
     let data = dir.path();
     // The attacker holds a staff token of its own: rate limits are per token.
     let mut config = HubConfig::generate();
-    let attacker = papan::hub::config::new_token("staff");
+    let attacker = papan::random_id::random_id("staff");
     config.tokens.push(papan::hub::config::TokenEntry {
         name: "attacker".into(),
         role: Role::Staff,
@@ -1041,6 +1041,20 @@ fn cli_exits_non_zero_with_a_readable_message() {
     assert_eq!(no_token.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_token.stderr).contains("no token"));
     runtime.block_on(t.hub.stop()).unwrap();
+
+    // Paired flags are refused by name before anything starts.
+    let half_tls = Process::new(papan).args(["hub", "--tls-cert", "cert.pem"]).output().unwrap();
+    assert_eq!(half_tls.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&half_tls.stderr).contains("--tls-key"), "{half_tls:?}");
+    // A server build (--no-default-features) says what it lacks instead of "unrecognized".
+    let display = Process::new(papan).args(["display", "--help"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&display.stderr);
+    if cfg!(feature = "display") {
+        assert!(display.status.success(), "{stderr}");
+    } else {
+        assert_eq!(display.status.code(), Some(2));
+        assert!(stderr.contains("not in this build") && stderr.contains("`display`"), "{stderr}");
+    }
 }
 
 fn next_update(feed: &Feed) -> FeedUpdate {
@@ -1295,6 +1309,7 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
 /// does, replays what it missed in order into its history, and speaks only the calls that are
 /// still fresh. Then a reset link (a switch rebooting): offline at once, back within seconds.
 /// Product defaults throughout (silence limit, backoff, a 5 s connect timeout like the CLI's).
+#[cfg(feature = "display")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_cut_off_for_a_minute_catches_up_in_order_and_speaks_only_fresh_calls() {
     use papan::voice::announcer::{Announced, Announcer};
@@ -1405,7 +1420,7 @@ async fn a_screen_cut_off_for_a_minute_catches_up_in_order_and_speaks_only_fresh
 }
 
 /// Waits for the feed's next whole-board update that satisfies `pred`, skipping events.
-fn next_board_where(feed: &Feed, pred: impl Fn(&Hall, &papan::hub::files::Layouts) -> bool) -> Duration {
+fn next_board_where(feed: &Feed, pred: impl Fn(&Hall, &papan::layout::Layouts) -> bool) -> Duration {
     let started = Instant::now();
     loop {
         if let FeedUpdate::Board { hall, layouts, .. } = next_update(feed)

@@ -1,11 +1,8 @@
 //! Command line: `papan hub | call | recall | announce | ticker | clear | watch | demo | bench`.
 
-mod bench;
-mod bench_browser;
-mod bench_display;
-mod bench_mqtt;
-mod bench_soak;
+#[cfg(feature = "display")]
 mod demo;
+#[cfg(feature = "display")]
 mod display;
 mod layout;
 mod staff;
@@ -103,10 +100,12 @@ enum Cmd {
         hub: HubClientArgs,
     },
     /// Embedded hub with simulated staff calls, on this machine.
+    #[cfg(feature = "display")]
     Demo(demo::DemoArgs),
     /// Measure hub fan-out, the display and the voice on this machine, and soak a display.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
-    Bench(bench::BenchCmd),
+    Bench(crate::bench::BenchCmd),
     /// Render announcements to WAV and check clip packs.
     #[command(subcommand)]
     Voice(voice::VoiceCmd),
@@ -114,6 +113,7 @@ enum Cmd {
     #[command(subcommand)]
     Layout(layout::LayoutCmd),
     /// The hall screen: board and announcer, connected to a hub.
+    #[cfg(feature = "display")]
     Display(display::DisplayArgs),
 }
 
@@ -135,10 +135,10 @@ struct HubArgs {
     #[arg(long)]
     layouts: Option<PathBuf>,
     /// Serve https:// and wss:// with this PEM certificate chain (with --tls-key).
-    #[arg(long)]
+    #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(long)]
+    #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Keep the hall's events on NATS JetStream instead of DATA/journal.sqlite:
     /// nats://[USER:PASSWORD@]HOST:4222[,nats://HOST2:4222…]. Several hubs with the same --hall-id
@@ -152,7 +152,7 @@ struct HubArgs {
     )]
     journal: Option<String>,
     /// The hall's id on the NATS cluster (with --journal), e.g. mpp-palembang.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", requires = "journal")]
     hall_id: Option<String>,
     /// Copies JetStream keeps of the hall's events (with --journal; at most the cluster's size).
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -254,9 +254,15 @@ impl CliError {
 
 /// Entry point of the `papan` binary.
 pub fn main() -> ExitCode {
+    if let Some(missing) = subcommand_not_built() {
+        eprintln!("papan: {missing}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let default_log = match cli.command {
-        Cmd::Hub(_) | Cmd::City(_) | Cmd::Demo(_) | Cmd::Display(_) => "info,wgpu=warn,naga=warn",
+        Cmd::Hub(_) | Cmd::City(_) => "info",
+        #[cfg(feature = "display")]
+        Cmd::Demo(_) | Cmd::Display(_) => "info,wgpu=warn,naga=warn",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -269,6 +275,7 @@ pub fn main() -> ExitCode {
         .init();
     // The display runs bevy on this thread (winit needs the main thread) and its network on a
     // thread of its own: it needs no runtime here, whose idle workers would only cost memory.
+    #[cfg(feature = "display")]
     if let Cmd::Display(args) = cli.command {
         return finish(display::run(args).map_err(CliError::Other));
     }
@@ -281,6 +288,7 @@ pub fn main() -> ExitCode {
     };
     // The demo's display, too, runs bevy on this thread.
     let result = match cli.command {
+        #[cfg(feature = "display")]
         Cmd::Demo(args) => demo::run(args, &runtime).map_err(CliError::Other),
         command => runtime.block_on(run(command)),
     };
@@ -288,6 +296,22 @@ pub fn main() -> ExitCode {
     // reach must not keep a stopped hub alive.
     runtime.shutdown_timeout(Duration::from_secs(1));
     finish(result)
+}
+
+/// A subcommand left out of this build (a server build has no screen), named as such instead of
+/// clap's "unrecognized subcommand".
+fn subcommand_not_built() -> Option<String> {
+    let first = std::env::args().nth(1)?;
+    let feature = match first.as_str() {
+        "display" | "demo" if cfg!(not(feature = "display")) => "display",
+        "bench" if cfg!(not(feature = "bench")) => "bench",
+        _ => return None,
+    };
+    Some(format!(
+        "`papan {first}` is not in this build: it was built without the cargo feature `{feature}` \
+         (a server build: hub, city, staff commands, layout and voice checks); build papan with \
+         default features for screens and benchmarks"
+    ))
 }
 
 fn finish(result: Result<(), CliError>) -> ExitCode {
@@ -304,9 +328,11 @@ async fn run(command: Cmd) -> Result<(), CliError> {
     match command {
         Cmd::Hub(args) => run_hub(args).await.map_err(CliError::Other),
         Cmd::City(args) => run_city(args).await.map_err(CliError::Other),
-        Cmd::Bench(cmd) => bench::run(cmd).await.map_err(CliError::Other),
+        #[cfg(feature = "bench")]
+        Cmd::Bench(cmd) => crate::bench::run(cmd).await.map_err(CliError::Other),
         Cmd::Voice(cmd) => voice::run(cmd).map_err(CliError::Other),
         Cmd::Layout(cmd) => layout::run(cmd).map_err(CliError::Other),
+        #[cfg(feature = "display")]
         Cmd::Demo(_) | Cmd::Display(_) => unreachable!("run outside the runtime"),
         Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
         other => staff::command(other).await,
@@ -336,7 +362,7 @@ async fn run_city(args: CityArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    let running = hub::city::start(hub::city::CityOptions {
+    let running = crate::city::start(crate::city::CityOptions {
         servers: args.nats.clone(),
         config,
         data_dir: args.data.clone(),
@@ -357,10 +383,9 @@ async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    match (args.tls_cert.clone(), args.tls_key.clone()) {
-        (Some(cert), Some(key)) => config.tls = Some(hub::config::TlsFiles { cert, key }),
-        (None, None) => {}
-        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    // clap makes sure the two come together.
+    if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {
+        config.tls = Some(hub::config::TlsFiles { cert, key });
     }
     let hall_path = args.hall.clone().or_else(|| config.hall.clone());
     let hall = match &hall_path {

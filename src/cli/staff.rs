@@ -23,16 +23,7 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
         Cmd::Announce { phrase, hub } => (hub, Command::Announce(AnnounceCommand { phrase })),
         Cmd::Ticker { text, hub } => (hub, Command::Ticker(TickerCommand { text })),
         Cmd::Clear { counter, agency, hub } => (hub, Command::Clear(ClearCommand { counter, agency })),
-        Cmd::Hub(_)
-        | Cmd::City(_)
-        | Cmd::Watch { .. }
-        | Cmd::Demo(_)
-        | Cmd::Bench(_)
-        | Cmd::Voice(_)
-        | Cmd::Layout(_)
-        | Cmd::Display(_) => {
-            unreachable!("not a staff command")
-        }
+        _ => unreachable!("not a staff command"),
     };
     let options = hub.options(Role::Staff)?;
     let id = hub.id.clone().unwrap_or_else(new_command_id);

@@ -1,7 +1,6 @@
 //! `papan voice say | check`: render an announcement to WAV; list what a clip pack lacks.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -9,7 +8,6 @@ use clap::{Args, Subcommand};
 use crate::hall::Hall;
 use crate::protocol::{Call, Event};
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
-use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use crate::voice::render::{render, write_wav};
 use crate::voice::script::{required_tokens, script};
 
@@ -99,7 +97,12 @@ fn say(args: SayArgs) -> anyhow::Result<()> {
 }
 
 /// Plays one announcement through the real player and waits until it has finished.
+#[cfg(feature = "display")]
 fn play(samples: Vec<i16>, rate: u32, seconds: f64) -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+
+    use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
+
     let (events, rx) = std::sync::mpsc::channel();
     let player = AudioPlayer::spawn(PlayerOptions { rate, ..PlayerOptions::default() }, events);
     player.enqueue(Queued { seq: 0, key: "say".into(), samples: samples.into(), queued_at: Instant::now() });
@@ -114,6 +117,15 @@ fn play(samples: Vec<i16>, rate: u32, seconds: f64) -> anyhow::Result<()> {
     }
     player.finish();
     Ok(())
+}
+
+/// A papan built for a server plays nothing; the WAV is the way to listen.
+#[cfg(not(feature = "display"))]
+fn play(_samples: Vec<i16>, _rate: u32, _seconds: f64) -> anyhow::Result<()> {
+    bail!(
+        "this papan was built without audio playback (cargo feature `display`); \
+         write the announcement to a file with --out FILE.wav instead of --play"
+    )
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use super::DisplaySet;
 use crate::board::{Applied, Board};
 use crate::feed::{Feed, FeedUpdate, Progress};
 use crate::hall::Hall;
-use crate::hub::files::Layouts;
+use crate::layout::Layouts;
 use crate::protocol::{EventFrame, Seq, Status};
 
 /// What the screen shows, as last received.

@@ -89,7 +89,7 @@ fn call(seq: Seq, ticket: &str, counter: u16) -> EventFrame {
 }
 
 impl Harness {
-    fn send_board(&self, hall: Hall, layouts: crate::hub::files::Layouts) {
+    fn send_board(&self, hall: Hall, layouts: crate::layout::Layouts) {
         let board = Box::new(Board::default());
         let update = FeedUpdate::Board { board, hall: Box::new(hall), layouts, from_cache: false };
         self.feed.send(update).unwrap();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::Role;
+use crate::random_id::random_id;
 use crate::source_error::{SourceError, parse_toml};
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:7878";
@@ -151,8 +152,8 @@ impl HubConfig {
             limits: Limits::default(),
             allowed_origins: Vec::new(),
             tokens: vec![
-                TokenEntry { name: "staff".into(), role: Role::Staff, token: new_token("staff") },
-                TokenEntry { name: "displays".into(), role: Role::Display, token: new_token("display") },
+                TokenEntry { name: "staff".into(), role: Role::Staff, token: random_id("staff") },
+                TokenEntry { name: "displays".into(), role: Role::Display, token: random_id("display") },
             ],
         }
     }
@@ -223,14 +224,6 @@ fn render(config: &HubConfig) -> String {
          # Give staff tokens to counter PCs and ticket systems, display tokens to screens.\n\
          # `hall = \"path/to/hall.toml\"` chooses a hall file (default: built-in MPP Palembang).\n\n{body}"
     )
-}
-
-/// A fresh random token: role prefix + 32 hex digits (128 bits).
-pub fn new_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{hex}")
 }
 
 #[cfg(test)]

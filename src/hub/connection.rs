@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 
@@ -39,13 +39,6 @@ const HOUSEKEEPING_BURST: f64 = 20.0;
 /// and the reset throws away the error frame the client has not read yet.
 const LINGER_QUIET: Duration = Duration::from_millis(100);
 const LINGER_MAX: Duration = Duration::from_secs(1);
-
-// WebSocket close codes (RFC 6455 §7.4.1).
-const CLOSE_GOING_AWAY: u16 = 1001;
-const CLOSE_PROTOCOL_ERROR: u16 = 1002;
-const CLOSE_POLICY: u16 = 1008;
-const CLOSE_TOO_BIG: u16 = 1009;
-const CLOSE_TRY_AGAIN: u16 = 1013;
 
 /// Why a connection ended, for the log line.
 #[derive(Debug)]
@@ -88,7 +81,7 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr,
         let max = shared.limits.max_connections;
         let message = format!("the hub serves at most {max} connections; try again later");
         return refused(
-            &refuse(&mut socket, None, ErrorCode::TooManyConnections, &message, CLOSE_TRY_AGAIN).await,
+            &refuse(&mut socket, None, ErrorCode::TooManyConnections, &message, close_code::AGAIN).await,
         );
     };
     drop(admitted);
@@ -99,7 +92,7 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr,
             Ok((link, control)) => (Some(link), Some(control)),
             Err(full) => {
                 let message = full.to_string();
-                return refused(&refuse(&mut socket, None, full.code(), &message, CLOSE_POLICY).await);
+                return refused(&refuse(&mut socket, None, full.code(), &message, close_code::POLICY).await);
             }
         },
         Role::Staff => (None, None),
@@ -133,7 +126,7 @@ async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Pr
         let received = tokio::select! {
             _ = shutdown.wait() => {
                 let message = "the hub is shutting down";
-                return Err(refuse(socket, None, ErrorCode::ShuttingDown, message, CLOSE_GOING_AWAY).await);
+                return Err(refuse(socket, None, ErrorCode::ShuttingDown, message, close_code::AWAY).await);
             }
             received = tokio::time::timeout_at(deadline, socket.recv()) => received,
         };
@@ -144,7 +137,7 @@ async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Pr
                     None,
                     ErrorCode::HelloRequired,
                     "no hello within 5 s",
-                    CLOSE_POLICY,
+                    close_code::POLICY,
                 )
                 .await);
             }
@@ -162,7 +155,7 @@ async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Pr
                     None,
                     ErrorCode::BadFrame,
                     "frames are JSON text",
-                    CLOSE_PROTOCOL_ERROR,
+                    close_code::PROTOCOL,
                 )
                 .await);
             }
@@ -171,23 +164,28 @@ async fn handshake(socket: &mut WebSocket, shared: &Shared) -> Result<(Hello, Pr
             Ok(ClientFrame::Hello(hello)) => hello,
             Ok(_) => {
                 let message = "the first frame must be hello {protocol, role, client, token, since}";
-                return Err(refuse(socket, None, ErrorCode::HelloRequired, message, CLOSE_POLICY).await);
+                return Err(refuse(socket, None, ErrorCode::HelloRequired, message, close_code::POLICY).await);
             }
-            Err(e) => return Err(refuse(socket, None, e.code, &e.message, CLOSE_PROTOCOL_ERROR).await),
+            Err(e) => return Err(refuse(socket, None, e.code, &e.message, close_code::PROTOCOL).await),
         };
         if hello.protocol != PROTOCOL_VERSION {
             let message =
                 format!("this hub speaks protocol {PROTOCOL_VERSION}, the client {}", hello.protocol);
-            return Err(refuse(socket, None, ErrorCode::ProtocolVersion, &message, CLOSE_POLICY).await);
+            return Err(refuse(socket, None, ErrorCode::ProtocolVersion, &message, close_code::POLICY).await);
         }
         let Some(principal) = shared.tokens.check(&hello.token) else {
-            return Err(
-                refuse(socket, None, ErrorCode::BadToken, "unknown or missing token", CLOSE_POLICY).await
-            );
+            return Err(refuse(
+                socket,
+                None,
+                ErrorCode::BadToken,
+                "unknown or missing token",
+                close_code::POLICY,
+            )
+            .await);
         };
         if !may_act_as(principal.role, hello.role) {
             let message = format!("a {} token cannot connect as {}", principal.role, hello.role);
-            return Err(refuse(socket, None, ErrorCode::Forbidden, &message, CLOSE_POLICY).await);
+            return Err(refuse(socket, None, ErrorCode::Forbidden, &message, close_code::POLICY).await);
         }
         return Ok((hello, principal));
     }
@@ -212,7 +210,7 @@ struct Connection {
 impl Connection {
     async fn run(&mut self, since: u64, mut control: Option<mpsc::Receiver<Control>>) -> End {
         let Some(mut live) = self.catch_up(since).await else {
-            return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
+            return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", close_code::AWAY).await;
         };
         let ping_every = self.shared.limits.ping_interval();
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -221,7 +219,7 @@ impl Connection {
         loop {
             tokio::select! {
                 _ = shutdown.wait() => {
-                    return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
+                    return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", close_code::AWAY).await;
                 }
                 event = live.recv() => match event {
                     Ok(Fanned { text, since }) => {
@@ -233,11 +231,11 @@ impl Connection {
                     Err(RecvError::Lagged(missed)) => {
                         self.shared.metrics.too_slow();
                         let message = format!("{missed} events behind; reconnect with since to catch up");
-                        let _ = self.close(ErrorCode::TooSlow, &message, CLOSE_TRY_AGAIN).await;
+                        let _ = self.close(ErrorCode::TooSlow, &message, close_code::AGAIN).await;
                         return End::TooSlow;
                     }
                     Err(RecvError::Closed) => {
-                        return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", CLOSE_GOING_AWAY).await;
+                        return self.close(ErrorCode::ShuttingDown, "the hub is shutting down", close_code::AWAY).await;
                     }
                 },
                 incoming = self.socket.recv() => {
@@ -403,7 +401,7 @@ impl Connection {
         self.bad_frames += 1;
         if self.bad_frames >= MAX_BAD_FRAMES {
             let message = format!("{message} ({MAX_BAD_FRAMES} bad frames in a row; closing)");
-            return Err(self.close_with(id, code, &message, CLOSE_POLICY).await);
+            return Err(self.close_with(id, code, &message, close_code::POLICY).await);
         }
         self.reply(HubFrame::Error { id, code, message, field: None }).await
     }
@@ -499,7 +497,7 @@ async fn transport_end(socket: &mut WebSocket, error: axum::Error) -> End {
         Some(WsError::Capacity(e)) => {
             let message =
                 format!("frame too large ({e}); the limit is {} bytes", crate::protocol::MAX_FRAME_BYTES);
-            refuse(socket, None, ErrorCode::FrameTooLarge, &message, CLOSE_TOO_BIG).await
+            refuse(socket, None, ErrorCode::FrameTooLarge, &message, close_code::SIZE).await
         }
         Some(WsError::ConnectionClosed | WsError::AlreadyClosed) => End::ClientClosed,
         _ => End::Transport(inner.to_string()),

@@ -1,6 +1,10 @@
 //! The hub's single writer: checks commands against the hall, journals them durably, folds them
 //! into the board and fans the events out. It runs on its own thread (SQLite is blocking) and
 //! batches whatever commands are waiting into one transaction.
+//!
+//! Longer than most files (about 680 lines and 150 of tests) on purpose: the writer's loop, its
+//! day rollover and its duplicate checks are one state machine whose invariants (ack only after
+//! commit, one seq per event, a retried id answered from the journal) are read together.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,11 +14,11 @@ use std::time::Duration;
 pub use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::files::Layouts;
 use super::journal::{CommandKey, Entry, Journal, JournalError, StoredCommand};
 use super::shutdown::{JOURNAL_DEADLINE, Shutdown};
 use crate::board::{Applied, Board};
 use crate::hall::{Hall, LookupError};
+use crate::layout::Layouts;
 use crate::protocol::{
     Call, CallCommand, CallNextCommand, ClearCommand, Command, ErrorCode, Event, EventFrame, HubFrame,
     RecallCommand, Seq,
@@ -226,7 +230,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
     let (events, _) = broadcast::channel(options.send_queue.max(1));
     tracing::info!(seq = board.seq, kept_events = kept, "journal recovered");
-    let layouts = Arc::new(super::files::builtin_layouts());
+    let layouts = Arc::new(crate::layout::builtin_layouts());
     let (metrics, shutdown) = (options.metrics.clone(), options.shutdown.clone());
     // Other hubs' events wake the writer once however many arrive before it looks.
     let moved = Arc::new(AtomicBool::new(false));
@@ -736,7 +740,7 @@ mod tests {
         let mut edited = Hall::builtin();
         edited.name = "Mal Pelayanan Publik Jakabaring".into();
         edited.phrases.retain(|p| p.id != "istirahat");
-        let layouts = Arc::new(super::super::files::builtin_layouts());
+        let layouts = Arc::new(crate::layout::builtin_layouts());
         assert!(f.handle.reconfigure(Arc::new(edited), layouts).await);
         let (_, hall) = f.handle.board_and_hall().await.unwrap();
         assert_eq!(hall.name, "Mal Pelayanan Publik Jakabaring");

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::core::CoreHandle;
 use super::shutdown::Shutdown;
 use crate::hall::Hall;
-use crate::layout::Layout;
+use crate::layout::{Layout, Layouts, builtin_layouts};
 
 /// How often the files are looked at. Reading a few small files is cheaper than any notification
 /// setup, and works the same on every filesystem and with editors that save by renaming.
@@ -22,17 +22,6 @@ pub struct ConfigFiles {
     pub hall: Option<PathBuf>,
     /// Every `NAME.toml` here is served as layout NAME (over the built-in one of that name).
     pub layouts: Option<PathBuf>,
-}
-
-/// The layouts screens can ask for by name.
-pub type Layouts = BTreeMap<String, Layout>;
-
-/// Built-in layouts, served unless a layouts folder replaces them.
-pub fn builtin_layouts() -> Layouts {
-    crate::layout::BUILTIN
-        .iter()
-        .filter_map(|(name, _)| Some((name.to_string(), Layout::builtin(name)?)))
-        .collect()
 }
 
 /// The last good configuration and what was read to make it.

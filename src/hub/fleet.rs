@@ -261,7 +261,7 @@ impl Fleet {
         let mut inner = self.inner.lock().expect("fleet lock");
         let entry = inner.screens.get(screen).ok_or(Unreachable::UnknownScreen)?;
         let (link, tx) = entry.links.last().ok_or(Unreachable::Offline)?;
-        let (link, request) = (*link, super::config::new_token("shot"));
+        let (link, request) = (*link, crate::random_id::random_id("shot"));
         tx.try_send(Control::Frame(HubFrame::Screenshot { request: request.clone() }))
             .map_err(|_| Unreachable::Busy)?;
         let now = Instant::now();

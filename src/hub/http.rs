@@ -16,7 +16,6 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::auth::{Principal, Tokens};
-use super::config::new_token;
 use super::fleet::{Control, Unreachable};
 use super::metrics::Scraped;
 use super::server::Shared;
@@ -24,6 +23,7 @@ use crate::protocol::{
     AnnounceCommand, CallCommand, CallNextCommand, Command, ErrorCode, HubFrame, MAX_ERROR_CHARS,
     MAX_FRAME_BYTES, RecallCommand, Role, Seq, Ticket, truncate,
 };
+use crate::random_id::random_id;
 
 pub fn routes() -> axum::Router<Arc<Shared>> {
     axum::Router::new()
@@ -184,7 +184,7 @@ pub(crate) fn command_id(id: Option<String>, headers: &HeaderMap) -> Result<Stri
             Err(e.field("id"))
         }
         Some(id) => Ok(id),
-        None => Ok(new_token("http")),
+        None => Ok(random_id("http")),
     }
 }
 

@@ -2,9 +2,7 @@
 
 pub mod admission;
 pub mod auth;
-pub mod city;
 pub mod city_link;
-mod city_view;
 pub mod config;
 mod connection;
 pub mod core;
@@ -14,11 +12,11 @@ pub mod http;
 pub mod http_server;
 pub mod jetstream;
 pub mod journal;
-mod log_throttle;
+pub(crate) mod log_throttle;
 pub mod metrics;
 pub(crate) mod pages;
 pub mod rate;
-mod saved_list;
+pub(crate) mod saved_list;
 pub mod server;
 pub mod shutdown;
 

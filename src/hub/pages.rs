@@ -16,10 +16,10 @@ macro_rules! asset {
         $crate::hub::pages::served(include_str!(concat!("../../assets/console/", $file)), $mime)
     };
 }
-pub(super) use asset;
+pub(crate) use asset;
 
 /// A built-in file; browsers ask again each time, so a new papan's pages show at once.
-pub(super) fn served<S: Clone + Send + Sync + 'static>(
+pub(crate) fn served<S: Clone + Send + Sync + 'static>(
     body: &'static str,
     mime: &'static str,
 ) -> MethodRouter<S> {

@@ -1,6 +1,8 @@
 //! The announcement player: rodio on its own thread. Announcements queue FIFO and each plays
 //! whole; repeats of the same call within a window are merged; stale ones are dropped after an
 //! outage; a missing or lost audio device is retried while the rest of papan keeps running.
+//! The thread sleeps until something happens (a request, the end of an announcement, a device
+//! retry): a screen at rest wakes it never, instead of 200 times a second.
 
 use std::collections::VecDeque;
 use std::num::NonZero;
@@ -80,6 +82,8 @@ enum Request {
     Enqueue(Queued),
     Options(PlayerOptions),
     DeviceError(String),
+    /// The device pulled the last sample of this announcement.
+    Ended(Seq),
     /// Stop; with `drain`, after everything queued has played.
     Shutdown {
         drain: bool,
@@ -92,9 +96,6 @@ pub struct AudioPlayer {
     thread: Option<JoinHandle<()>>,
 }
 
-/// How often the thread looks at the queue and the device.
-const POLL: Duration = Duration::from_millis(5);
-
 /// Announcements that may wait at once: about two minutes of speech. A longer backlog (calls far
 /// faster than they can be spoken, or no device for a while) drops its oldest, which would be
 /// stale by its turn anyway; this keeps the player's memory bounded.
@@ -104,10 +105,10 @@ impl AudioPlayer {
     /// Starts the thread; it reports on `events`.
     pub fn spawn(options: PlayerOptions, events: mpsc::Sender<PlayerEvent>) -> AudioPlayer {
         let (tx, rx) = mpsc::channel();
-        let device_errors = tx.clone();
+        let from_device = tx.clone();
         let thread = std::thread::Builder::new()
             .name("papan-audio".into())
-            .spawn(move || Worker::new(options, events, device_errors).run(rx))
+            .spawn(move || Worker::new(options, events, from_device).run(rx))
             .expect("spawning the audio thread");
         AudioPlayer { tx, thread: Some(thread) }
     }
@@ -149,7 +150,8 @@ struct Output {
 struct Worker {
     options: PlayerOptions,
     events: mpsc::Sender<PlayerEvent>,
-    device_errors: mpsc::Sender<Request>,
+    /// The device's callbacks (errors, an announcement's end) talk to the thread through this.
+    from_device: mpsc::Sender<Request>,
     output: Option<Output>,
     next_try: Instant,
     /// The last device problem reported, so a missing device is logged once, not every retry.
@@ -163,12 +165,12 @@ impl Worker {
     fn new(
         options: PlayerOptions,
         events: mpsc::Sender<PlayerEvent>,
-        device_errors: mpsc::Sender<Request>,
+        from_device: mpsc::Sender<Request>,
     ) -> Worker {
         Worker {
             options,
             events,
-            device_errors,
+            from_device,
             output: None,
             next_try: Instant::now(),
             last_problem: None,
@@ -181,12 +183,17 @@ impl Worker {
     fn run(&mut self, rx: mpsc::Receiver<Request>) {
         let mut draining = false;
         loop {
-            match rx.recv_timeout(POLL) {
+            let request = match self.next_device_try() {
+                Some(wait) => rx.recv_timeout(wait),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match request {
                 Ok(Request::Enqueue(queued)) => self.enqueue(queued),
                 Ok(Request::Options(options)) => {
                     self.options = PlayerOptions { rate: self.options.rate, ..options };
                 }
                 Ok(Request::DeviceError(e)) => self.lose_device(e),
+                Ok(Request::Ended(seq)) => self.finish_playing(seq),
                 Ok(Request::Shutdown { drain: false }) | Err(RecvTimeoutError::Disconnected) => return,
                 Ok(Request::Shutdown { drain: true }) => draining = true,
                 Err(RecvTimeoutError::Timeout) => {}
@@ -197,6 +204,24 @@ impl Worker {
             if draining && (idle || self.output.is_none()) {
                 return;
             }
+        }
+    }
+
+    /// How long until the device is tried again; `None` while it is open (then only a request or
+    /// an announcement's end can change anything).
+    fn next_device_try(&self) -> Option<Duration> {
+        match self.output {
+            Some(_) => None,
+            None => Some(self.next_try.saturating_duration_since(Instant::now())),
+        }
+    }
+
+    /// The announcement `seq` has been pulled whole by the device.
+    fn finish_playing(&mut self, seq: Seq) {
+        // An end from a device lost meanwhile is old news: that announcement was queued again.
+        if let Some(done) = self.playing.take_if(|playing| playing.seq == seq) {
+            let _ = self.events.send(PlayerEvent::Finished { seq: done.seq });
+            self.last_finished = Some(Instant::now());
         }
     }
 
@@ -271,7 +296,7 @@ impl Worker {
     }
 
     fn open_with(&self, format: Option<rodio::cpal::SampleFormat>) -> Result<Output, String> {
-        let errors = Mutex::new(self.device_errors.clone());
+        let errors = Mutex::new(self.from_device.clone());
         let rate = NonZero::new(self.options.rate).ok_or("sample rate 0")?;
         let mut builder = rodio::DeviceSinkBuilder::from_default_device()
             .map_err(|e| e.to_string())?
@@ -293,13 +318,9 @@ impl Worker {
         Ok(Output { _sink: sink, player })
     }
 
-    /// Notices the end of the current announcement and starts the next one.
+    /// Starts the next announcement when none is playing.
     fn advance(&mut self) {
         let Some(output) = &self.output else { return };
-        if let Some(done) = self.playing.take_if(|_| output.player.empty()) {
-            let _ = self.events.send(PlayerEvent::Finished { seq: done.seq });
-            self.last_finished = Some(Instant::now());
-        }
         if self.playing.is_some() {
             return;
         }
@@ -332,16 +353,24 @@ impl Worker {
             NonZero::new(rate).expect("checked when the device opened"),
             samples,
         );
-        StartSignal { inner: buffer, lead, seq: queued.seq, events: Some(self.events.clone()) }
+        StartSignal {
+            inner: buffer,
+            lead,
+            seq: queued.seq,
+            events: Some(self.events.clone()),
+            ended: Some(self.from_device.clone()),
+        }
     }
 }
 
-/// Reports `Started` when the first sample after the lead-in silence is pulled.
+/// Reports `Started` when the first sample after the lead-in silence is pulled, and tells the
+/// player thread when the last one was.
 struct StartSignal<S> {
     inner: S,
     lead: usize,
     seq: Seq,
     events: Option<mpsc::Sender<PlayerEvent>>,
+    ended: Option<mpsc::Sender<Request>>,
 }
 
 impl<S: Source> Iterator for StartSignal<S> {
@@ -355,7 +384,13 @@ impl<S: Source> Iterator for StartSignal<S> {
         } else {
             self.lead -= 1;
         }
-        self.inner.next()
+        let sample = self.inner.next();
+        if sample.is_none()
+            && let Some(ended) = self.ended.take()
+        {
+            let _ = ended.send(Request::Ended(self.seq));
+        }
+        sample
     }
 }
 
@@ -384,8 +419,8 @@ mod tests {
     /// The queue without a device (none is opened until the thread runs).
     fn worker() -> (Worker, mpsc::Receiver<PlayerEvent>) {
         let (events, rx) = mpsc::channel();
-        let (device_errors, _) = mpsc::channel();
-        (Worker::new(PlayerOptions::default(), events, device_errors), rx)
+        let (from_device, _) = mpsc::channel();
+        (Worker::new(PlayerOptions::default(), events, from_device), rx)
     }
 
     fn queued(seq: Seq) -> Queued {

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use super::terbilang::{self, NUMBER_CLIPS, NumberStyle};
-use crate::hall::{Hall, VoiceSettings};
+use super::terbilang::{self, NUMBER_CLIPS};
+use crate::hall::{Hall, NumberStyle, VoiceSettings};
 use crate::protocol::{Call, Event};
 
 /// Clip tokens for an event, or `None` for events that are not spoken.

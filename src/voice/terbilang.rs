@@ -12,20 +12,11 @@ pub const NUMBER_CLIPS: [&str; 18] = [
 const DIGITS: [&str; 10] =
     ["nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan"];
 
+use crate::hall::NumberStyle;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{0} is out of range: numbers are spoken from 0 to 999999")]
 pub struct OutOfRange(pub u64);
-
-/// How a hall reads ticket numbers aloud.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NumberStyle {
-    /// "seratus dua puluh tiga"
-    #[default]
-    Terbilang,
-    /// "satu dua tiga"
-    Digits,
-}
 
 /// Clip tokens for `n` in the given style.
 pub fn speak(n: u64, style: NumberStyle) -> Result<Vec<&'static str>, OutOfRange> {

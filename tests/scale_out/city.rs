@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use papan::city::{self, CityOptions, RunningCity};
 use papan::client::Session;
 use papan::hall::Hall;
 use papan::hub;
-use papan::hub::city::{self, CityOptions, RunningCity};
 use papan::hub::city_link::{self, CityCommand, CityReply, command_subject};
 use papan::hub::config::HubConfig;
 use papan::protocol::{ErrorCode, Event, EventFrame, HubFrame, Role, Seq};
@@ -379,7 +379,7 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
 /// journal, nor listen to the city's replies; a hub without a password is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_nats_permissions_keep_each_hall_to_its_own_subjects() {
-    let password = |_| papan::hub::config::new_token("pw");
+    let password = |_| papan::random_id::random_id("pw");
     let users = [
         ("city", "PAPAN_CITY_PASSWORD"),
         ("hall-mpp-palembang", "PAPAN_HALL_MPP_PALEMBANG_PASSWORD"),

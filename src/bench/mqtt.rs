@@ -12,7 +12,7 @@ use mqttbytes::v4::{Connect, Packet, Publish, Subscribe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::bench_display::KillOnDrop;
+use super::harness::KillOnDrop;
 
 /// The topic every screen subscribes to.
 pub(super) const TOPIC: &str = "papan/hall/events";

@@ -1,5 +1,5 @@
-//! `papan bench fanout` (hub fan-out latency from command to delivery at every screen) and
-//! `papan bench voice`; `papan bench display` is in its own file.
+//! `papan bench fanout`: hub fan-out latency from command to delivery at every screen, papan's
+//! hub in or out of process (SQLite or JetStream journal) against mosquitto.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,39 +7,18 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 use futures_util::future::join_all;
 
 use crate::client::{ClientOptions, Session};
 use crate::hall::Hall;
 use crate::hub::config::{HubConfig, Limits};
 use crate::hub::jetstream::JetStreamOptions;
-use crate::hub::{self, HubOptions, RunningHub};
+use crate::hub::{self, RunningHub};
 use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
-use crate::protocol::{Call, CallCommand, Command, Event, EventFrame, HubFrame, Role, Seq, Ticket};
+use crate::protocol::{Call, CallCommand, Command, Event, EventFrame, HubFrame, Seq, Ticket};
 
-#[derive(Subcommand)]
-pub enum BenchCmd {
-    /// Start a hub, connect N screens, send calls one after another and time each until every
-    /// screen has it.
-    Fanout(FanoutArgs),
-    /// Time event → script → render → first sample pulled by the default audio device.
-    Voice(VoiceArgs),
-    /// Run a real display against an embedded hub: cold start, call → frame, idle CPU and RSS
-    /// (needs a screen: X or Xvfb, and Vulkan, e.g. lavapipe).
-    Display(super::bench_display::DisplayBenchArgs),
-    /// A long run: a real display through many calls at an accelerated rate, its memory, CPU,
-    /// frames, lag and font atlases sampled over time (needs a screen and Vulkan, as `display`).
-    Soak(super::bench_soak::SoakArgs),
-}
-
-#[derive(Args)]
-pub struct VoiceArgs {
-    #[arg(long, default_value_t = 50)]
-    calls: usize,
-    #[arg(long, default_value = crate::voice::pack::DEFAULT_PACK_DIR)]
-    pack: PathBuf,
-}
+use super::harness::{BenchHub, bench_clients, print_row};
 
 #[derive(Args)]
 pub struct FanoutArgs {
@@ -77,78 +56,7 @@ pub enum FanoutServer {
 /// Screens connecting at once while the bench sets up.
 const CONNECT_CONCURRENCY: usize = 50;
 
-pub(super) async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
-    match cmd {
-        BenchCmd::Fanout(args) => fanout(args).await,
-        BenchCmd::Voice(args) => tokio::task::spawn_blocking(move || voice(args)).await?,
-        BenchCmd::Display(args) => super::bench_display::run(args).await,
-        BenchCmd::Soak(args) => super::bench_soak::run(args).await,
-    }
-}
-
-/// Each call: the event is scripted and rendered, queued on the real player, and timed until its
-/// first sample is pulled by the device; the next call waits until the previous has finished.
-fn voice(args: VoiceArgs) -> anyhow::Result<()> {
-    use crate::protocol::{Call, Event};
-    use crate::voice::pack::Pack;
-    use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
-
-    let hall = Hall::builtin();
-    let pack = Pack::load(&args.pack)?;
-    let (events, rx) = std::sync::mpsc::channel();
-    let player = AudioPlayer::spawn(
-        PlayerOptions { rate: pack.rate(), between: Duration::ZERO, ..PlayerOptions::default() },
-        events,
-    );
-    let wait = |want: &dyn Fn(&PlayerEvent) -> bool| -> anyhow::Result<PlayerEvent> {
-        loop {
-            match rx.recv_timeout(Duration::from_secs(30))? {
-                PlayerEvent::DeviceUnavailable(problem) => anyhow::bail!("no audio device: {problem}"),
-                event if want(&event) => return Ok(event),
-                _ => {}
-            }
-        }
-    };
-    // Opening the device (~100 ms) happens once at start, not per call: time calls after it.
-    wait(&|e| *e == PlayerEvent::DeviceReady)?;
-    let (mut render_ms, mut first_sample_ms) = (Vec::new(), Vec::new());
-    for i in 0..args.calls {
-        let agency = &hall.agencies[i % hall.agencies.len()];
-        let ticket = Ticket::new(&agency.letters[0], (i % 999 + 1) as u16)?;
-        let event = Event::Call(Call {
-            ticket,
-            counter: agency.counters[0],
-            agency: agency.id.clone(),
-            service: None,
-        });
-        let received = Instant::now();
-        let tokens = crate::voice::script::script(&hall, &event).context("calls are spoken")?;
-        let rendered =
-            crate::voice::render::render(&tokens, &pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
-        render_ms.push(received.elapsed().as_secs_f64() * 1e3);
-        let seq = i as Seq + 1;
-        player.enqueue(Queued {
-            seq,
-            key: format!("bench {i}"),
-            samples: rendered.samples.into(),
-            queued_at: received,
-        });
-        if let PlayerEvent::Started { at, .. } =
-            wait(&|e| matches!(e, PlayerEvent::Started { seq: s, .. } if *s == seq))?
-        {
-            first_sample_ms.push(at.saturating_duration_since(received).as_secs_f64() * 1e3);
-        }
-        wait(&|e| *e == PlayerEvent::Finished { seq })?;
-    }
-    player.finish();
-    println!("papan bench voice — {} calls through rodio → cpal → the default ALSA device", args.calls);
-    println!("  {:<34} {:>8} {:>8} {:>8}", "latency (ms)", "p50", "p99", "max");
-    print_row("event → rendered samples", &mut render_ms);
-    print_row("event → first sample to device", &mut first_sample_ms);
-    Ok(())
-}
-
-async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
+pub(super) async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     hub::raise_open_file_limit();
     let temp = std::env::temp_dir().join(format!("papan-bench-{}", std::process::id()));
     let data = args.data.clone().unwrap_or_else(|| temp.clone());
@@ -163,7 +71,7 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
 /// The server under test, with what the bench needs to read its cost.
 enum FanoutHub {
     InProcess(RunningHub),
-    Child(super::bench_display::KillOnDrop),
+    Child(super::harness::KillOnDrop),
 }
 
 /// Who sends the calls: papan's staff client (acked once durable) or an MQTT publisher.
@@ -171,7 +79,7 @@ enum Publisher {
     Papan(Box<Session>),
     /// `agency`: the agency of counter 1, resolved once so that no hall parsing is timed.
     Mqtt {
-        mqtt: super::bench_mqtt::Mqtt,
+        mqtt: super::mqtt::Mqtt,
         next_seq: Seq,
         agency: String,
     },
@@ -220,8 +128,8 @@ async fn fanout_in(args: &FanoutArgs, data: &std::path::Path) -> anyhow::Result<
             (server, Publisher::Papan(Box::new(session)), tracker, screens, secs)
         }
         FanoutServer::Mosquitto => {
-            use super::bench_mqtt::Mqtt;
-            let (child, addr) = super::bench_mqtt::start_mosquitto(data).await?;
+            use super::mqtt::Mqtt;
+            let (child, addr) = super::mqtt::start_mosquitto(data).await?;
             let tracker = Arc::new(Tracker::new(0, args.calls, args.screens));
             let connect_started = Instant::now();
             let mut screens = Vec::with_capacity(args.screens);
@@ -404,7 +312,7 @@ async fn start_fanout_hub(
         .spawn()
         .context("starting papan hub")?;
     let stdout = child.stdout.take().context("the hub's stdout")?;
-    let child = super::bench_display::KillOnDrop(child);
+    let child = super::harness::KillOnDrop(child);
     // The hub prints its address on stdout; keep reading so its later lines never block it.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
@@ -429,59 +337,6 @@ async fn start_fanout_hub(
     };
     let (staff, screen) = bench_clients(&config, format!("ws://{addr}/ws"), timeout);
     Ok((FanoutHub::Child(child), staff, screen))
-}
-
-/// A hub on a free loopback port for a benchmark, and how its staff and screens reach it.
-pub(super) struct BenchHub {
-    pub running: RunningHub,
-    pub staff: ClientOptions,
-    pub screen: ClientOptions,
-}
-
-impl BenchHub {
-    /// Starts a hub with fresh tokens and the built-in hall, its journal in `data`.
-    pub async fn start(
-        data: PathBuf,
-        timeout: Duration,
-        shared_journal: Option<JetStreamOptions>,
-        tune: impl FnOnce(&mut Limits),
-    ) -> anyhow::Result<BenchHub> {
-        let mut config = HubConfig::generate();
-        config.listen = "127.0.0.1:0".parse()?;
-        tune(&mut config.limits);
-        // The Chromium board of `bench display` is a page opened from a file (origin "null").
-        config.allowed_origins = vec!["null".into()];
-        let tokens = config.clone();
-        let options = HubOptions {
-            config,
-            data_dir: data,
-            hall: Hall::builtin(),
-            clock: hub::core::system_clock(),
-            shared_journal,
-        };
-        let running = hub::start(options).await?;
-        let (staff, screen) = bench_clients(&tokens, running.ws_url(), timeout);
-        Ok(BenchHub { running, staff, screen })
-    }
-}
-
-/// How the bench's staff client and its screens reach a hub at `url` with `config`'s tokens.
-fn bench_clients(config: &HubConfig, url: String, timeout: Duration) -> (ClientOptions, ClientOptions) {
-    let token = |role| config.token_for(role).expect("generated configs have both roles").to_string();
-    let screen = ClientOptions {
-        url,
-        token: token(Role::Display),
-        role: Role::Display,
-        client: "bench-screen".into(),
-        timeout,
-    };
-    let staff = ClientOptions {
-        token: token(Role::Staff),
-        role: Role::Staff,
-        client: "bench-staff".into(),
-        ..screen.clone()
-    };
-    (staff, screen)
 }
 
 /// The hub's `/metrics` address, from the staff client's WebSocket URL.
@@ -531,12 +386,6 @@ fn call_event(seq: Seq, number: u16, agency: &str) -> String {
     let ticket = Ticket::new("A", number).expect("valid ticket");
     let event = Event::Call(Call { ticket, counter: 1, agency: agency.to_string(), service: None });
     HubFrame::Event(EventFrame { seq, at: jiff::Timestamp::now(), event }).to_json()
-}
-
-fn print_row(label: &str, samples: &mut [f64]) {
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    println!("  {label:<34} {:>8.2} {:>8.2} {:>8.2}", at(0.5), at(0.99), at(1.0));
 }
 
 fn num_cpus() -> usize {
@@ -602,7 +451,7 @@ async fn receive(mut session: Session, tracker: Arc<Tracker>) {
 }
 
 /// An MQTT screen: the same, for each PUBLISH payload.
-async fn receive_mqtt(mut mqtt: super::bench_mqtt::Mqtt, tracker: Arc<Tracker>) {
+async fn receive_mqtt(mut mqtt: super::mqtt::Mqtt, tracker: Arc<Tracker>) {
     while let Ok(Some(payload)) = mqtt.next_payload().await {
         tracker.record_frame(&String::from_utf8_lossy(&payload));
     }

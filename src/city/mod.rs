@@ -2,6 +2,8 @@
 //! screens, lag, latest calls), and city-wide tickers and prerecorded announcements sent to all
 //! halls or a chosen list. It reads the hubs' reports and asks the halls' hubs over NATS.
 
+mod view;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,14 +22,14 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::admission::Admission;
-use super::auth::Tokens;
-use super::city_link::{self, CityCommand, CityReply};
-use super::city_view::{CityView, Unforgettable};
-use super::config::HubConfig;
-use super::http::{ApiError, command_body, command_id, parse_body, staff_only};
-use super::pages::asset;
-use super::shutdown::{self, Shutdown, ShutdownTrigger};
+use self::view::{CityView, Unforgettable};
+use crate::hub::admission::Admission;
+use crate::hub::auth::Tokens;
+use crate::hub::city_link::{self, CityCommand, CityReply};
+use crate::hub::config::HubConfig;
+use crate::hub::http::{ApiError, command_body, command_id, parse_body, staff_only};
+use crate::hub::pages::asset;
+use crate::hub::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::protocol::{AnnounceCommand, Command, ErrorCode, MAX_FRAME_BYTES, TickerCommand};
 
 /// How long the city waits for a hall to confirm a command.
@@ -57,7 +59,7 @@ pub struct RunningCity {
 
 impl RunningCity {
     pub fn http_url(&self) -> String {
-        format!("http://{}", super::client_addr(self.addr))
+        format!("http://{}", crate::hub::client_addr(self.addr))
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -85,20 +87,20 @@ pub async fn start(options: CityOptions) -> anyhow::Result<RunningCity> {
     let listening = tokio::spawn(listen_to_halls(reports, city.clone(), shutdown.clone()));
     let saving = tokio::spawn(save_halls(city.clone(), halls_path, shutdown.clone()));
     let admission = Admission::new(config.limits.max_unauthenticated, config.limits.connections_per_peer);
-    let serving = super::http_server::serve(listener, None, router(city), admission, shutdown.clone());
+    let serving = crate::hub::http_server::serve(listener, None, router(city), admission, shutdown.clone());
     let task = tokio::spawn(async move {
         serving.await;
         let _ = listening.await;
         let _ = saving.await;
         Ok(())
     });
-    tracing::info!(%addr, servers = super::jetstream::redact_servers(&servers), "city view started");
+    tracing::info!(%addr, servers = crate::hub::jetstream::redact_servers(&servers), "city view started");
     Ok(RunningCity { addr, trigger, task })
 }
 
 async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, mut shutdown: Shutdown) {
     // A publisher sending bad reports without end must not fill the log.
-    let refusals = super::log_throttle::LogThrottle::new(Duration::from_secs(10));
+    let refusals = crate::hub::log_throttle::LogThrottle::new(Duration::from_secs(10));
     loop {
         let message = tokio::select! {
             _ = shutdown.wait() => return,
@@ -124,7 +126,7 @@ async fn listen_to_halls(mut reports: async_nats::Subscriber, city: Arc<City>, m
 /// Keeps `halls.json` up to date; writes it a last time at shutdown.
 async fn save_halls(city: Arc<City>, path: PathBuf, shutdown: Shutdown) {
     let save = |path: &std::path::Path| city.view.lock().expect("city view lock").save_if_changed(path);
-    super::saved_list::keep_saved(path, "hall list", shutdown, save).await
+    crate::hub::saved_list::keep_saved(path, "hall list", shutdown, save).await
 }
 
 fn router(city: Arc<City>) -> axum::Router {
@@ -138,9 +140,9 @@ fn router(city: Arc<City>) -> axum::Router {
         .route("/api/ticker", post(send_ticker))
         .route("/api/announce", post(send_announce))
         .route("/healthz", get(|| async { Json(json!({ "status": "ok", "version": crate::VERSION })) }))
-        .fallback(super::http::not_found)
+        .fallback(crate::hub::http::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FRAME_BYTES))
-        .layer(axum::middleware::from_fn(super::http_server::guard))
+        .layer(axum::middleware::from_fn(crate::hub::http_server::guard))
         .with_state(city)
 }
 
@@ -252,7 +254,7 @@ async fn send_to_halls(
         let message = "no hall to send to: none has reported yet, and none was named";
         return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::InvalidCommand, message).field("halls"));
     }
-    if let Some(bad) = halls.iter().find(|h| super::jetstream::check_hall_id(h).is_err()) {
+    if let Some(bad) = halls.iter().find(|h| crate::hub::jetstream::check_hall_id(h).is_err()) {
         let message = format!("{bad:?} is not a hall id (lowercase letters, digits and -)");
         return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidCommand, message).field("halls"));
     }

@@ -8,10 +8,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::city_link::{HallReport, STALE_AFTER, report_subject};
-use super::jetstream::check_hall_id;
 use crate::board::CallRecord;
 use crate::hall::Phrase;
+use crate::hub::city_link::{HallReport, STALE_AFTER, report_subject};
+use crate::hub::jetstream::check_hall_id;
 use crate::protocol::Seq;
 
 /// Hubs of one hall the view keeps; a new one beyond this replaces the longest silent, if any
@@ -143,7 +143,7 @@ impl CityView {
     /// The view saved in `path` (every hall offline until its hubs report again), or an empty one.
     pub fn restore(path: &Path) -> CityView {
         let mut view = CityView::default();
-        for heard in super::saved_list::read::<Heard>(path, "hall list") {
+        for heard in crate::hub::saved_list::read::<Heard>(path, "hall list") {
             // A list saved before hall ids were checked may hold one that would break every
             // city-wide request: it is left out.
             match check_hall_id(&heard.report.hall_id) {
@@ -161,7 +161,7 @@ impl CityView {
             return Ok(());
         }
         let heard: Vec<&Heard> = self.halls.values().flat_map(BTreeMap::values).collect();
-        super::saved_list::write(path, &heard)?;
+        crate::hub::saved_list::write(path, &heard)?;
         self.changed = false;
         Ok(())
     }

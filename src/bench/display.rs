@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use super::bench::BenchHub;
-use super::bench_browser::{BoardHub, TreeMemory, board_frames, board_html, tree_cpu_ticks, tree_memory};
+use super::browser::{BoardHub, TreeMemory, board_frames, board_html, tree_cpu_ticks, tree_memory};
+use super::harness::{BenchHub, Frame, KillOnDrop, frames, now_us};
 use crate::client::{ClientOptions, Session};
 use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::protocol::{CallCommand, Command, Seq, TickerCommand, Ticket};
@@ -38,34 +38,6 @@ pub struct DisplayBenchArgs {
     /// How long Chromium may settle after its calls before its static board is measured.
     #[arg(long, default_value_t = 10)]
     chromium_settle_secs: u64,
-}
-
-/// One line of the display's `--bench-log`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Frame {
-    pub unix_us: i64,
-    pub seq: Seq,
-    /// Image assets alive (font atlases among them).
-    pub images: usize,
-}
-
-pub(super) fn frames(log: &Path) -> Vec<Frame> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            match parts.as_slice() {
-                ["frame", _, "unix_us", t, "seq", s, "images", i] => {
-                    Some(Frame { unix_us: t.parse().ok()?, seq: s.parse().ok()?, images: i.parse().ok()? })
-                }
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-pub(super) fn now_us() -> i64 {
-    jiff::Timestamp::now().as_microsecond()
 }
 
 /// Where a board under test logs the frames it drew.
@@ -335,7 +307,7 @@ async fn measure_chromium(
     let cold_ms = (shown.unix_us - started_us) as f64 / 1000.0;
     let mut session = Session::connect(staff, 0).await?;
     let calls = time_calls(&mut session, args, FrameLog::Chromium(&log), args.calls + 1, || {
-        super::bench_browser::tree_cpu_ticks(pid)
+        super::browser::tree_cpu_ticks(pid)
     })
     .await?;
     session.close().await;
@@ -351,14 +323,4 @@ async fn measure_chromium(
         memory,
         cpu_percent: cpu_percent(after.saturating_sub(before), Duration::from_secs(args.idle_secs)),
     })
-}
-
-/// The display goes when the bench does, also on an error.
-pub(super) struct KillOnDrop(pub std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

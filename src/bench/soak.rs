@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use super::bench::BenchHub;
-use super::bench_display::{KillOnDrop, frames};
+use super::harness::{BenchHub, KillOnDrop, frames};
 use crate::client::Session;
 use crate::hall::Hall;
 use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};

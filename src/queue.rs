@@ -1,0 +1,158 @@
+//! The queue's own words: tickets, calls and the journaled events the board is folded from.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The hub's monotonic sequence number of journaled events.
+pub type Seq = u64;
+
+/// One journaled event with its position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFrame {
+    pub seq: Seq,
+    pub at: jiff::Timestamp,
+    pub event: Event,
+}
+
+/// A call of one ticket to one counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub ticket: Ticket,
+    pub counter: u16,
+    pub agency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// What happened in the hall; the board is the fold of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Event {
+    Call(Call),
+    Recall(Call),
+    Announce {
+        phrase: String,
+    },
+    Ticker {
+        text: String,
+    },
+    Clear {
+        counter: u16,
+        agency: String,
+    },
+    /// Start of a service day (hall-local date).
+    Reset {
+        day: jiff::civil::Date,
+    },
+    HallChanged,
+    LayoutChanged,
+}
+
+impl Event {
+    /// Short lower-case name, as in the wire `type`.
+    pub fn kind(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A queue ticket such as `A-123`: 1–3 letters and a number 1–9999.
+///
+/// Written canonically as upper-case letters, a dash and at least three digits (`A-007`), so
+/// `a7`, `A007` and `A-7` are the same ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket {
+    letters: String,
+    number: u16,
+}
+
+/// The largest ticket number a hall hands out.
+pub const MAX_TICKET_NUMBER: u16 = 9999;
+
+impl Ticket {
+    pub fn new(letters: &str, number: u16) -> Result<Ticket, TicketError> {
+        let letters = letters.to_ascii_uppercase();
+        if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(TicketError::Letters);
+        }
+        if number == 0 || number > MAX_TICKET_NUMBER {
+            return Err(TicketError::Number);
+        }
+        Ok(Ticket { letters, number })
+    }
+
+    pub fn letters(&self) -> &str {
+        &self.letters
+    }
+
+    pub fn number(&self) -> u16 {
+        self.number
+    }
+}
+
+/// Why a ticket string was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    #[error("a ticket starts with 1 to 3 letters, e.g. A-123")]
+    Letters,
+    #[error("a ticket number is 1 to 9999, e.g. A-123")]
+    Number,
+}
+
+impl std::str::FromStr for Ticket {
+    type Err = TicketError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+        let (letters, rest) = s.split_at(split);
+        let digits = rest.strip_prefix('-').unwrap_or(rest);
+        if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(if letters.is_empty() { TicketError::Letters } else { TicketError::Number });
+        }
+        let number: u32 = digits.parse().map_err(|_| TicketError::Number)?;
+        let number = u16::try_from(number).map_err(|_| TicketError::Number)?;
+        Ticket::new(letters, number)
+    }
+}
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:03}", self.letters, self.number)
+    }
+}
+
+impl Serialize for Ticket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ticket {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(|e: TicketError| serde::de::Error::custom(format!("invalid ticket {s:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_parse_to_one_canonical_form() {
+        for s in ["A-123", "a123", "A0123", " A-123 "] {
+            assert_eq!(s.parse::<Ticket>().unwrap().to_string(), "A-123", "{s}");
+        }
+        assert_eq!("b7".parse::<Ticket>().unwrap().to_string(), "B-007");
+        assert_eq!("AB-9999".parse::<Ticket>().unwrap().number(), 9999);
+        assert_eq!("123".parse::<Ticket>(), Err(TicketError::Letters));
+        assert_eq!("A-".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("A-0".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("A-10000".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("ABCD-1".parse::<Ticket>(), Err(TicketError::Letters));
+        assert_eq!("A-1x".parse::<Ticket>(), Err(TicketError::Number));
+        assert_eq!("Á-1".parse::<Ticket>(), Err(TicketError::Letters));
+    }
+}
