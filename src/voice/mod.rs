@@ -1,4 +1,5 @@
-//! The announcer's pure and file-level parts: number words, scripts, clip packs, rendering.
+//! The voice: number words, scripts, clip packs and rendering (pure and file-level), and the
+//! announcer and player that speak them on a screen (cargo feature `display`).
 
 #[cfg(feature = "display")]
 pub mod announcer;
