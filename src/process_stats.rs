@@ -1,5 +1,5 @@
 //! What /proc says about a running process (Linux): its memory and CPU time, for the screen's
-//! status reports and the benchmarks.
+//! status reports and the benchmarks, and how often one of this process's threads woke.
 
 use anyhow::Context;
 
@@ -21,15 +21,31 @@ impl Process {
 
 /// A `kB` line of `/proc/PID/status`, such as `VmRSS:` or `VmHWM:`.
 pub fn status_kib(process: Process, key: &str) -> anyhow::Result<u64> {
-    kib_line(&std::fs::read_to_string(process.path("status"))?, key)
+    number_line(&std::fs::read_to_string(process.path("status"))?, key)
 }
 
 /// Proportional set size: shared pages split between the processes sharing them.
 pub fn pss_kib(process: Process) -> anyhow::Result<u64> {
-    kib_line(&std::fs::read_to_string(process.path("smaps_rollup"))?, "Pss:")
+    number_line(&std::fs::read_to_string(process.path("smaps_rollup"))?, "Pss:")
 }
 
-fn kib_line(text: &str, key: &str) -> anyhow::Result<u64> {
+/// Context switches so far, voluntary and not, of this process's thread named `name`: how often
+/// it woke, which a thread with nothing to do should not.
+pub fn thread_context_switches(name: &str) -> anyhow::Result<u64> {
+    for task in std::fs::read_dir("/proc/self/task")? {
+        let dir = task?.path();
+        if std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status"))?;
+        return Ok(number_line(&status, "voluntary_ctxt_switches:")?
+            + number_line(&status, "nonvoluntary_ctxt_switches:")?);
+    }
+    anyhow::bail!("no thread named {name}")
+}
+
+/// The number on a `Key: N [kB]` line of a /proc file.
+fn number_line(text: &str, key: &str) -> anyhow::Result<u64> {
     let line = text.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key}"))?;
     Ok(line.split_whitespace().nth(1).context("odd /proc line")?.parse()?)
 }
@@ -103,5 +119,24 @@ mod tests {
         child.wait().unwrap();
         assert_eq!(family[0], std::process::id());
         assert!(family.contains(&child.id()), "the child is below this process: {family:?}");
+        let (woken, ask) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let sleeper = std::thread::Builder::new()
+            .name("papan-test-wake".into())
+            .spawn(move || {
+                for () in ask.1 {
+                    woken.0.send(()).unwrap();
+                }
+            })
+            .unwrap();
+        let before = thread_context_switches("papan-test-wake").unwrap();
+        for _ in 0..5 {
+            ask.0.send(()).unwrap();
+            woken.1.recv().unwrap();
+        }
+        let after = thread_context_switches("papan-test-wake").unwrap();
+        assert!(after >= before + 5, "woken five times: {before} → {after}");
+        drop(ask.0);
+        sleeper.join().unwrap();
+        assert!(thread_context_switches("no-such-thread").is_err());
     }
 }

@@ -53,25 +53,6 @@ fn wait_for(
     }
 }
 
-/// Context switches so far of this process's thread named `name` (from /proc).
-fn thread_switches(name: &str) -> u64 {
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let dir = task.unwrap().path();
-        if std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim() != name {
-            continue;
-        }
-        let status = std::fs::read_to_string(dir.join("status")).unwrap();
-        return status
-            .lines()
-            .filter(|l| {
-                l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches")
-            })
-            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
-            .sum();
-    }
-    panic!("no thread named {name}");
-}
-
 #[test]
 fn playback_through_alsa_is_exact_ordered_merged_and_survives_no_device() {
     let home = tempfile::tempdir().unwrap();
@@ -144,9 +125,9 @@ fn playback_through_alsa_is_exact_ordered_merged_and_survives_no_device() {
     while !matches!(rx.recv_timeout(Duration::from_millis(300)), Err(mpsc::RecvTimeoutError::Timeout)) {
         assert!(Instant::now() < wait_for_rest, "the player never came to rest");
     }
-    let before = thread_switches("papan-audio");
+    let before = papan::process_stats::thread_context_switches("papan-audio").unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    let woken = thread_switches("papan-audio") - before;
+    let woken = papan::process_stats::thread_context_switches("papan-audio").unwrap() - before;
     println!("the idle player thread was switched in {woken} times in 2 s");
     assert!(woken <= 4, "{woken} context switches in 2 s at rest");
     player.finish();

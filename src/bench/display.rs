@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::browser::{BoardHub, TreeMemory, board_frames, board_html, tree_cpu_ticks, tree_memory};
-use super::harness::{BenchHub, Frame, KillOnDrop, frames, now_us};
+use super::harness::{BenchHub, Frame, KillOnDrop, frames, now_us, percentile};
 use crate::client::{ClientOptions, Session};
 use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
 use crate::protocol::{CallCommand, Command, Seq, TickerCommand, Ticket};
@@ -132,10 +132,6 @@ impl CallTimings {
             self.busy_cpu_percent
         );
     }
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
 pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {

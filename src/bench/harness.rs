@@ -108,6 +108,11 @@ impl Drop for KillOnDrop {
 
 pub(super) fn print_row(label: &str, samples: &mut [f64]) {
     samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    let at = |q| percentile(samples, q);
     println!("  {label:<34} {:>8.2} {:>8.2} {:>8.2}", at(0.5), at(0.99), at(1.0));
+}
+
+/// The `q` quantile (0–1) of sorted samples, nearest rank.
+pub(super) fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
