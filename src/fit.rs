@@ -1,5 +1,12 @@
-//! Text fitting with fontdue metrics: the largest size from a small fixed ladder at which a text
-//! fits its box (wrapping to a few lines). Shared by the screens and `papan layout check`.
+//! Text fitting measured by parley, the engine bevy draws with: the largest size from a small fixed
+//! ladder at which a text fits its box (wrapping to a few lines). Shared by the screens and
+//! `papan layout check`, so what the check passes is what the screen draws.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use parley::fontique::{Blob, Collection, CollectionOptions, FontInfoOverride, SourceCache};
+use parley::{FontContext, FontFamily, Layout, LayoutContext, LineHeight, StyleProperty};
 
 /// The only font sizes papan uses, in pixels. A short fixed ladder, because bevy keeps one glyph
 /// atlas per size forever (bevy#5636): sizes must not vary freely with the data.
@@ -12,9 +19,34 @@ pub const SIZES: [f32; 22] = [
 pub const REGULAR_TTF: &[u8] = include_bytes!("../assets/fonts/NotoSans-Regular.ttf");
 pub const BOLD_TTF: &[u8] = include_bytes!("../assets/fonts/NotoSans-Bold.ttf");
 
-/// Measures text in one font.
+/// The one family a fitter knows: its font registered under this name only, as bevy registers
+/// each font asset under an alias of its own, so no fallback or weight matching picks another face.
+const FAMILY: &str = "papan-fit";
+
+/// Fits kept per fitter before the cache starts over: a screen fits the same few hundred texts
+/// on every redraw, a long-running one must not grow without end.
+const CACHE_LIMIT: usize = 4096;
+
+/// Measures text in one font, as bevy_text lays it out (parley: harfrust shaping with the font's
+/// GPOS kerning, UAX #14 line breaks, quantized advances).
 pub struct Fitter {
-    font: fontdue::Font,
+    engine: Mutex<Engine>,
+    /// (ascent + descent + gap) per pixel of font size: a line's full height, accents included.
+    line_height_per_px: f32,
+}
+
+struct Engine {
+    fonts: FontContext,
+    layouts: LayoutContext<()>,
+    fits: HashMap<FitKey, Fit>,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct FitKey {
+    text: String,
+    width: u32,
+    height: u32,
+    max_lines: usize,
 }
 
 /// Where a text landed.
@@ -26,11 +58,59 @@ pub struct Fit {
     pub fits: bool,
 }
 
+impl Engine {
+    /// `text` at `px`, broken into lines no wider than `max_width` where the text allows.
+    fn layout(&mut self, text: &str, px: f32, max_width: Option<f32>, line_height: LineHeight) -> Layout<()> {
+        let mut builder = self.layouts.ranged_builder(&mut self.fonts, text, 1.0, true);
+        builder.push_default(StyleProperty::FontFamily(FontFamily::named(FAMILY)));
+        builder.push_default(StyleProperty::FontSize(px));
+        builder.push_default(StyleProperty::LineHeight(line_height));
+        let mut layout = builder.build(text);
+        layout.break_all_lines(max_width);
+        layout
+    }
+
+    /// `text` wrapped to `width` at `px`: its lines, trimmed, and whether each fits the width.
+    fn wrap(&mut self, text: &str, px: f32, width: f32) -> (Vec<String>, bool) {
+        let layout = self.layout(text, px, Some(width), LineHeight::FontSizeRelative(1.2));
+        let mut within = true;
+        let lines = layout
+            .lines()
+            .map(|line| {
+                let metrics = line.metrics();
+                within &= metrics.advance - metrics.trailing_whitespace <= width;
+                // Parley gives an empty text one line past its end; clamp to what there is.
+                let range = line.text_range();
+                text.get(range.start.min(text.len())..range.end.min(text.len()))
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            })
+            .filter(|line| !line.is_empty())
+            .collect();
+        (lines, within)
+    }
+}
+
 impl Fitter {
     pub fn new(ttf: &[u8]) -> Result<Fitter, String> {
-        fontdue::Font::from_bytes(ttf, fontdue::FontSettings::default())
-            .map(|font| Fitter { font })
-            .map_err(str::to_string)
+        // Only our font: no system fonts to fall back on, so a missing glyph shows as missing.
+        let options = CollectionOptions { shared: false, system_fonts: false };
+        let mut fonts =
+            FontContext { collection: Collection::new(options), source_cache: SourceCache::default() };
+        let family = FontInfoOverride { family_name: Some(FAMILY), ..Default::default() };
+        let registered = fonts.collection.register_fonts(Blob::new(Arc::new(ttf.to_vec())), Some(family));
+        if registered.is_empty() {
+            return Err("not a font parley can read (TrueType or OpenType expected)".to_string());
+        }
+        let mut engine = Engine { fonts, layouts: LayoutContext::new(), fits: HashMap::new() };
+        let reference = 1000.0;
+        let layout = engine.layout("H", reference, None, LineHeight::MetricsRelative(1.0));
+        let line_height_per_px = layout.height() / reference;
+        if line_height_per_px.is_nan() || line_height_per_px <= 0.5 {
+            return Err(format!("the font gives a line height of {line_height_per_px} per pixel"));
+        }
+        Ok(Fitter { engine: Mutex::new(engine), line_height_per_px })
     }
 
     pub fn regular() -> Fitter {
@@ -41,42 +121,64 @@ impl Fitter {
         Fitter::new(BOLD_TTF).expect("the built-in bold font parses")
     }
 
-    /// Advance width of one line at `px`, with kerning.
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        // A panic mid-measure leaves nothing half-written that matters: the cache is only a cache.
+        self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Advance width of one line at `px`, shaped (kerning included) as the screen draws it.
     pub fn line_width(&self, text: &str, px: f32) -> f32 {
-        let mut width = 0.0;
-        let mut previous = None;
-        for c in text.chars() {
-            if let Some(kern) = previous.and_then(|p| self.font.horizontal_kern(p, c, px)) {
-                width += kern;
-            }
-            width += self.font.metrics(c, px).advance_width;
-            previous = Some(c);
-        }
-        width
+        self.engine().layout(text, px, None, LineHeight::FontSizeRelative(1.2)).width()
     }
 
     /// Height of one line (ascent + descent + gap) at `px`.
     pub fn line_height(&self, px: f32) -> f32 {
-        self.font.horizontal_line_metrics(px).map_or(px * 1.2, |m| m.new_line_size)
+        self.line_height_per_px * px
     }
 
     /// Whether the font has a glyph for every character (else the screen would show boxes).
     pub fn covers(&self, text: &str) -> bool {
-        text.chars().all(|c| c.is_whitespace() || self.font.lookup_glyph_index(c) != 0)
+        let layout = self.engine().layout(text, 32.0, None, LineHeight::FontSizeRelative(1.2));
+        layout.lines().all(|line| {
+            line.items().all(|item| match item {
+                parley::PositionedLayoutItem::GlyphRun(run) => run.glyphs().all(|glyph| glyph.id != 0),
+                parley::PositionedLayoutItem::InlineBox(_) => true,
+            })
+        })
     }
 
     /// The largest ladder size at which `text` fits `width` × `height` in at most `max_lines`
-    /// lines (broken at spaces); the smallest size, marked as not fitting, if none does.
+    /// lines; the smallest size, marked as not fitting, if none does.
     pub fn fit(&self, text: &str, width: f32, height: f32, max_lines: usize) -> Fit {
+        let key =
+            FitKey { text: text.to_string(), width: width.to_bits(), height: height.to_bits(), max_lines };
+        if let Some(fit) = self.engine().fits.get(&key) {
+            return fit.clone();
+        }
+        let fit = self.fit_uncached(text, width, height, max_lines.max(1));
+        let mut engine = self.engine();
+        if engine.fits.len() >= CACHE_LIMIT {
+            engine.fits.clear();
+        }
+        engine.fits.insert(key, fit.clone());
+        fit
+    }
+
+    fn fit_uncached(&self, text: &str, width: f32, height: f32, max_lines: usize) -> Fit {
         for &size in SIZES.iter().rev() {
-            if let Some(lines) = self.wrap(text, size, width, max_lines.max(1))
+            // Sizes too tall for one line need no shaping.
+            if self.line_height(size) > height {
+                continue;
+            }
+            if let Some(lines) = self.wrap(text, size, width, max_lines)
                 && lines.len() as f32 * self.line_height(size) <= height
             {
                 return Fit { size, lines, fits: true };
             }
         }
         let size = SIZES[0];
-        let lines = self.wrap(text, size, width, usize::MAX).unwrap_or_else(|| vec![text.to_string()]);
+        let (lines, _) = self.engine().wrap(text, size, width);
+        let lines = if lines.is_empty() { vec![text.trim().to_string()] } else { lines };
         Fit { size, lines, fits: false }
     }
 
@@ -94,44 +196,18 @@ impl Fitter {
     /// scrolls (steady text is easier to read from afar, and a static page costs no frames). A
     /// word wider than the box gets a page of its own (and is clipped).
     pub fn pages(&self, text: &str, size: f32, width: f32) -> Vec<String> {
-        let mut pages: Vec<String> = Vec::new();
-        let mut current = String::new();
-        for word in text.split_whitespace() {
-            let candidate = if current.is_empty() { word.to_string() } else { format!("{current} {word}") };
-            if current.is_empty() || self.line_width(&candidate, size) <= width {
-                current = candidate;
-            } else {
-                pages.push(std::mem::replace(&mut current, word.to_string()));
-            }
-        }
-        if !current.is_empty() || pages.is_empty() {
-            pages.push(current);
-        }
-        pages
+        let (pages, _) = self.engine().wrap(text, size, width);
+        if pages.is_empty() { vec![String::new()] } else { pages }
     }
 
-    /// Greedy word wrap; `None` if a word is wider than the box or more lines are needed.
+    /// The lines of `text` at `size` within `width`; `None` if a word is wider than the box or
+    /// more than `max_lines` are needed.
     fn wrap(&self, text: &str, size: f32, width: f32, max_lines: usize) -> Option<Vec<String>> {
-        let mut lines: Vec<String> = Vec::new();
-        let mut current = String::new();
-        for word in text.split_whitespace() {
-            if self.line_width(word, size) > width {
-                return None;
-            }
-            let candidate = if current.is_empty() { word.to_string() } else { format!("{current} {word}") };
-            if self.line_width(&candidate, size) <= width {
-                current = candidate;
-            } else {
-                lines.push(std::mem::replace(&mut current, word.to_string()));
-                if lines.len() >= max_lines {
-                    return None;
-                }
-            }
+        let (mut lines, within) = self.engine().wrap(text, size, width);
+        if lines.is_empty() {
+            lines.push(String::new());
         }
-        if !current.is_empty() || lines.is_empty() {
-            lines.push(current);
-        }
-        (lines.len() <= max_lines).then_some(lines)
+        (within && lines.len() <= max_lines).then_some(lines)
     }
 }
 
@@ -153,7 +229,13 @@ mod tests {
         assert_eq!(f.pages("Singkat", 40.0, 600.0), vec!["Singkat"]);
         assert_eq!(f.pages("", 40.0, 600.0), vec![""]);
         // A word wider than the box stands alone rather than vanishing.
-        assert_eq!(f.pages("a Dinas-Kependudukan-dan-Pencatatan-Sipil b", 40.0, 200.0).len(), 3);
+        assert_eq!(f.pages("a Kependudukanpencatatansipil b", 40.0, 200.0).len(), 3);
+        // A long hyphenated word breaks after its hyphens (UAX #14), as the screen would.
+        let hyphenated = f.pages("Dinas-Kependudukan-dan-Pencatatan-Sipil", 40.0, 300.0);
+        assert!(
+            hyphenated.len() > 1 && hyphenated.concat() == "Dinas-Kependudukan-dan-Pencatatan-Sipil",
+            "{hyphenated:?}"
+        );
     }
 
     #[test]
@@ -165,6 +247,22 @@ mod tests {
         assert!(f.line_height(100.0) > 100.0);
         assert!(f.covers("Kependudukan dan Pencatatan Sipil · 14.05 WIB — Rabu, 2 Desember"));
         assert!(!f.covers("ア"));
+    }
+
+    #[test]
+    fn kerning_comes_from_the_fonts_gpos_table() {
+        // Noto Sans kerns only in GPOS (it has no `kern` table): "AV" is narrower than "A" + "V",
+        // and "Tour" than its letters, as the screen draws them.
+        let f = Fitter::bold();
+        let apart = |text: &str| text.chars().map(|c| f.line_width(&c.to_string(), 100.0)).sum::<f32>();
+        for text in ["AVAV", "Tour", "WA-7"] {
+            assert!(
+                f.line_width(text, 100.0) < apart(text) - 2.0,
+                "{text}: {} vs {}",
+                f.line_width(text, 100.0),
+                apart(text)
+            );
+        }
     }
 
     #[test]

@@ -32,16 +32,26 @@ pub fn pss_kib(process: Process) -> anyhow::Result<u64> {
 /// Context switches so far, voluntary and not, of this process's thread named `name`: how often
 /// it woke, which a thread with nothing to do should not.
 pub fn thread_context_switches(name: &str) -> anyhow::Result<u64> {
-    for task in std::fs::read_dir("/proc/self/task")? {
+    threads_context_switches(Process::This)?.remove(name).with_context(|| format!("no thread named {name}"))
+}
+
+/// Context switches so far, voluntary and not, of each of a process's threads, summed by thread
+/// name (several threads may share one, like a pool's workers).
+pub fn threads_context_switches(process: Process) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(process.path("task"))? {
         let dir = task?.path();
-        if std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim() != name {
+        // A thread that ended since the listing is simply not counted.
+        let (Ok(comm), Ok(status)) =
+            (std::fs::read_to_string(dir.join("comm")), std::fs::read_to_string(dir.join("status")))
+        else {
             continue;
-        }
-        let status = std::fs::read_to_string(dir.join("status"))?;
-        return Ok(number_line(&status, "voluntary_ctxt_switches:")?
-            + number_line(&status, "nonvoluntary_ctxt_switches:")?);
+        };
+        let switches = number_line(&status, "voluntary_ctxt_switches:")?
+            + number_line(&status, "nonvoluntary_ctxt_switches:")?;
+        *by_name.entry(comm.trim().to_string()).or_default() += switches;
     }
-    anyhow::bail!("no thread named {name}")
+    Ok(by_name)
 }
 
 /// The number on a `Key: N [kB]` line of a /proc file.

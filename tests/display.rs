@@ -50,6 +50,11 @@ fn share_near(image: &Image, rect: papan::layout::Rect, colour: (u8, u8, u8)) ->
 
 /// A hub with the built-in hall: (hub, staff token, display token, its folder).
 async fn start_hub() -> (hub::RunningHub, String, String, tempfile::TempDir) {
+    start_hub_with(Hall::builtin()).await
+}
+
+/// A hub with this hall: (hub, staff token, display token, its folder).
+async fn start_hub_with(hall: Hall) -> (hub::RunningHub, String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = HubConfig::generate();
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -60,7 +65,7 @@ async fn start_hub() -> (hub::RunningHub, String, String, tempfile::TempDir) {
     let options = HubOptions {
         config,
         data_dir: dir.path().join("hub"),
-        hall: Hall::builtin(),
+        hall,
         clock: hub::core::system_clock(),
         shared_journal: None,
     };
@@ -145,6 +150,158 @@ async fn hall_screens_show_the_calls_at_every_size() {
             std::fs::copy(&out, docs.join("hall-landscape-1920x1080.png")).unwrap();
         }
     }
+    running.stop().await.unwrap();
+}
+
+/// A text and its box, as `papan display --text-proof` saves them beside the screenshot.
+#[derive(serde::Deserialize, Debug)]
+struct ProofBox {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+    text: String,
+}
+
+/// The board drawn as its texts alone (white on black, not clipped) and their boxes.
+fn text_proof(
+    hub_url: &str,
+    token: &str,
+    layout: &str,
+    size: (u32, u32),
+    out: &Path,
+) -> (Image, Vec<ProofBox>) {
+    let status = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["display", "--layout", layout, "--windowed", &format!("{}x{}", size.0, size.1)])
+        .args(["--hub", hub_url, "--token", token, "--screen", "proof-screen", "--after-ms", "800"])
+        .arg("--screenshot")
+        .arg(out)
+        .arg("--text-proof")
+        .arg("--cache")
+        .arg(out.with_extension("cache"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "papan display exited with {status}");
+    let image = image::open(out).unwrap().to_rgb8();
+    assert_eq!(image.dimensions(), size, "{layout}");
+    let boxes_path = format!("{}.boxes.json", out.display());
+    let boxes = serde_json::from_slice(&std::fs::read(&boxes_path).unwrap()).unwrap();
+    (image, boxes)
+}
+
+/// Lit pixels outside every box (a pixel of anti-aliasing beyond an edge allowed), and each
+/// box's count of lit pixels.
+fn ink_outside_boxes(image: &Image, boxes: &[ProofBox]) -> (Vec<(u32, u32)>, Vec<u32>) {
+    let mut outside = Vec::new();
+    let mut inside = vec![0u32; boxes.len()];
+    for (x, y, p) in image.enumerate_pixels() {
+        if p.0.iter().all(|&c| c < 48) {
+            continue;
+        }
+        let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+        let mut seen = false;
+        for (i, b) in boxes.iter().enumerate() {
+            if fx >= b.x - 1.0 && fx <= b.x + b.w + 1.0 && fy >= b.y - 1.0 && fy <= b.y + b.h + 1.0 {
+                inside[i] += 1;
+                seen = true;
+            }
+        }
+        if !seen {
+            outside.push((x, y));
+        }
+    }
+    (outside, inside)
+}
+
+/// Every text the screens show (the hall's longest agency names in the hero and the history, a
+/// long ticker, the clock) stays inside the box it was fitted to, checked by pixels at the sizes
+/// halls use. The proof draws texts unclipped, so a text measured narrower than it is drawn
+/// would show outside its box; a text too long for any size must show too (the control).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fitted_texts_stay_inside_their_boxes_at_every_screen_size() {
+    let (running, staff, display, dir) = start_hub().await;
+    let mut session = staff_session(&running, &staff).await;
+    // The longest names of MPP Palembang last, so they are in the hero and at the top of history.
+    let calls = [("A-123", 2), ("R-88", 28), ("U-105", 34), ("V-7", 36), ("W-12", 38)];
+    for (i, (ticket, counter)) in calls.iter().enumerate() {
+        let call =
+            CallCommand { ticket: ticket.parse().unwrap(), counter: *counter, agency: None, service: None };
+        session.command(&format!("c{i}"), HubCommand::Call(call)).await.unwrap();
+    }
+    let ticker = "Pelayanan Kementerian Agraria dan Tata Ruang / Badan Pertanahan Nasional dan Dinas \
+        Penanaman Modal dan Pelayanan Terpadu Satu Pintu Provinsi buka Senin sampai Jumat pukul 08.00–15.00 WIB";
+    session.command("t", HubCommand::Ticker(TickerCommand { text: ticker.into() })).await.unwrap();
+
+    // The portrait screen of the agency with the longest name (a local copy of the shipped layout).
+    let portrait = dir.path().join("dpmptsp-portrait.toml");
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/layouts/counter-portrait.toml"),
+    )
+    .unwrap();
+    std::fs::write(&portrait, shipped.replace("\"disdukcapil\"", "\"dpmptsp-prov\"")).unwrap();
+    let portrait = portrait.display().to_string();
+
+    let cases = [
+        ("hall-landscape", (1366, 768)),
+        ("hall-landscape", (1920, 1080)),
+        ("agency-wall", (1366, 768)),
+        ("agency-wall", (1920, 1080)),
+        (portrait.as_str(), (1080, 1920)),
+    ];
+    for (layout, size) in cases {
+        let name = Path::new(layout).file_stem().unwrap().to_string_lossy().to_string();
+        let out = dir.path().join(format!("proof-{name}-{}x{}.png", size.0, size.1));
+        let (url, token, layout_arg, out2) =
+            (running.ws_url(), display.clone(), layout.to_string(), out.clone());
+        let (image, boxes) =
+            tokio::task::spawn_blocking(move || text_proof(&url, &token, &layout_arg, size, &out2))
+                .await
+                .unwrap();
+        assert!(boxes.len() >= 10, "{name} {size:?}: {} texts", boxes.len());
+        for long in ["Dinas Penanaman Modal", "Loket 38"] {
+            assert!(
+                boxes.iter().any(|b| b.text.replace('\n', " ").to_lowercase().contains(&long.to_lowercase())),
+                "{name} {size:?}: {long} is shown"
+            );
+        }
+        let (outside, inside) = ink_outside_boxes(&image, &boxes);
+        if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+            std::fs::copy(&out, std::env::temp_dir().join(out.file_name().unwrap())).unwrap();
+        }
+        assert!(
+            outside.is_empty(),
+            "{name} {size:?}: {} lit pixels outside every text box, first at {:?}; {}",
+            outside.len(),
+            outside[0],
+            out.display()
+        );
+        for (b, ink) in boxes.iter().zip(&inside) {
+            if !b.text.trim().is_empty() {
+                assert!(*ink > 0, "{name} {size:?}: {:?} was not drawn", b.text);
+            }
+        }
+    }
+
+    running.stop().await.unwrap();
+
+    // The control: an agency name that is one word longer than the hero's line cannot fit at any
+    // size; drawn unclipped it shows outside its box, and the check above sees it.
+    let mut hall = Hall::builtin();
+    let agency = hall.agencies.iter_mut().find(|a| a.id == "dpmptsp-prov").unwrap();
+    agency.name = "PelayananTerpadu".repeat(12);
+    let (running, staff, display, dir) = start_hub_with(hall).await;
+    let mut session = staff_session(&running, &staff).await;
+    let call = CallCommand { ticket: "W-12".parse().unwrap(), counter: 38, agency: None, service: None };
+    session.command("c", HubCommand::Call(call)).await.unwrap();
+    let out = dir.path().join("proof-control.png");
+    let (url, token, out2) = (running.ws_url(), display.clone(), out.clone());
+    let (image, boxes) =
+        tokio::task::spawn_blocking(move || text_proof(&url, &token, "hall-landscape", (1366, 768), &out2))
+            .await
+            .unwrap();
+    let (outside, _) = ink_outside_boxes(&image, &boxes);
+    assert!(outside.len() > 100, "the uncut name shows outside its box ({} pixels)", outside.len());
     running.stop().await.unwrap();
 }
 

@@ -181,6 +181,9 @@ fn bench_display_times_papan_and_a_live_browser_board() {
         "--against-chromium",
         "--chromium-settle-secs",
         "1",
+        "--speaking",
+        "--speaking-settle-secs",
+        "4",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
@@ -211,4 +214,14 @@ fn bench_display_times_papan_and_a_live_browser_board() {
         ratio[0] > 0.0 && ratio[1] > 0.0 && ratio[2] >= 0.0 && ratio[3] > 0.0 && ratio[4] > 0.0,
         "{stdout}"
     );
+    // The speaking screen at rest on the paced sink: the device wakes once per period (so the sink
+    // is paced and the screen has its device open), the player thread sleeps.
+    let speaking = stdout.lines().skip_while(|l| !l.starts_with("a speaking screen at rest")).nth(1);
+    let speaking = speaking.unwrap_or_else(|| panic!("no speaking screen: {stdout}"));
+    let rate = |thread: &str| -> Option<f64> {
+        let after = speaking.split(&format!("{thread} ")).nth(1)?;
+        after.split("/s").next()?.parse().ok()
+    };
+    assert!(rate("cpal_alsa_out").is_some_and(|r| r > 5.0), "{speaking}");
+    assert!(rate("papan-audio").is_none_or(|r| r <= 5.0), "{speaking}");
 }

@@ -3,6 +3,7 @@
 //! → the frame that draws it, and CPU and memory of a static board with its ticking clock; then the
 //! same for a browser board in Chromium, fed by the same hub.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,9 @@ use clap::Args;
 use super::browser::{BoardHub, TreeMemory, board_frames, board_html, tree_cpu_ticks, tree_memory};
 use super::harness::{BenchHub, Frame, KillOnDrop, frames, now_us, percentile};
 use crate::client::{ClientOptions, Session};
-use crate::process_stats::{Process, clock_ticks_per_second, cpu_ticks, status_kib};
+use crate::process_stats::{
+    Process, clock_ticks_per_second, cpu_ticks, status_kib, threads_context_switches,
+};
 use crate::protocol::{CallCommand, Command, Seq, TickerCommand, Ticket};
 
 #[derive(Args)]
@@ -38,6 +41,14 @@ pub struct DisplayBenchArgs {
     /// How long Chromium may settle after its calls before its static board is measured.
     #[arg(long, default_value_t = 10)]
     chromium_settle_secs: u64,
+    /// Also measure a speaking screen at rest: voice on, one call spoken, its audio going to a
+    /// private PulseAudio null sink, which is paced like a sound card (ALSA's `null` is not).
+    /// Needs Debian's pulseaudio and libasound2-plugins.
+    #[arg(long)]
+    speaking: bool,
+    /// How long the speaking screen gets to say its call and come to rest before it is measured.
+    #[arg(long, default_value_t = 15)]
+    speaking_settle_secs: u64,
 }
 
 /// Where a board under test logs the frames it drew.
@@ -168,13 +179,17 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
 
     // The static board: the clock still ticks, nothing else happens.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (ticks_before, frames_at_start) = (cpu_ticks(Process::Pid(pid))?, frames(&log).len());
-    tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
-    let (ticks_after, frames_at_end) = (cpu_ticks(Process::Pid(pid))?, frames(&log).len());
-    let cpu_percent = cpu_percent(ticks_after - ticks_before, Duration::from_secs(args.idle_secs));
+    let frames_at_start = frames(&log).len();
+    let silent_rest = measure_rest(pid, Duration::from_secs(args.idle_secs)).await?;
+    let (cpu_percent, frames_at_end) = (silent_rest.cpu_percent, frames(&log).len());
     let (rss, hwm) = (status_kib(Process::Pid(pid), "VmRSS:")?, status_kib(Process::Pid(pid), "VmHWM:")?);
     let papan_memory = tree_memory(pid);
     drop(child);
+    let speaking = if args.speaking {
+        Some(measure_speaking(&args, &screen, &staff, calls.last_seq, &temp).await?)
+    } else {
+        None
+    };
     let chromium = if args.against_chromium {
         let hub = BoardHub { url: &screen.url, token: &screen.token };
         Some(measure_chromium(&args, &hub, calls.last_seq, &staff, &temp).await?)
@@ -208,6 +223,23 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
         rss / 1024,
         hwm / 1024
     );
+    println!(
+        "  its context switches at rest: {:.1}/s ({})",
+        silent_rest.switches_per_second(),
+        silent_rest.busiest(3)
+    );
+    if let Some(speaking) = speaking {
+        println!(
+            "a speaking screen at rest (voice on, one call spoken, audio to a paced PulseAudio null sink), {} s:",
+            args.idle_secs
+        );
+        println!(
+            "  CPU {:.2} % of one core, context switches {:.1}/s ({})",
+            speaking.cpu_percent,
+            speaking.switches_per_second(),
+            speaking.busiest(5)
+        );
+    }
     if let Some(chromium) = chromium {
         println!(
             "the same board in Chromium --kiosk --disable-gpu: an HTML page whose script is a display client of the hub"
@@ -247,6 +279,134 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A screen process over a window at rest: CPU and how often each of its threads woke.
+struct Rest {
+    over: Duration,
+    cpu_percent: f64,
+    /// Context switches in the window, by thread name.
+    switches: BTreeMap<String, u64>,
+}
+
+impl Rest {
+    fn switches_per_second(&self) -> f64 {
+        self.switches.values().sum::<u64>() as f64 / self.over.as_secs_f64()
+    }
+
+    /// The `n` threads that woke most, as "name 12.3/s, …".
+    fn busiest(&self, n: usize) -> String {
+        let mut threads: Vec<(&String, &u64)> = self.switches.iter().collect();
+        threads.sort_by(|a, b| b.1.cmp(a.1));
+        let rate = |count: u64| count as f64 / self.over.as_secs_f64();
+        let shown: Vec<String> =
+            threads.iter().take(n).map(|(name, count)| format!("{name} {:.1}/s", rate(**count))).collect();
+        shown.join(", ")
+    }
+}
+
+/// Watches process `pid` for `over`.
+async fn measure_rest(pid: u32, over: Duration) -> anyhow::Result<Rest> {
+    let (ticks_before, switches_before) =
+        (cpu_ticks(Process::Pid(pid))?, threads_context_switches(Process::Pid(pid))?);
+    tokio::time::sleep(over).await;
+    let (ticks_after, switches_after) =
+        (cpu_ticks(Process::Pid(pid))?, threads_context_switches(Process::Pid(pid))?);
+    let switches = switches_after
+        .into_iter()
+        .map(|(name, after)| {
+            let before = switches_before.get(&name).copied().unwrap_or(0);
+            (name, after.saturating_sub(before))
+        })
+        .collect();
+    Ok(Rest { over, cpu_percent: cpu_percent(ticks_after.saturating_sub(ticks_before), over), switches })
+}
+
+/// A private PulseAudio with one null sink: it takes samples at the rate a sound card would, so a
+/// player's and a device's wake-ups show as they would in a hall, with no sound card here.
+struct PacedSink {
+    _daemon: KillOnDrop,
+    home: PathBuf,
+    runtime: PathBuf,
+}
+
+impl PacedSink {
+    fn start(dir: &Path) -> anyhow::Result<PacedSink> {
+        let (home, runtime) = (dir.join("home"), dir.join("run"));
+        std::fs::create_dir_all(&home)?;
+        std::fs::create_dir_all(runtime.join("pulse"))?;
+        // ALSA's default device goes to PulseAudio (the plugin is in libasound2-plugins).
+        std::fs::write(home.join(".asoundrc"), "pcm.!default { type pulse }\nctl.!default { type pulse }\n")?;
+        let socket = runtime.join("pulse/native");
+        let log = dir.join("pulseaudio.log");
+        let daemon = std::process::Command::new("pulseaudio")
+            .args(["--daemonize=no", "-n", "--exit-idle-time=-1", "--load=module-null-sink"])
+            .arg(format!("--load=module-native-protocol-unix auth-anonymous=1 socket={}", socket.display()))
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .context("starting pulseaudio (Debian: apt install pulseaudio libasound2-plugins)")?;
+        let daemon = KillOnDrop(daemon);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "pulseaudio did not open {} within 10 s; its log: {}",
+                socket.display(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(PacedSink { _daemon: daemon, home, runtime })
+    }
+
+    /// `command` with its sound going to this sink.
+    fn route<'a>(&self, command: &'a mut std::process::Command) -> &'a mut std::process::Command {
+        command.env("HOME", &self.home).env("XDG_RUNTIME_DIR", &self.runtime)
+    }
+}
+
+/// A speaking screen: a second `papan display`, voice on and its sound on a paced sink, is shown
+/// the board, says one call, comes to rest, and is watched at rest.
+async fn measure_speaking(
+    args: &DisplayBenchArgs,
+    screen: &ClientOptions,
+    staff: &ClientOptions,
+    seq: Seq,
+    temp: &Path,
+) -> anyhow::Result<Rest> {
+    let sink = PacedSink::start(&temp.join("pulse"))?;
+    let log = temp.join("speaking-frames.log");
+    let started_us = now_us();
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .args(["display", "--screen", "bench-speaking", "--layout", &args.layout])
+        .args(["--windowed", &args.size, "--hub", &screen.url, "--token", &screen.token])
+        .arg("--cache")
+        .arg(temp.join("cache-speaking"))
+        .arg("--bench-log")
+        .arg(&log);
+    let child = KillOnDrop(sink.route(&mut command).spawn().context("starting a speaking papan display")?);
+    let pid = child.0.id();
+    wait_for_seq(FrameLog::Papan(&log), seq, started_us).await?;
+    let mut session = Session::connect(staff, 0).await?;
+    let ticket = Ticket::new("B", 17).expect("valid ticket");
+    let call = Command::Call(CallCommand { ticket, counter: 5, agency: None, service: None });
+    let called = session.command("bench-speaking", call).await?.seq;
+    session.close().await;
+    wait_for_seq(FrameLog::Papan(&log), called, started_us).await?;
+    tokio::time::sleep(Duration::from_secs(args.speaking_settle_secs)).await;
+    let rest = measure_rest(pid, Duration::from_secs(args.idle_secs)).await?;
+    // A screen that found no device would be quiet for the wrong reason.
+    anyhow::ensure!(
+        rest.switches.contains_key("cpal_alsa_out"),
+        "the speaking screen has no audio device open (threads: {:?}); is libasound2-plugins installed?",
+        rest.switches.keys().collect::<Vec<_>>()
+    );
+    drop(child);
+    Ok(rest)
 }
 
 /// CPU time over a window as a percentage of one core.

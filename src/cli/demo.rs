@@ -136,6 +136,7 @@ pub(super) fn run(args: DemoArgs, runtime: &tokio::runtime::Runtime) -> anyhow::
             monitor: 0,
             screenshot: None,
             screenshot_after: Duration::ZERO,
+            text_proof: false,
             voice: pack.map(|pack| VoiceSetup { pack, wav_dir: Some(data.join("voice")) }),
             // With --calls the demo ends once they are made, shown and spoken; without, when closed.
             quit_at_seq: args.calls.map(|_| staff_done),

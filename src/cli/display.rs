@@ -33,6 +33,10 @@ pub struct DisplayArgs {
     /// Wait this long before the screenshot.
     #[arg(long, default_value_t = 1500)]
     after_ms: u64,
+    /// With --screenshot: only the texts, white on black and unclipped, and their boxes in
+    /// PNG.boxes.json (the test that no text leaves its box).
+    #[arg(long, hide = true, requires = "screenshot")]
+    text_proof: bool,
     /// Voice clip pack for announcements.
     #[arg(long, default_value = crate::voice::pack::DEFAULT_PACK_DIR)]
     pack: PathBuf,
@@ -88,6 +92,7 @@ pub(super) fn run(args: DisplayArgs) -> anyhow::Result<()> {
         monitor: args.monitor,
         screenshot: args.screenshot,
         screenshot_after: Duration::from_millis(args.after_ms),
+        text_proof: args.text_proof,
         voice,
         quit_at_seq: None,
         bench_log: args.bench_log,

@@ -49,6 +49,9 @@ pub struct DisplayOptions {
     pub screenshot: Option<PathBuf>,
     /// How long to wait before the screenshot (for the board to arrive).
     pub screenshot_after: Duration,
+    /// With the screenshot: draw only the texts, white on black and unclipped, and save their
+    /// boxes beside it, so a test can see by pixels whether any text leaves its box.
+    pub text_proof: bool,
     /// Speak calls with this clip pack (None: a silent screen).
     pub voice: Option<VoiceSetup>,
     /// Set by someone else (the demo) to a seq: the display closes once its board has reached
@@ -138,7 +141,11 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         // not count.
         UpdateMode::reactive_low_power(SAFETY_FRAME_EVERY)
     };
-    let background = crate::hall::parse_colour(&layout.background).unwrap_or((11, 31, 58));
+    let background = if options.text_proof {
+        (0, 0, 0)
+    } else {
+        crate::hall::parse_colour(&layout.background).unwrap_or((11, 31, 58))
+    };
     let cursor = bevy::window::CursorOptions { visible: !kiosk, ..default() };
     let mut app = App::new();
     if kiosk {
@@ -190,6 +197,9 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         probe::plugin(&mut app, path).with_context(|| format!("creating {}", path.display()))?;
     }
     if let Some(path) = options.screenshot {
+        if options.text_proof {
+            app.insert_resource(view::TextProof::default());
+        }
         screenshot::plugin(&mut app, path, options.screenshot_after);
     }
     app.run();

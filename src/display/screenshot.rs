@@ -8,6 +8,14 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_dis
 
 use super::DisplaySet;
 use super::net::BoardState;
+use super::view::TextProof;
+
+/// Where a text proof's boxes go: beside the screenshot, `shot.png` → `shot.png.boxes.json`.
+fn proof_boxes_path(screenshot: &std::path::Path) -> PathBuf {
+    let mut name = screenshot.as_os_str().to_owned();
+    name.push(".boxes.json");
+    PathBuf::from(name)
+}
 
 #[derive(Resource)]
 struct ScreenshotPlan {
@@ -29,13 +37,27 @@ pub(super) fn plugin(app: &mut App, path: PathBuf, after: Duration) {
     .add_systems(Update, take_screenshot.in_set(DisplaySet::Capture));
 }
 
-fn take_screenshot(mut commands: Commands, mut plan: ResMut<ScreenshotPlan>, state: Res<BoardState>) {
+fn take_screenshot(
+    mut commands: Commands,
+    mut plan: ResMut<ScreenshotPlan>,
+    state: Res<BoardState>,
+    proof: Option<Res<TextProof>>,
+) {
     let now = Instant::now();
     if plan.requested || now < plan.not_before || (state.board.is_none() && now < plan.not_after) {
         return;
     }
     plan.requested = true;
     info!("taking a screenshot to {}", plan.path.display());
+    if let Some(proof) = proof {
+        let path = proof_boxes_path(&plan.path);
+        let written = serde_json::to_vec_pretty(&proof.boxes)
+            .map_err(std::io::Error::other)
+            .and_then(|json| std::fs::write(&path, json));
+        if let Err(e) = written {
+            error!("cannot write the text boxes to {}: {e}", path.display());
+        }
+    }
     commands.spawn(Screenshot::primary_window()).observe(save_to_disk(plan.path.clone())).observe(
         |_: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| {
             exit.write(AppExit::Success);

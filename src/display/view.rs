@@ -25,13 +25,30 @@ use crate::protocol::Seq;
 #[derive(Resource)]
 pub struct ScreenLayout(pub Layout);
 
-/// Fonts as bevy assets and as fontdue fitters (same files, so sizes agree).
+/// Fonts as bevy assets and as fitters (same files, same engine: parley, so sizes agree).
 #[derive(Resource)]
 pub(super) struct Fonts {
     pub(super) regular: Handle<Font>,
     pub(super) bold: Handle<Font>,
     fit_regular: Fitter,
     fit_bold: Fitter,
+}
+
+/// Present in a text proof (`--text-proof`): the board is drawn as its texts alone, white on
+/// black and unclipped, and every text's box is kept here for the screenshot to save.
+#[derive(Resource, Default)]
+pub struct TextProof {
+    pub boxes: Vec<ProofBox>,
+}
+
+/// A text and the box the board gave it, in window pixels.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProofBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    pub text: String,
 }
 
 /// Root of everything the board spawned; despawned whole on rebuild.
@@ -137,8 +154,11 @@ fn rebuild_board(
     fonts: Option<Res<Fonts>>,
     mut built: ResMut<Built>,
     roots: Query<Entity, With<BoardRoot>>,
-    window: Query<&Window, With<PrimaryWindow>>,
-    mut pictures: Pictures,
+    (window, mut pictures, mut proof): (
+        Query<&Window, With<PrimaryWindow>>,
+        Pictures,
+        Option<ResMut<TextProof>>,
+    ),
 ) {
     let (Some(fonts), Ok(window)) = (fonts, window.single()) else { return };
     let size = (window.width() as u32, window.height() as u32);
@@ -168,7 +188,11 @@ fn rebuild_board(
     if !state.online {
         painter.text(offline_badge_box(width, height), OFFLINE_BADGE, true, WHITE, 1, Some(OFFLINE));
     }
-    let nodes = painter.nodes;
+    let mut nodes = painter.nodes;
+    if let Some(proof) = proof.as_mut() {
+        proof.boxes = nodes.iter_mut().filter_map(prove_text).collect();
+        nodes.retain(|node| node.text.is_some());
+    }
     commands
         .spawn((BoardRoot, Node { width: percent(100), height: percent(100), ..default() }))
         .with_children(|root| {
@@ -207,6 +231,22 @@ fn rebuild_board(
             }
         });
     *built = now;
+}
+
+/// A placed text as its proof shows it (white, nothing behind, not clipped), and its box.
+fn prove_text(node: &mut Placed) -> Option<ProofBox> {
+    let (text, _, colour) = node.text.as_mut()?;
+    *colour = WHITE;
+    node.background = None;
+    node.image = None;
+    node.hero = None;
+    node.node.overflow = Overflow::visible();
+    let px = |value: Val| match value {
+        Val::Px(px) => px,
+        _ => f32::NAN,
+    };
+    let (x, y, w, h) = (px(node.node.left), px(node.node.top), px(node.node.width), px(node.node.height));
+    Some(ProofBox { x, y, w, h, text: text.clone() })
 }
 
 /// Out-of-sight texts holding the glyphs the board may show later, at the sizes it will show them.
