@@ -16,6 +16,19 @@ use papan::protocol::{CallCommand, Command as HubCommand, Role, TickerCommand};
 type Image = image::RgbImage;
 
 fn screenshot(hub_url: &str, token: &str, layout: &str, size: (u32, u32), out: &Path, cache: &Path) -> Image {
+    screenshot_with(hub_url, token, layout, size, out, cache, &[])
+}
+
+/// `papan display --screenshot` with `extra` arguments, as the screen `test-screen`.
+fn screenshot_with(
+    hub_url: &str,
+    token: &str,
+    layout: &str,
+    size: (u32, u32),
+    out: &Path,
+    cache: &Path,
+    extra: &[&str],
+) -> Image {
     let status = Command::new(env!("CARGO_BIN_EXE_papan"))
         .args(["display", "--layout", layout, "--windowed", &format!("{}x{}", size.0, size.1)])
         .args(["--hub", hub_url, "--token", token, "--screen", "test-screen", "--after-ms", "800"])
@@ -23,6 +36,7 @@ fn screenshot(hub_url: &str, token: &str, layout: &str, size: (u32, u32), out: &
         .arg(out)
         .arg("--cache")
         .arg(cache)
+        .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
@@ -171,20 +185,8 @@ fn text_proof(
     size: (u32, u32),
     out: &Path,
 ) -> (Image, Vec<ProofBox>) {
-    let status = Command::new(env!("CARGO_BIN_EXE_papan"))
-        .args(["display", "--layout", layout, "--windowed", &format!("{}x{}", size.0, size.1)])
-        .args(["--hub", hub_url, "--token", token, "--screen", "proof-screen", "--after-ms", "800"])
-        .arg("--screenshot")
-        .arg(out)
-        .arg("--text-proof")
-        .arg("--cache")
-        .arg(out.with_extension("cache"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "papan display exited with {status}");
-    let image = image::open(out).unwrap().to_rgb8();
-    assert_eq!(image.dimensions(), size, "{layout}");
+    let image =
+        screenshot_with(hub_url, token, layout, size, out, &out.with_extension("cache"), &["--text-proof"]);
     let boxes_path = format!("{}.boxes.json", out.display());
     let boxes = serde_json::from_slice(&std::fs::read(&boxes_path).unwrap()).unwrap();
     (image, boxes)
