@@ -138,10 +138,15 @@ mod tests {
                 }
             })
             .unwrap();
+        // A thread counts a switch when it blocks again after answering: let it get back to its
+        // wait before each reading, or the last wake-up may not be counted yet.
+        let settle = || std::thread::sleep(std::time::Duration::from_millis(50));
+        settle();
         let before = thread_context_switches("papan-test-wake").unwrap();
         for _ in 0..5 {
             ask.0.send(()).unwrap();
             woken.1.recv().unwrap();
+            settle();
         }
         let after = thread_context_switches("papan-test-wake").unwrap();
         assert!(after >= before + 5, "woken five times: {before} → {after}");
