@@ -182,8 +182,9 @@ fn bench_display_times_papan_and_a_live_browser_board() {
         "--chromium-settle-secs",
         "1",
         "--speaking",
+        // The call is spoken and its hero flashed well within this.
         "--speaking-settle-secs",
-        "4",
+        "10",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));

@@ -237,7 +237,7 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
             "  CPU {:.2} % of one core, context switches {:.1}/s ({})",
             speaking.cpu_percent,
             speaking.switches_per_second(),
-            speaking.busiest(5)
+            speaking.busiest(usize::MAX)
         );
     }
     if let Some(chromium) = chromium {
@@ -294,9 +294,10 @@ impl Rest {
         self.switches.values().sum::<u64>() as f64 / self.over.as_secs_f64()
     }
 
-    /// The `n` threads that woke most, as "name 12.3/s, …".
+    /// The `n` threads that woke most, as "name 12.3/s, …" (threads that never woke left out).
     fn busiest(&self, n: usize) -> String {
-        let mut threads: Vec<(&String, &u64)> = self.switches.iter().collect();
+        let mut threads: Vec<(&String, &u64)> =
+            self.switches.iter().filter(|(_, count)| **count > 0).collect();
         threads.sort_by(|a, b| b.1.cmp(a.1));
         let rate = |count: u64| count as f64 / self.over.as_secs_f64();
         let shown: Vec<String> =
