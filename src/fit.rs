@@ -70,11 +70,12 @@ impl Engine {
         layout
     }
 
-    /// `text` wrapped to `width` at `px`: its lines, trimmed, and whether each fits the width.
+    /// `text` wrapped to `width` at `px`: its lines, trimmed (one empty line for a blank text),
+    /// and whether each fits the width.
     fn wrap(&mut self, text: &str, px: f32, width: f32) -> (Vec<String>, bool) {
         let layout = self.layout(text, px, Some(width), LineHeight::FontSizeRelative(1.2));
         let mut within = true;
-        let lines = layout
+        let mut lines: Vec<String> = layout
             .lines()
             .map(|line| {
                 let metrics = line.metrics();
@@ -88,6 +89,9 @@ impl Engine {
             })
             .filter(|line| !line.is_empty())
             .collect();
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
         (lines, within)
     }
 }
@@ -178,7 +182,6 @@ impl Fitter {
         }
         let size = SIZES[0];
         let (lines, _) = self.engine().wrap(text, size, width);
-        let lines = if lines.is_empty() { vec![text.trim().to_string()] } else { lines };
         Fit { size, lines, fits: false }
     }
 
@@ -196,17 +199,13 @@ impl Fitter {
     /// scrolls (steady text is easier to read from afar, and a static page costs no frames). A
     /// word wider than the box gets a page of its own (and is clipped).
     pub fn pages(&self, text: &str, size: f32, width: f32) -> Vec<String> {
-        let (pages, _) = self.engine().wrap(text, size, width);
-        if pages.is_empty() { vec![String::new()] } else { pages }
+        self.engine().wrap(text, size, width).0
     }
 
     /// The lines of `text` at `size` within `width`; `None` if a word is wider than the box or
     /// more than `max_lines` are needed.
     fn wrap(&self, text: &str, size: f32, width: f32, max_lines: usize) -> Option<Vec<String>> {
-        let (mut lines, within) = self.engine().wrap(text, size, width);
-        if lines.is_empty() {
-            lines.push(String::new());
-        }
+        let (lines, within) = self.engine().wrap(text, size, width);
         (within && lines.len() <= max_lines).then_some(lines)
     }
 }

@@ -155,13 +155,8 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
 
     let log = temp.join("frames.log");
     let started_us = now_us();
-    let child = std::process::Command::new(std::env::current_exe()?)
-        .args(["display", "--no-voice", "--screen", "bench", "--layout", &args.layout])
-        .args(["--windowed", &args.size, "--hub", &screen.url, "--token", &screen.token])
-        .arg("--cache")
-        .arg(temp.join("cache"))
-        .arg("--bench-log")
-        .arg(&log)
+    let child = display_command(&args, &screen, "bench", &temp.join("cache"), &log)?
+        .arg("--no-voice")
         .spawn()
         .context("starting papan display")?;
     let child = KillOnDrop(child);
@@ -281,6 +276,26 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `papan display` as screen `name` of the bench hub, at the bench's layout and size, logging its
+/// frames to `log`.
+fn display_command(
+    args: &DisplayBenchArgs,
+    screen: &ClientOptions,
+    name: &str,
+    cache: &Path,
+    log: &Path,
+) -> anyhow::Result<std::process::Command> {
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .args(["display", "--screen", name, "--layout", &args.layout])
+        .args(["--windowed", &args.size, "--hub", &screen.url, "--token", &screen.token])
+        .arg("--cache")
+        .arg(cache)
+        .arg("--bench-log")
+        .arg(log);
+    Ok(command)
+}
+
 /// A screen process over a window at rest: CPU and how often each of its threads woke.
 struct Rest {
     over: Duration,
@@ -332,7 +347,7 @@ struct PacedSink {
 }
 
 impl PacedSink {
-    fn start(dir: &Path) -> anyhow::Result<PacedSink> {
+    async fn start(dir: &Path) -> anyhow::Result<PacedSink> {
         let (home, runtime) = (dir.join("home"), dir.join("run"));
         std::fs::create_dir_all(&home)?;
         std::fs::create_dir_all(runtime.join("pulse"))?;
@@ -358,7 +373,7 @@ impl PacedSink {
                 socket.display(),
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(PacedSink { _daemon: daemon, home, runtime })
     }
@@ -378,17 +393,10 @@ async fn measure_speaking(
     seq: Seq,
     temp: &Path,
 ) -> anyhow::Result<Rest> {
-    let sink = PacedSink::start(&temp.join("pulse"))?;
+    let sink = PacedSink::start(&temp.join("pulse")).await?;
     let log = temp.join("speaking-frames.log");
     let started_us = now_us();
-    let mut command = std::process::Command::new(std::env::current_exe()?);
-    command
-        .args(["display", "--screen", "bench-speaking", "--layout", &args.layout])
-        .args(["--windowed", &args.size, "--hub", &screen.url, "--token", &screen.token])
-        .arg("--cache")
-        .arg(temp.join("cache-speaking"))
-        .arg("--bench-log")
-        .arg(&log);
+    let mut command = display_command(args, screen, "bench-speaking", &temp.join("cache-speaking"), &log)?;
     let child = KillOnDrop(sink.route(&mut command).spawn().context("starting a speaking papan display")?);
     let pid = child.0.id();
     wait_for_seq(FrameLog::Papan(&log), seq, started_us).await?;
