@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::queue::{Call, Event, EventFrame, Seq, Ticket};
+use crate::hall::{Agency, PriorityRule};
+use crate::queue::{Band, Call, Event, EventFrame, Issued, Priority, Seq, Ticket};
+use crate::stats::{self, EstimateGrades, RECENT_SERVICES};
 
 /// How many recent calls the board keeps (screens show fewer).
 pub const RECENT_CALLS: usize = 20;
@@ -28,6 +30,105 @@ pub struct Board {
     /// Highest ticket number called today per ticket letter: where `call_next` goes on from.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub last_numbers: BTreeMap<String, u16>,
+    /// Highest ticket number handed out today per ticket letter: where `issue` goes on from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub issued_numbers: BTreeMap<String, u16>,
+    /// Each agency's queue of handed-out tickets, for agencies that had any today.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queues: BTreeMap<String, AgencyQueue>,
+    /// The day's wait bands held against the waits that followed, hall-wide.
+    #[serde(default, skip_serializing_if = "EstimateGrades::is_empty")]
+    pub grades: EstimateGrades,
+    /// How the previous service day ended, kept through the day's reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_day: Option<DaySummary>,
+}
+
+/// One agency's handed-out tickets and what its services took today.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgencyQueue {
+    /// Tickets waiting to be called, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Waiting>,
+    /// Tickets called that did not come, until they expire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<Missed>,
+    /// Its latest service times in seconds (call → done, or → the counter's next call).
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub service_secs: VecDeque<u32>,
+    /// Calls of its queue since a priority ticket was last called (for `priority = N`).
+    #[serde(default)]
+    pub since_priority: u32,
+    #[serde(default)]
+    pub counts: DayCounts,
+}
+
+/// A ticket waiting in its agency's queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// Seq of its `issue` event.
+    pub seq: Seq,
+    /// When it was handed out.
+    pub at: jiff::Timestamp,
+    pub ticket: Ticket,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// The band it was shown when handed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Band>,
+}
+
+/// A ticket that was called and did not come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missed {
+    pub ticket: Ticket,
+    /// The counter that called it.
+    pub counter: u16,
+    /// When it was marked as not come.
+    pub at: jiff::Timestamp,
+    /// When it leaves the missed list.
+    pub until: jiff::Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// One agency's (or the hall's) counts of a service day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    pub issued: u32,
+    /// Tickets called from the queue (first calls only).
+    pub called: u32,
+    /// Services finished (done, or closed by the counter's next call).
+    pub served: u32,
+    pub no_shows: u32,
+    /// Sum of the waits (issue → first call) of the tickets called, in seconds.
+    pub wait_secs_total: u64,
+}
+
+/// How a service day ended: kept on the board for the day after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySummary {
+    pub day: Option<jiff::civil::Date>,
+    pub counts: DayCounts,
+    /// Tickets still waiting at the day's reset: never served.
+    pub unserved: u32,
+    pub grades: EstimateGrades,
+}
+
+/// Where a counter's current ticket stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Called (or being served): the counter's service clock runs.
+    #[default]
+    Serving,
+    Done,
+    /// Did not come; it is on the missed list.
+    NoShow,
 }
 
 /// One call as the screens show it.
@@ -44,6 +145,18 @@ pub struct CallRecord {
     /// How many times it was recalled after the first call.
     #[serde(default)]
     pub recalls: u32,
+    /// A priority ticket (lansia, disabilitas, ibu hamil), as it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// When this counter first called this ticket: its service runs from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<jiff::Timestamp>,
+    #[serde(default, skip_serializing_if = "is_serving")]
+    pub service_state: Service,
+}
+
+fn is_serving(state: &Service) -> bool {
+    *state == Service::Serving
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,9 +201,17 @@ impl Board {
                 self.ticker = (!text.is_empty()).then(|| text.to_string());
             }
             Event::Clear { counter, agency } => {
+                self.finish_service(*counter, agency, frame.at);
                 self.counters.retain(|c| !(c.counter == *counter && &c.agency == agency));
             }
+            Event::Issue(issued) => self.record_issue(frame, issued),
+            Event::Done { counter, agency } => self.finish_service(*counter, agency, frame.at),
+            Event::NoShow { counter, agency, until } => self.record_no_show(frame, *counter, agency, *until),
             Event::Reset { day } => {
+                self.previous_day = self.day.map(|_| self.day_summary());
+                self.queues.clear();
+                self.issued_numbers.clear();
+                self.grades = EstimateGrades::default();
                 self.day = Some(*day);
                 self.counters.clear();
                 self.recent.clear();
@@ -114,14 +235,204 @@ impl Board {
         Ticket::new(letters, last.saturating_add(1))
     }
 
+    /// The agency's queue, if it had tickets handed out today.
+    pub fn queue(&self, agency: &str) -> Option<&AgencyQueue> {
+        self.queues.get(agency)
+    }
+
+    /// Counters of `agency` open now: those that called since the day began and were not closed.
+    pub fn counters_open(&self, agency: &str) -> u32 {
+        self.counters.iter().filter(|c| c.agency == agency).count() as u32
+    }
+
+    /// The number `issue` hands out next for `letters`: after the highest issued or called today.
+    pub fn next_issued(&self, letters: &str) -> Result<Ticket, crate::queue::TicketError> {
+        let issued = self.issued_numbers.get(letters).copied().unwrap_or(0);
+        let called = self.last_numbers.get(letters).copied().unwrap_or(0);
+        Ticket::new(letters, issued.max(called).saturating_add(1))
+    }
+
+    /// Whether `ticket` is waiting or on a missed list anywhere in the hall.
+    pub fn is_queued(&self, ticket: &Ticket) -> bool {
+        self.queues.values().any(|q| {
+            q.waiting.iter().any(|w| &w.ticket == ticket) || q.missed.iter().any(|m| &m.ticket == ticket)
+        })
+    }
+
+    /// How many tickets would be called before a new one of `priority` at `agency`, by the
+    /// agency's rule.
+    pub fn ahead_of_new(&self, agency: &Agency, priority: Option<Priority>) -> u32 {
+        let Some(queue) = self.queues.get(&agency.id) else { return 0 };
+        let all = queue.waiting.len() as u32;
+        let priority_waiting = queue.waiting.iter().filter(|w| w.priority.is_some()).count() as u32;
+        match (priority, agency.priority) {
+            (None, _) => all,
+            (Some(_), PriorityRule::First) => priority_waiting,
+            // One call in N: the priority tickets ahead each take N calls, and the next priority
+            // turn is some calls away.
+            (Some(_), PriorityRule::Every(n)) => {
+                let n = u32::from(n);
+                let to_next_turn = (n - 1).saturating_sub(queue.since_priority);
+                all.min(priority_waiting * n + to_next_turn)
+            }
+        }
+    }
+
+    /// The band a new ticket with `ahead` tickets before it would be shown at `agency` now.
+    pub fn estimate_for(&self, agency: &str, ahead: u32) -> Option<Band> {
+        let queue = self.queues.get(agency)?;
+        let recent: Vec<u32> = queue.service_secs.iter().copied().collect();
+        stats::estimate(ahead, self.counters_open(agency), &recent)
+    }
+
+    /// The ticket `call_next` takes at `agency` now, among tickets of `letters`: the oldest
+    /// waiting one, priority tickets first by the agency's rule. None when nothing waits.
+    pub fn next_in_queue(&self, agency: &Agency, letters: &str) -> Option<&Waiting> {
+        let queue = self.queues.get(&agency.id)?;
+        let mut candidates = queue.waiting.iter().filter(|w| w.ticket.letters() == letters);
+        let oldest = candidates.clone().next();
+        let oldest_priority = candidates.find(|w| w.priority.is_some());
+        let priority_turn = match agency.priority {
+            PriorityRule::First => true,
+            PriorityRule::Every(n) => queue.since_priority + 1 >= u32::from(n),
+        };
+        let oldest_regular =
+            queue.waiting.iter().find(|w| w.ticket.letters() == letters && w.priority.is_none());
+        match (oldest_priority, oldest_regular) {
+            (Some(p), _) if priority_turn => Some(p),
+            (_, Some(r)) => Some(r),
+            _ => oldest,
+        }
+    }
+
+    /// Whether the agency's queue has been used today (tickets handed out): then `call_next`
+    /// takes from it instead of counting.
+    pub fn queues_tickets(&self, agency: &str) -> bool {
+        self.queues.get(agency).is_some_and(|q| q.counts.issued > 0)
+    }
+
+    /// The day so far, for reports and the day's reset.
+    pub fn day_summary(&self) -> DaySummary {
+        let mut counts = DayCounts::default();
+        let mut unserved = 0;
+        for queue in self.queues.values() {
+            counts.add(&queue.counts);
+            unserved += queue.waiting.len() as u32;
+        }
+        DaySummary { day: self.day, counts, unserved, grades: self.grades.clone() }
+    }
+
+    fn record_issue(&mut self, frame: &EventFrame, issued: &Issued) {
+        let number = self.issued_numbers.entry(issued.ticket.letters().to_string()).or_default();
+        *number = (*number).max(issued.ticket.number());
+        let queue = self.queues.entry(issued.agency.clone()).or_default();
+        queue.expire_missed(frame.at);
+        queue.counts.issued += 1;
+        queue.waiting.push(Waiting {
+            seq: frame.seq,
+            at: frame.at,
+            ticket: issued.ticket.clone(),
+            service: issued.service.clone(),
+            priority: issued.priority,
+            estimate: issued.estimate,
+        });
+    }
+
+    /// Takes a called ticket off its agency's waiting or missed list; its priority, if any.
+    fn take_from_queue(&mut self, frame: &EventFrame, call: &Call) -> Option<Priority> {
+        let queue = self.queues.get_mut(&call.agency)?;
+        queue.expire_missed(frame.at);
+        if let Some(i) = queue.waiting.iter().position(|w| w.ticket == call.ticket) {
+            let waiting = queue.waiting.remove(i);
+            let waited = frame.at.duration_since(waiting.at).as_secs().max(0) as u64;
+            queue.counts.called += 1;
+            queue.counts.wait_secs_total += waited;
+            queue.since_priority = if waiting.priority.is_some() { 0 } else { queue.since_priority + 1 };
+            self.grades.record(waiting.estimate, waited);
+            return waiting.priority;
+        }
+        let i = queue.missed.iter().position(|m| m.ticket == call.ticket)?;
+        queue.missed.remove(i).priority
+    }
+
+    /// Ends the counter's service, if one runs: its time joins the agency's service times.
+    fn finish_service(&mut self, counter: u16, agency: &str, at: jiff::Timestamp) {
+        let Some(record) = self.counters.iter_mut().find(|c| c.counter == counter && c.agency == agency)
+        else {
+            return;
+        };
+        if record.service_state != Service::Serving {
+            return;
+        }
+        record.service_state = Service::Done;
+        for r in self.recent.iter_mut().filter(|r| r.ticket == record.ticket && r.counter == counter) {
+            r.service_state = Service::Done;
+        }
+        let Some(since) = record.since else { return };
+        let secs = at.duration_since(since).as_secs().clamp(0, i64::from(u32::MAX)) as u32;
+        // Only agencies that hand out tickets keep service times: nobody asks the others.
+        if let Some(queue) = self.queues.get_mut(agency) {
+            queue.counts.served += 1;
+            queue.service_secs.push_back(secs);
+            if queue.service_secs.len() > RECENT_SERVICES {
+                queue.service_secs.pop_front();
+            }
+        }
+    }
+
+    fn record_no_show(&mut self, frame: &EventFrame, counter: u16, agency: &str, until: jiff::Timestamp) {
+        let Some(record) = self.counters.iter_mut().find(|c| c.counter == counter && c.agency == agency)
+        else {
+            return;
+        };
+        if record.service_state != Service::Serving {
+            return;
+        }
+        record.service_state = Service::NoShow;
+        let missed = Missed {
+            ticket: record.ticket.clone(),
+            counter,
+            at: frame.at,
+            until,
+            service: record.service.clone(),
+            priority: record.priority,
+        };
+        for r in self.recent.iter_mut().filter(|r| r.ticket == missed.ticket && r.counter == counter) {
+            r.service_state = Service::NoShow;
+        }
+        let queue = self.queues.entry(agency.to_string()).or_default();
+        queue.expire_missed(frame.at);
+        queue.counts.no_shows += 1;
+        queue.missed.retain(|m| m.ticket != missed.ticket);
+        queue.missed.push(missed);
+    }
+
     fn record_call(&mut self, frame: &EventFrame, call: &Call, recall: bool) {
         let last = self.last_numbers.entry(call.ticket.letters().to_string()).or_default();
         *last = (*last).max(call.ticket.number());
-        let earlier_recalls = self
+        let earlier = self
             .recent
             .iter()
-            .find(|r| r.ticket == call.ticket && r.counter == call.counter && r.agency == call.agency)
-            .map(|r| r.recalls);
+            .find(|r| r.ticket == call.ticket && r.counter == call.counter && r.agency == call.agency);
+        let earlier_recalls = earlier.map(|r| r.recalls);
+        let previous = self.serving(call.counter, &call.agency).cloned();
+        let same_ticket = previous.as_ref().is_some_and(|p| p.ticket == call.ticket);
+        // A new ticket at the counter ends the service of the one before it.
+        if !same_ticket {
+            self.finish_service(call.counter, &call.agency, frame.at);
+        }
+        let mut priority = previous.as_ref().filter(|_| same_ticket).and_then(|p| p.priority);
+        if !recall && !same_ticket {
+            priority = self.take_from_queue(frame, call).or(priority);
+        }
+        let since = match &previous {
+            Some(p) if same_ticket => p.since.or(Some(frame.at)),
+            _ => Some(frame.at),
+        };
+        let service_state = match &previous {
+            Some(p) if same_ticket && p.service_state == Service::Done => Service::Done,
+            _ => Service::Serving,
+        };
         let record = CallRecord {
             seq: frame.seq,
             at: frame.at,
@@ -134,6 +445,9 @@ impl Board {
                 (true, None) => 1,
                 (false, _) => 0,
             },
+            priority,
+            since,
+            service_state,
         };
         // A ticket shows once in the history: a recall or repeated call moves it to the top.
         self.recent.retain(|r| {
@@ -147,6 +461,39 @@ impl Board {
             Ok(i) => self.counters[i] = record,
             Err(i) => self.counters.insert(i, record),
         }
+    }
+}
+
+impl AgencyQueue {
+    /// Drops missed tickets whose time on the list is over.
+    fn expire_missed(&mut self, now: jiff::Timestamp) {
+        self.missed.retain(|m| m.until > now);
+    }
+
+    /// The missed tickets still callable at `now`.
+    pub fn missed_at(&self, now: jiff::Timestamp) -> impl Iterator<Item = &Missed> {
+        self.missed.iter().filter(move |m| m.until > now)
+    }
+
+    /// Waiting tickets, and of them priority tickets.
+    pub fn waiting_counts(&self) -> (u32, u32) {
+        let priority = self.waiting.iter().filter(|w| w.priority.is_some()).count();
+        (self.waiting.len() as u32, priority as u32)
+    }
+
+    /// The median of its recent service times, in seconds.
+    pub fn median_service_secs(&self) -> Option<u32> {
+        stats::median(self.service_secs.iter().copied())
+    }
+}
+
+impl DayCounts {
+    fn add(&mut self, other: &DayCounts) {
+        self.issued += other.issued;
+        self.called += other.called;
+        self.served += other.served;
+        self.no_shows += other.no_shows;
+        self.wait_secs_total += other.wait_secs_total;
     }
 }
 
@@ -254,6 +601,212 @@ mod tests {
         let skip = EventFrame { seq: 5, at: at(5), event: call("A-5", 1, "x") };
         assert_eq!(board.apply(&skip), Applied::Gap { expected: 3, got: 5 });
         assert_eq!(board, before);
+    }
+
+    /// A small hall's agency: letters A, counters 1–3, with the given priority rule.
+    fn agency(rule: PriorityRule) -> Agency {
+        let mut hall = crate::hall::Hall::builtin();
+        let mut agency =
+            hall.agencies.swap_remove(hall.agencies.iter().position(|a| a.id == "disdukcapil").unwrap());
+        agency.priority = rule;
+        agency
+    }
+
+    /// Plays one step the way the hub decides it: issues with the hub's ahead and band, calls the
+    /// queue's next ticket, ends or misses a counter's service.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Issue(Option<Priority>),
+        CallNext(u16),
+        Done(u16),
+        NoShow(u16),
+        Advance(u16),
+    }
+
+    struct Day {
+        board: Board,
+        frames: Vec<EventFrame>,
+        now: i64,
+        agency: Agency,
+    }
+
+    impl Day {
+        fn new(rule: PriorityRule) -> Day {
+            let mut day = Day { board: Board::default(), frames: Vec::new(), now: 0, agency: agency(rule) };
+            day.push(Event::Reset { day: "2026-12-03".parse().unwrap() });
+            day
+        }
+
+        fn push(&mut self, event: Event) {
+            let frame = EventFrame { seq: self.board.seq + 1, at: at(self.now), event };
+            assert_eq!(self.board.apply(&frame), Applied::Changed);
+            self.frames.push(frame);
+        }
+
+        fn step(&mut self, step: &Step) -> Option<Ticket> {
+            match *step {
+                Step::Issue(priority) => {
+                    let ahead = self.board.ahead_of_new(&self.agency, priority);
+                    let estimate = self.board.estimate_for("disdukcapil", ahead);
+                    let ticket = self.board.next_issued("A").unwrap();
+                    self.push(Event::Issue(Issued {
+                        ticket,
+                        agency: "disdukcapil".into(),
+                        service: None,
+                        priority,
+                        ahead,
+                        estimate,
+                    }));
+                }
+                Step::CallNext(counter) => {
+                    let ticket = self.board.next_in_queue(&self.agency, "A")?.ticket.clone();
+                    self.push(call(&ticket.to_string(), counter, "disdukcapil"));
+                    return Some(ticket);
+                }
+                Step::Done(counter) | Step::NoShow(counter) => {
+                    let serving = self.board.serving(counter, "disdukcapil")?;
+                    if serving.service_state != Service::Serving {
+                        return None;
+                    }
+                    let agency = "disdukcapil".to_string();
+                    self.push(match step {
+                        Step::Done(_) => Event::Done { counter, agency },
+                        _ => Event::NoShow { counter, agency, until: at(self.now + 1800) },
+                    });
+                }
+                Step::Advance(secs) => self.now += i64::from(secs),
+            }
+            None
+        }
+    }
+
+    #[test]
+    fn call_next_takes_priority_first_then_the_oldest() {
+        let mut day = Day::new(PriorityRule::First);
+        for priority in [None, None, Some(Priority::Lansia), None, Some(Priority::IbuHamil)] {
+            day.step(&Step::Issue(priority));
+        }
+        assert_eq!(day.board.queue("disdukcapil").unwrap().waiting_counts(), (5, 2));
+        let order: Vec<String> = (0..5).map(|_| day.step(&Step::CallNext(1)).unwrap().to_string()).collect();
+        assert_eq!(order, ["A-003", "A-005", "A-001", "A-002", "A-004"]);
+        assert!(day.step(&Step::CallNext(1)).is_none(), "the queue is empty");
+        assert_eq!(day.board.serving(1, "disdukcapil").unwrap().priority, None);
+        let lansia = day.board.recent.iter().find(|r| r.ticket.to_string() == "A-003").unwrap();
+        assert_eq!(lansia.priority, Some(Priority::Lansia), "history keeps the mark");
+    }
+
+    #[test]
+    fn one_call_in_n_goes_to_priority_tickets() {
+        let mut day = Day::new(PriorityRule::Every(3));
+        for priority in [None, None, None, None, Some(Priority::Disabilitas), Some(Priority::Lansia)] {
+            day.step(&Step::Issue(priority));
+        }
+        let order: Vec<String> = (0..6).map(|_| day.step(&Step::CallNext(2)).unwrap().to_string()).collect();
+        assert_eq!(order, ["A-001", "A-002", "A-005", "A-003", "A-004", "A-006"]);
+    }
+
+    #[test]
+    fn services_no_shows_and_the_day_summary() {
+        let mut day = Day::new(PriorityRule::First);
+        for _ in 0..4 {
+            day.step(&Step::Issue(None));
+        }
+        day.step(&Step::Advance(120));
+        day.step(&Step::CallNext(1));
+        day.step(&Step::Advance(300));
+        day.step(&Step::Done(1));
+        day.step(&Step::CallNext(1));
+        day.step(&Step::Advance(60));
+        day.step(&Step::NoShow(1));
+        day.step(&Step::CallNext(1));
+        day.step(&Step::Advance(240));
+        // The next call closes the service of the one before.
+        day.step(&Step::CallNext(1));
+        let queue = day.board.queue("disdukcapil").unwrap();
+        assert_eq!(queue.service_secs, [300, 240]);
+        assert_eq!(
+            (queue.counts.issued, queue.counts.called, queue.counts.served, queue.counts.no_shows),
+            (4, 4, 2, 1)
+        );
+        assert_eq!(queue.missed_at(at(day.now)).map(|m| m.ticket.to_string()).collect::<Vec<_>>(), ["A-002"]);
+        assert_eq!(queue.missed_at(at(day.now + 3600)).count(), 0, "missed tickets expire");
+        // Called again from the missed list, it leaves it.
+        day.push(call("A-002", 2, "disdukcapil"));
+        assert_eq!(day.board.queue("disdukcapil").unwrap().missed.len(), 0);
+        day.step(&Step::Issue(None));
+        day.push(Event::Reset { day: "2026-12-04".parse().unwrap() });
+        let summary = day.board.previous_day.clone().unwrap();
+        assert_eq!((summary.counts.issued, summary.unserved), (5, 1), "a ticket still waiting is unserved");
+        assert!(day.board.queues.is_empty() && day.board.issued_numbers.is_empty());
+    }
+
+    #[test]
+    fn estimates_are_graded_when_their_ticket_is_called() {
+        let mut day = Day::new(PriorityRule::First);
+        // Ten services of 5 minutes at one counter teach the agency its pace.
+        for _ in 0..10 {
+            day.step(&Step::Issue(None));
+            day.step(&Step::CallNext(1));
+            day.step(&Step::Advance(300));
+            day.step(&Step::Done(1));
+        }
+        let before = day.board.grades.clone();
+        day.step(&Step::Issue(None));
+        day.step(&Step::Issue(None));
+        let waiting = &day.board.queue("disdukcapil").unwrap().waiting;
+        let band = waiting[1].estimate.expect("ten services are enough to say something");
+        assert!(band.holds(600), "second in line at one 5-minute counter: about 10 minutes, got {band}");
+        day.step(&Step::CallNext(1));
+        day.step(&Step::Advance(600));
+        day.step(&Step::CallNext(1));
+        assert_eq!(day.board.grades.checked, before.checked + 2);
+        assert_eq!(day.board.grades.inside, before.inside + 2, "{:?}", day.board.grades);
+    }
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        let step = prop_oneof![
+            3 => prop::option::weighted(0.2, prop::sample::select(vec![Priority::Lansia, Priority::IbuHamil]))
+                .prop_map(Step::Issue),
+            3 => (1u16..=4).prop_map(Step::CallNext),
+            2 => (1u16..=4).prop_map(Step::Done),
+            1 => (1u16..=4).prop_map(Step::NoShow),
+            2 => (1u16..900).prop_map(Step::Advance),
+        ];
+        prop::collection::vec(step, 1..120)
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever staff do: a ticket is called from the queue once, counts add up, and replaying
+        /// the journal (or a board saved halfway, as compaction does) gives the same queues.
+        #[test]
+        fn queues_call_each_ticket_once_and_replay_the_same(steps in steps(), rule in prop_oneof![
+            Just(PriorityRule::First), (2u16..5).prop_map(PriorityRule::Every)
+        ]) {
+            let mut day = Day::new(rule);
+            let mut called = std::collections::BTreeSet::new();
+            for step in &steps {
+                if let Some(ticket) = day.step(step) {
+                    prop_assert!(called.insert(ticket.clone()), "{ticket} called twice from the queue");
+                }
+            }
+            let queue = day.board.queue("disdukcapil").cloned().unwrap_or_default();
+            let (waiting, _) = queue.waiting_counts();
+            prop_assert_eq!(queue.counts.issued, waiting + queue.counts.called);
+            prop_assert!(queue.counts.served + queue.counts.no_shows <= queue.counts.called);
+            let mut replayed = Board::default();
+            let half = day.frames.len() / 2;
+            for frame in &day.frames[..half] {
+                replayed.apply(frame);
+            }
+            let saved: Board = serde_json::from_str(&serde_json::to_string(&replayed).unwrap()).unwrap();
+            let mut replayed = saved;
+            for frame in &day.frames[half..] {
+                prop_assert_eq!(replayed.apply(frame), Applied::Changed);
+            }
+            prop_assert_eq!(&replayed, &day.board);
+        }
     }
 
     #[test]

@@ -71,10 +71,12 @@ impl ClientError {
 }
 
 /// The hub's answer to a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acked {
     pub seq: Seq,
     pub duplicate: bool,
+    /// For `issue`: the ticket handed out.
+    pub issued: Option<Box<crate::protocol::Issued>>,
 }
 
 /// Accepts `host:port`, `http://host:port` or a full `ws://host:port/ws` URL.
@@ -267,8 +269,8 @@ impl Session {
                 Ok(frame) => frame?,
             };
             match frame {
-                Some(HubFrame::Ack { id: acked, seq, duplicate }) if acked == id => {
-                    return Ok(Acked { seq, duplicate });
+                Some(HubFrame::Ack { id: acked, seq, duplicate, issued }) if acked == id => {
+                    return Ok(Acked { seq, duplicate, issued });
                 }
                 Some(HubFrame::Error { id: Some(failed), code, message, .. }) if failed == id => {
                     return Err(ClientError::Refused { code, message });

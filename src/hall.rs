@@ -26,7 +26,79 @@ pub struct Hall {
     pub phrases: Vec<Phrase>,
     #[serde(default)]
     pub voice: VoiceSettings,
+    #[serde(default, skip_serializing_if = "WaitingSettings::is_default")]
+    pub waiting: WaitingSettings,
     pub agencies: Vec<Agency>,
+}
+
+/// How the hall treats tickets that were handed out (see docs/waiting.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WaitingSettings {
+    /// How long a ticket that did not come when called stays on the missed list ("Terlewat"),
+    /// from where staff can call it again.
+    pub missed_minutes: u16,
+}
+
+impl Default for WaitingSettings {
+    fn default() -> Self {
+        WaitingSettings { missed_minutes: 30 }
+    }
+}
+
+impl WaitingSettings {
+    fn is_default(&self) -> bool {
+        *self == WaitingSettings::default()
+    }
+}
+
+/// When an agency calls its priority tickets (lansia, disabilitas, ibu hamil): `"first"` (before
+/// any other ticket) or a number N (one call in N goes to a priority ticket while one waits).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawPriorityRule", into = "RawPriorityRule")]
+pub enum PriorityRule {
+    #[default]
+    First,
+    Every(u16),
+}
+
+impl PriorityRule {
+    fn is_first(&self) -> bool {
+        *self == PriorityRule::First
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RawPriorityRule {
+    Word(String),
+    Every(i64),
+}
+
+impl TryFrom<RawPriorityRule> for PriorityRule {
+    type Error = String;
+
+    fn try_from(raw: RawPriorityRule) -> Result<Self, Self::Error> {
+        match raw {
+            RawPriorityRule::Word(word) if word == "first" => Ok(PriorityRule::First),
+            RawPriorityRule::Every(n) if (2..=20).contains(&n) => Ok(PriorityRule::Every(n as u16)),
+            RawPriorityRule::Word(word) => {
+                Err(format!("priority {word:?}: write \"first\" or a number of calls from 2 to 20"))
+            }
+            RawPriorityRule::Every(n) => {
+                Err(format!("priority {n}: one call in N goes to priority tickets, N from 2 to 20"))
+            }
+        }
+    }
+}
+
+impl From<PriorityRule> for RawPriorityRule {
+    fn from(rule: PriorityRule) -> Self {
+        match rule {
+            PriorityRule::First => RawPriorityRule::Word("first".into()),
+            PriorityRule::Every(n) => RawPriorityRule::Every(i64::from(n)),
+        }
+    }
 }
 
 /// How announcements are built from clips: templates of clip tokens with placeholders
@@ -146,6 +218,13 @@ pub struct Agency {
     /// Clip for this agency's destination word, instead of the hall's (e.g. "meja").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
+    /// When its priority tickets are called.
+    #[serde(default, skip_serializing_if = "PriorityRule::is_first")]
+    pub priority: PriorityRule,
+    /// The service time its Standar Pelayanan promises ("jangka waktu"), in minutes: the
+    /// console shows a counter's service against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standard_minutes: Option<u16>,
 }
 
 /// A prerecorded announcement staff can trigger, e.g. the lunch break.
@@ -248,6 +327,9 @@ impl Hall {
                     add(at("counters"), format!("agency {}: counter {counter} is listed twice", agency.id));
                 }
             }
+            if agency.standard_minutes == Some(0) {
+                add(at("standard_minutes"), format!("agency {}: standard_minutes starts at 1", agency.id));
+            }
             for (field, token) in [("voice", &agency.voice), ("destination", &agency.destination)] {
                 if let Some(token) = token
                     && (PLACEHOLDERS.contains(&token.as_str()) || !is_clip_token(token))
@@ -299,6 +381,12 @@ impl Hall {
             add(
                 FieldPath::item_key("voice", "stale_after_s"),
                 "voice.stale_after_s must be between 5 and 3600".into(),
+            );
+        }
+        if !(1..=480).contains(&self.waiting.missed_minutes) {
+            add(
+                FieldPath::item_key("waiting", "missed_minutes"),
+                "waiting.missed_minutes must be between 1 and 480".into(),
             );
         }
         let mut phrase_ids = BTreeSet::new();

@@ -7,6 +7,7 @@ pub mod city;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod day_sim;
 #[cfg(feature = "display")]
 pub mod display;
 pub mod durable_file;
@@ -20,8 +21,10 @@ pub mod protocol;
 pub mod queue;
 pub mod random_id;
 pub mod source_error;
+pub mod stats;
 pub mod tls;
 pub mod voice;
+pub mod waiting;
 
 /// This build's version, reported to clients and in health checks.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

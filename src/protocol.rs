@@ -9,7 +9,9 @@ use crate::board::Board;
 use crate::hall::Hall;
 use crate::layout::Layouts;
 // The queue's own types travel on the wire as they are.
-pub use crate::queue::{Call, Event, EventFrame, MAX_TICKET_NUMBER, Seq, Ticket, TicketError};
+pub use crate::queue::{
+    Band, Call, Event, EventFrame, Issued, MAX_TICKET_NUMBER, Priority, Seq, Ticket, TicketError,
+};
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -32,6 +34,8 @@ pub enum Role {
     Display,
     /// A counter or integration: subscribes and sends commands.
     Staff,
+    /// A ticket machine or the `/ambil` page: subscribes and may only issue tickets.
+    Kiosk,
 }
 
 impl fmt::Display for Role {
@@ -39,6 +43,7 @@ impl fmt::Display for Role {
         f.write_str(match self {
             Role::Display => "display",
             Role::Staff => "staff",
+            Role::Kiosk => "kiosk",
         })
     }
 }
@@ -138,6 +143,9 @@ pub enum HubFrame {
         /// True when this id was already applied earlier; nothing was applied now.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         duplicate: bool,
+        /// For `issue`: the ticket handed out, people ahead and the wait band.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issued: Option<Box<Issued>>,
     },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +181,12 @@ pub enum Command {
     Announce(AnnounceCommand),
     Ticker(TickerCommand),
     Clear(ClearCommand),
+    /// A ticket handed out: reported by a ticket system (`ticket` given) or numbered by the hub.
+    Issue(IssueCommand),
+    /// The counter finished serving its ticket ("Selesai").
+    Done(CounterCommand),
+    /// The counter's ticket did not come ("Tidak hadir"): it goes to the missed list.
+    NoShow(CounterCommand),
     Reset,
 }
 
@@ -238,6 +252,31 @@ pub struct ClearCommand {
     pub agency: Option<String>,
 }
 
+/// A ticket handed out at `agency`. Without `ticket` the hub gives the next number of the
+/// agency's letter (`letter`, needed only when it hands out several).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCommand {
+    pub agency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Ticket>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// A command about a counter's current ticket (`done`, `no_show`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterCommand {
+    pub counter: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+}
+
 /// Machine-readable error codes; the message says the rest in words.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
@@ -274,6 +313,10 @@ pub enum ErrorCode {
     IdReused,
     /// The hub lists as many screens as it may; a new screen id is refused.
     TooManyScreens,
+    /// `call_next` at an agency whose queue has no ticket waiting.
+    QueueEmpty,
+    /// `done` or `no_show` at a counter that is not serving a ticket.
+    NotServing,
 }
 
 impl ErrorCode {
@@ -404,6 +447,8 @@ pub fn explain_command(command: &serde_json::Value, prefix: &str) -> Option<Stri
         Some("announce") => field_error::<AnnounceCommand>(command, prefix),
         Some("ticker") => field_error::<TickerCommand>(command, prefix),
         Some("clear") => field_error::<ClearCommand>(command, prefix),
+        Some("issue") => field_error::<IssueCommand>(command, prefix),
+        Some("done") | Some("no_show") => field_error::<CounterCommand>(command, prefix),
         Some("reset") => None,
         Some(other) => Some(format!(
             "{prefix}type: unknown command {:?}; expected one of {}",
@@ -645,6 +690,15 @@ mod tests {
             Command::Announce(AnnounceCommand { phrase: "x".into() }),
             Command::Ticker(TickerCommand { text: "x".into() }),
             Command::Clear(ClearCommand { counter: 1, agency: None }),
+            Command::Issue(IssueCommand {
+                agency: "x".into(),
+                ticket: None,
+                letter: None,
+                service: None,
+                priority: Some(Priority::IbuHamil),
+            }),
+            Command::Done(CounterCommand { counter: 1, agency: None }),
+            Command::NoShow(CounterCommand { counter: 1, agency: None }),
             Command::Reset,
         ];
         let kinds: Vec<&str> = commands.iter().map(Command::kind).collect();
@@ -660,6 +714,16 @@ mod tests {
             Event::Announce { phrase: "x".into() },
             Event::Ticker { text: "x".into() },
             Event::Clear { counter: 1, agency: "x".into() },
+            Event::Issue(Issued {
+                ticket: "A-1".parse().unwrap(),
+                agency: "x".into(),
+                service: None,
+                priority: None,
+                ahead: 0,
+                estimate: None,
+            }),
+            Event::Done { counter: 1, agency: "x".into() },
+            Event::NoShow { counter: 1, agency: "x".into(), until: jiff::Timestamp::UNIX_EPOCH },
             Event::Reset { day },
             Event::HallChanged,
             Event::LayoutChanged,
@@ -673,7 +737,7 @@ mod tests {
 
     #[test]
     fn ack_hides_duplicate_flag_unless_set() {
-        let ack = HubFrame::Ack { id: "a".into(), seq: 3, duplicate: false };
+        let ack = HubFrame::Ack { id: "a".into(), seq: 3, duplicate: false, issued: None };
         assert_eq!(ack.to_json(), r#"{"type":"ack","id":"a","seq":3}"#);
     }
 }

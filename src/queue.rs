@@ -42,6 +42,20 @@ pub enum Event {
         counter: u16,
         agency: String,
     },
+    /// A ticket was handed out (by a ticket system or the `/ambil` kiosk page) and waits.
+    Issue(Issued),
+    /// The counter finished serving its ticket.
+    Done {
+        counter: u16,
+        agency: String,
+    },
+    /// The counter's ticket did not come: it waits on the agency's missed list until `until`,
+    /// from where staff can call it again.
+    NoShow {
+        counter: u16,
+        agency: String,
+        until: jiff::Timestamp,
+    },
     /// Start of a service day (hall-local date).
     Reset {
         day: jiff::civil::Date,
@@ -54,6 +68,94 @@ impl Event {
     /// Short lower-case name, as in the wire `type`.
     pub fn kind(&self) -> &'static str {
         self.into()
+    }
+}
+
+/// A ticket handed out, with what the citizen was told: people ahead and the wait band.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    pub ticket: Ticket,
+    pub agency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// Tickets of the agency that were to be called before this one when it was issued.
+    pub ahead: u32,
+    /// The wait band shown at issue; none while the day knows too little to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Band>,
+}
+
+/// Who is served before the queue's order (how often is the hall's choice per agency).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Priority {
+    Lansia,
+    Disabilitas,
+    IbuHamil,
+}
+
+impl Priority {
+    /// The wire name (`ibu_hamil`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// How a citizen reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Lansia => "Lansia",
+            Priority::Disabilitas => "Disabilitas",
+            Priority::IbuHamil => "Ibu hamil",
+        }
+    }
+}
+
+/// A wait estimate in whole minutes; both ends are multiples of 5 and `low < high`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Band {
+    pub low: u16,
+    pub high: u16,
+}
+
+impl Band {
+    /// Whether a wait of `secs` seconds fell inside the band.
+    pub fn holds(self, secs: u64) -> bool {
+        u64::from(self.low) * 60 <= secs && secs <= u64::from(self.high) * 60
+    }
+
+    /// The band as screens write it, short: "15–25 mnt" ("≤ 5 mnt" when it starts at 0).
+    pub fn short(self) -> String {
+        if self.low == 0 {
+            format!("≤ {} mnt", self.high)
+        } else {
+            format!("{}–{} mnt", self.low, self.high)
+        }
+    }
+}
+
+impl fmt::Display for Band {
+    /// "15–25 menit", or "≤ 5 menit" when the band starts at 0.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.low == 0 {
+            write!(f, "≤ {} menit", self.high)
+        } else {
+            write!(f, "{}–{} menit", self.low, self.high)
+        }
     }
 }
 

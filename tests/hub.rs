@@ -18,12 +18,13 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use papan::client::ClientError;
 use papan::client::{ClientOptions, Session, StaffLink};
 use papan::feed::{Feed, FeedOptions, FeedUpdate};
 use papan::hall::Hall;
 use papan::hub::config::{HubConfig, Limits};
 use papan::hub::{self, HubOptions, RunningHub};
-use papan::protocol::{CallCommand, Command, HubFrame, Role};
+use papan::protocol::{CallCommand, Command, CounterCommand, HubFrame, IssueCommand, Priority, Role};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -35,6 +36,7 @@ struct TestHub {
     hub: RunningHub,
     staff: String,
     display: String,
+    kiosk: String,
     _dir: tempfile::TempDir,
 }
 
@@ -49,6 +51,7 @@ async fn start_hub_for(hall: Hall, tune: impl FnOnce(&mut Limits)) -> TestHub {
     tune(&mut config.limits);
     let staff = config.token_for(Role::Staff).unwrap().to_string();
     let display = config.token_for(Role::Display).unwrap().to_string();
+    let kiosk = config.token_for(Role::Kiosk).unwrap().to_string();
     let options = HubOptions {
         config,
         data_dir: dir.path().to_path_buf(),
@@ -56,7 +59,7 @@ async fn start_hub_for(hall: Hall, tune: impl FnOnce(&mut Limits)) -> TestHub {
         clock: hub::core::system_clock(),
         shared_journal: None,
     };
-    TestHub { hub: hub::start(options).await.unwrap(), staff, display, _dir: dir }
+    TestHub { hub: hub::start(options).await.unwrap(), staff, display, kiosk, _dir: dir }
 }
 
 impl TestHub {
@@ -66,6 +69,7 @@ impl TestHub {
             token: match role {
                 Role::Staff => self.staff.clone(),
                 Role::Display => self.display.clone(),
+                Role::Kiosk => self.kiosk.clone(),
             },
             role,
             client: format!("test-{role}"),
@@ -1007,6 +1011,129 @@ async fn acked_calls_survive_sigterm_and_kill_9() {
         journal.len(),
         after.seq
     );
+}
+
+fn issue(agency: &str, priority: Option<Priority>) -> Command {
+    Command::Issue(IssueCommand {
+        agency: agency.into(),
+        ticket: None,
+        letter: None,
+        service: None,
+        priority,
+    })
+}
+
+fn next_at(counter: u16) -> Command {
+    Command::CallNext(papan::protocol::CallNextCommand { counter, agency: None, letter: None })
+}
+
+/// The ticket a command called: the counter's current ticket on the hub's board.
+async fn called(staff: &mut Session, id: &str, command: Command) -> String {
+    let ack = staff.command(id, command).await.unwrap_or_else(|e| panic!("{id}: {e}"));
+    let frame = expect_event(staff, ack.seq).await;
+    match frame.event {
+        papan::protocol::Event::Call(c) => c.ticket.to_string(),
+        other => panic!("{id}: expected a call, got {other:?}"),
+    }
+}
+
+/// Tickets handed out by a kiosk, called by staff priority first then oldest, a no-show on the
+/// missed list, and all of it still there after `kill -9`; kiosk tokens cannot call, display
+/// tokens cannot issue; the HTTP API answers with the ticket and the day's queues.
+#[tokio::test]
+async fn issued_tickets_queue_in_order_and_survive_kill_9() {
+    use papan::protocol::ErrorCode;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let listen = free_listen_addr();
+    let hub = HubProcess::start_on(data, &listen);
+    let mut kiosk = Session::connect(&hub.options(data, Role::Kiosk), 0).await.unwrap();
+    let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
+    let first = kiosk.command("k1", issue("disdukcapil", None)).await.unwrap();
+    let ticket = first.issued.clone().expect("an issue is answered with its ticket");
+    assert_eq!((ticket.ticket.to_string(), ticket.ahead, ticket.estimate), ("A-001".into(), 0, None));
+    let retry = kiosk.command("k1", issue("disdukcapil", None)).await.unwrap();
+    assert!(retry.duplicate);
+    assert_eq!(retry.issued.unwrap().ticket.to_string(), "A-001", "a retried issue gets the same ticket");
+    kiosk.command("k2", issue("disdukcapil", None)).await.unwrap();
+    let lansia = kiosk.command("k3", issue("disdukcapil", Some(Priority::Lansia))).await.unwrap();
+    assert_eq!(lansia.issued.unwrap().ahead, 0, "a priority ticket goes before the two waiting");
+    let fourth = kiosk.command("k4", issue("disdukcapil", None)).await.unwrap();
+    assert_eq!(fourth.issued.unwrap().ahead, 3);
+
+    let refused = kiosk.command("k-call", next_at(1)).await.unwrap_err();
+    assert!(matches!(&refused, ClientError::Refused { code: ErrorCode::Forbidden, .. }), "{refused}");
+    let mut display = Session::connect(&hub.options(data, Role::Display), 0).await.unwrap();
+    let refused = display.command("d-issue", issue("disdukcapil", None)).await.unwrap_err();
+    assert!(matches!(&refused, ClientError::Refused { code: ErrorCode::Forbidden, .. }), "{refused}");
+
+    assert_eq!(called(&mut staff, "n1", next_at(1)).await, "A-003", "priority first");
+    assert_eq!(called(&mut staff, "n2", next_at(2)).await, "A-001");
+    let missed = staff.command("miss", Command::NoShow(CounterCommand { counter: 2, agency: None })).await;
+    missed.unwrap();
+    staff.command("done", Command::Done(CounterCommand { counter: 1, agency: None })).await.unwrap();
+    let again = staff.command("done-2", Command::Done(CounterCommand { counter: 1, agency: None })).await;
+    assert!(matches!(&again.unwrap_err(), ClientError::Refused { code: ErrorCode::NotServing, .. }));
+
+    // Killed without warning: every queue is read back from the journal.
+    hub.signal("-KILL");
+    drop(hub);
+    let hub = HubProcess::start_on(data, &listen);
+    let mut staff = Session::connect(&hub.options(data, Role::Staff), 0).await.unwrap();
+    let http = format!("http://{}", hub.addr);
+    let token = hub.options(data, Role::Staff).token;
+    let waiting = get_json(format!("{http}/api/waiting"), Some(&token)).await;
+    let dukcapil = &waiting["agencies"][0];
+    assert_eq!(dukcapil["agency"], "disdukcapil", "{waiting}");
+    assert_eq!((dukcapil["waiting"].as_u64(), dukcapil["counts"]["issued"].as_u64()), (Some(2), Some(4)));
+    assert_eq!(dukcapil["missed"][0]["ticket"], "A-001", "{waiting}");
+    assert_eq!(dukcapil["estimate_text"], "—", "no band before the day has enough services");
+    assert_eq!(called(&mut staff, "n3", next_at(1)).await, "A-002", "FIFO goes on after the restart");
+    assert_eq!(called(&mut staff, "n4", next_at(2)).await, "A-004");
+    let empty = staff.command("n5", next_at(3)).await.unwrap_err();
+    assert!(matches!(&empty, ClientError::Refused { code: ErrorCode::QueueEmpty, .. }), "{empty}");
+    // A missed ticket is called again by its number.
+    assert_eq!(called(&mut staff, "again", call("A-1", 3)).await, "A-001");
+
+    // Over HTTP with the kiosk token: the ticket, people ahead and the band in words.
+    let kiosk_token = hub.options(data, Role::Kiosk).token;
+    let client = papan::tls::http_client();
+    let answer = client
+        .post(format!("{http}/api/tickets"))
+        .bearer_auth(&kiosk_token)
+        .json(&json!({"agency": "samsat", "priority": "ibu_hamil"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["issued"]["ticket"], "R-001", "{answer}");
+    assert_eq!(
+        (answer["issued"]["priority"].as_str(), answer["estimate_text"].as_str()),
+        (Some("ibu_hamil"), Some("—"))
+    );
+    let forbidden = client
+        .post(format!("{http}/api/calls/next"))
+        .bearer_auth(&kiosk_token)
+        .json(&json!({"counter": 26}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let unknown = client
+        .post(format!("{http}/api/tickets"))
+        .bearer_auth(&kiosk_token)
+        .json(&json!({"agency": "nasa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["field"], "agency");
+    // Every called ticket is graded; these were shown no band, and the metrics say so.
+    let metric = scrape_metrics(http.clone()).await;
+    assert_eq!(metric("papan_tickets_waiting", &[("agency", "samsat")]), 1.0);
+    assert_eq!(metric("papan_estimates_today", &[("outcome", "without")]), 4.0);
+    assert_eq!(metric("papan_estimate_median_error_minutes", &[]), -1.0);
 }
 
 #[test]

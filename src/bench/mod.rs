@@ -29,6 +29,9 @@ pub enum BenchCmd {
     /// A long run: a real display through many calls at an accelerated rate, its memory, CPU,
     /// frames, lag and font atlases sampled over time (needs a screen and Vulkan, as `display`).
     Soak(SoakArgs),
+    /// A simulated MPP day (tickets, priority, service, no-shows) through the hub's own queue and
+    /// estimator: the share of waits inside the band shown at issue, and the median error.
+    Day(crate::day_sim::DayArgs),
 }
 
 pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
@@ -37,5 +40,6 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Voice(args) => tokio::task::spawn_blocking(move || voice::run(args)).await?,
         BenchCmd::Display(args) => display::run(args).await,
         BenchCmd::Soak(args) => soak::run(args).await,
+        BenchCmd::Day(args) => crate::day_sim::run(args),
     }
 }

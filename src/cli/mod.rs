@@ -88,6 +88,43 @@ enum Cmd {
         #[command(flatten)]
         hub: HubClientArgs,
     },
+    /// Hand out a ticket: report one a ticket machine printed (--ticket), or let the hub number
+    /// it. Prints the ticket, people ahead and the wait band. A kiosk or staff token.
+    Issue {
+        #[arg(long)]
+        agency: String,
+        /// The ticket the ticket machine printed; without it the hub gives the next number.
+        #[arg(long)]
+        ticket: Option<Ticket>,
+        /// The ticket letter, when the agency hands out several.
+        #[arg(long)]
+        letter: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        /// lansia, disabilitas or ibu_hamil: called before others by the agency's rule.
+        #[arg(long)]
+        priority: Option<crate::protocol::Priority>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// The counter finished serving its ticket ("Selesai").
+    Done {
+        #[arg(long)]
+        counter: u16,
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// The counter's ticket did not come ("Tidak hadir"): it goes to the missed list.
+    NoShow {
+        #[arg(long)]
+        counter: u16,
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
     /// Print live events as screens receive them.
     Watch {
         /// Replay events after this seq first (0: start from the current board).

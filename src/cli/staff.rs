@@ -4,8 +4,8 @@ use super::{CliError, Cmd};
 use crate::client::{ClientOptions, Session, new_command_id, send_command};
 use crate::hall::TimeZone;
 use crate::protocol::{
-    AnnounceCommand, CallCommand, CallNextCommand, ClearCommand, Command, Event, EventFrame, HubFrame,
-    RecallCommand, Role, TickerCommand,
+    AnnounceCommand, CallCommand, CallNextCommand, ClearCommand, Command, CounterCommand, Event, EventFrame,
+    HubFrame, IssueCommand, Issued, RecallCommand, Role, TickerCommand,
 };
 
 /// Sends the command given on the command line and prints the hub's answer.
@@ -23,9 +23,16 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
         Cmd::Announce { phrase, hub } => (hub, Command::Announce(AnnounceCommand { phrase })),
         Cmd::Ticker { text, hub } => (hub, Command::Ticker(TickerCommand { text })),
         Cmd::Clear { counter, agency, hub } => (hub, Command::Clear(ClearCommand { counter, agency })),
+        Cmd::Issue { agency, ticket, letter, service, priority, hub } => {
+            (hub, Command::Issue(IssueCommand { agency, ticket, letter, service, priority }))
+        }
+        Cmd::Done { counter, agency, hub } => (hub, Command::Done(CounterCommand { counter, agency })),
+        Cmd::NoShow { counter, agency, hub } => (hub, Command::NoShow(CounterCommand { counter, agency })),
         _ => unreachable!("not a staff command"),
     };
-    let options = hub.options(Role::Staff)?;
+    // A ticket machine's token is a kiosk token (a staff token may act as one too).
+    let role = if matches!(command, Command::Issue(_)) { Role::Kiosk } else { Role::Staff };
+    let options = hub.options(role)?;
     let id = hub.id.clone().unwrap_or_else(new_command_id);
     let what = describe_command(&command);
     let acked = send_command(&options, &id, command).await?;
@@ -34,7 +41,21 @@ pub(super) async fn command(cmd: Cmd) -> Result<(), CliError> {
     } else {
         println!("{what}: ok, seq {}", acked.seq);
     }
+    if let Some(issued) = &acked.issued {
+        println!("{}", describe_issued(issued));
+    }
     Ok(())
+}
+
+/// "ticket A-012 (prioritas lansia): 4 ahead, estimate 15–25 menit".
+fn describe_issued(issued: &Issued) -> String {
+    let priority = issued.priority.map(|p| format!(" (prioritas {})", p.label())).unwrap_or_default();
+    format!(
+        "ticket {}{priority}: {} ahead, estimate {}",
+        issued.ticket,
+        issued.ahead,
+        crate::waiting::estimate_text(issued.estimate)
+    )
 }
 
 fn describe_command(command: &Command) -> String {
@@ -45,6 +66,12 @@ fn describe_command(command: &Command) -> String {
         Command::Announce(a) => format!("announce {}", a.phrase),
         Command::Ticker(_) => "ticker".into(),
         Command::Clear(c) => format!("clear counter {}", c.counter),
+        Command::Issue(i) => match &i.ticket {
+            Some(ticket) => format!("issue {ticket} at {}", i.agency),
+            None => format!("issue a ticket at {}", i.agency),
+        },
+        Command::Done(c) => format!("done at counter {}", c.counter),
+        Command::NoShow(c) => format!("no-show at counter {}", c.counter),
         Command::Reset => "reset".into(),
     }
 }
@@ -94,7 +121,17 @@ pub fn describe_event(frame: &EventFrame, timezone: TimeZone) -> String {
         Event::Call(c) | Event::Recall(c) => format!("{} → loket {} ({})", c.ticket, c.counter, c.agency),
         Event::Announce { phrase } => phrase.clone(),
         Event::Ticker { text } => format!("{text:?}"),
-        Event::Clear { counter, agency } => format!("loket {counter} ({agency})"),
+        Event::Clear { counter, agency }
+        | Event::Done { counter, agency }
+        | Event::NoShow { counter, agency, .. } => format!("loket {counter} ({agency})"),
+        Event::Issue(i) => format!(
+            "{}{} ({}), {} ahead, {}",
+            i.ticket,
+            i.priority.map(|p| format!(" prioritas {}", p.label())).unwrap_or_default(),
+            i.agency,
+            i.ahead,
+            crate::waiting::estimate_text(i.estimate)
+        ),
         Event::Reset { day } => format!("new service day {day}"),
         Event::HallChanged | Event::LayoutChanged => String::new(),
     };

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::config::TokenEntry;
-use crate::protocol::Role;
+use crate::protocol::{Command, Role};
 
 /// A client that presented a valid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,16 @@ fn digest(token: &str) -> [u8; 32] {
 /// Whether a token of role `granted` may connect as `asked`: staff may also watch as a display.
 pub fn may_act_as(granted: Role, asked: Role) -> bool {
     granted == asked || granted == Role::Staff
+}
+
+/// Whether `role` may send `command`; the refusal in words if not. A ticket machine in the lobby
+/// may only hand out tickets: it must not be able to call or clear counters.
+pub fn may_send(role: Role, command: &Command) -> Result<(), &'static str> {
+    match (role, command) {
+        (Role::Staff, _) | (Role::Kiosk, Command::Issue(_)) => Ok(()),
+        (Role::Kiosk, _) => Err("a kiosk token may only issue tickets; calls need a staff token"),
+        (Role::Display, _) => Err("display connections may not send commands; use a staff token"),
+    }
 }
 
 #[cfg(test)]

@@ -154,6 +154,7 @@ impl HubConfig {
             tokens: vec![
                 TokenEntry { name: "staff".into(), role: Role::Staff, token: random_id("staff") },
                 TokenEntry { name: "displays".into(), role: Role::Display, token: random_id("display") },
+                TokenEntry { name: "kiosk".into(), role: Role::Kiosk, token: random_id("kiosk") },
             ],
         }
     }

@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 
 use super::admission::Admitted;
-use super::auth::{Principal, may_act_as};
+use super::auth::{Principal, may_act_as, may_send};
 use super::core::{Fanned, Subscription, Utf8Bytes};
 use super::fleet::Control;
 use super::log_throttle::LogThrottle;
@@ -95,7 +95,7 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr,
                 return refused(&refuse(&mut socket, None, full.code(), &message, close_code::POLICY).await);
             }
         },
-        Role::Staff => (None, None),
+        Role::Staff | Role::Kiosk => (None, None),
     };
     tracing::info!(%peer, role = %hello.role, client, token = principal.name, since = hello.since, "connection opened");
     let _gauge = shared.metrics.connected(hello.role);
@@ -369,9 +369,8 @@ impl Connection {
     }
 
     async fn command(&mut self, CommandFrame { id, command }: CommandFrame) -> Result<(), End> {
-        if self.role != Role::Staff {
-            let message = "display connections may not send commands; use a staff token".to_string();
-            return self.bad_frame(Some(id), ErrorCode::Forbidden, message).await;
+        if let Err(message) = may_send(self.role, &command) {
+            return self.bad_frame(Some(id), ErrorCode::Forbidden, message.into()).await;
         }
         if id.is_empty() || id.len() > 128 {
             return self
@@ -385,7 +384,7 @@ impl Connection {
             return self.reply(frame).await;
         }
         let reply = match self.shared.core.command(id.clone(), command).await {
-            Ok(ack) => HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate },
+            Ok(ack) => HubFrame::Ack { id, seq: ack.seq, duplicate: ack.duplicate, issued: ack.issued },
             Err(rejection) => HubFrame::Error {
                 id: Some(id),
                 code: rejection.code,

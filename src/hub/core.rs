@@ -20,8 +20,8 @@ use crate::board::{Applied, Board};
 use crate::hall::{Hall, LookupError};
 use crate::layout::Layouts;
 use crate::protocol::{
-    Call, CallCommand, CallNextCommand, ClearCommand, Command, ErrorCode, Event, EventFrame, HubFrame,
-    RecallCommand, Seq,
+    Call, CallCommand, CallNextCommand, ClearCommand, Command, CounterCommand, ErrorCode, Event, EventFrame,
+    HubFrame, IssueCommand, Issued, RecallCommand, Seq,
 };
 
 /// Where the hub gets the time from (tests move it across midnight).
@@ -45,10 +45,12 @@ pub const MAX_TICKER_CHARS: usize = 500;
 pub const DAY_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A command was applied (or had been, for a retried id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
     pub seq: Seq,
     pub duplicate: bool,
+    /// For `issue`: what was handed out (also for a retry, while the journal still holds it).
+    pub issued: Option<Box<Issued>>,
 }
 
 /// Why a command was not applied.
@@ -279,15 +281,31 @@ struct Pending {
 impl Pending {
     /// The answer to this command when its id is already stored: a retry is acked with the
     /// stored seq, a different command under the same id is refused.
-    fn answer_stored(&self, stored: &StoredCommand) -> Result<Ack, Rejection> {
+    fn answer_stored(&self, stored: &StoredCommand, journal: &mut dyn Journal) -> Result<Ack, Rejection> {
         match &stored.digest {
             Some(digest) if *digest != self.digest => Err(Rejection::id_reused(&self.id, stored.seq)),
-            _ => Ok(Ack { seq: stored.seq, duplicate: true }),
+            _ => {
+                // A retried issue gets its ticket again, not a second one.
+                let issued = match &self.command {
+                    Command::Issue(_) => stored_issue(journal, stored.seq),
+                    _ => None,
+                };
+                Ok(Ack { seq: stored.seq, duplicate: true, issued })
+            }
         }
     }
 
     fn key(&self) -> CommandKey {
         CommandKey { id: self.id.clone(), digest: self.digest.clone() }
+    }
+}
+
+/// The ticket the `issue` event at `seq` handed out, while the journal still keeps it.
+fn stored_issue(journal: &mut dyn Journal, seq: Seq) -> Option<Box<Issued>> {
+    let frames = journal.events_since(seq.checked_sub(1)?, 1).ok().flatten()?;
+    match frames.into_iter().next()?.event {
+        Event::Issue(issued) => Some(Box::new(issued)),
+        _ => None,
     }
 }
 
@@ -419,16 +437,20 @@ impl Writer {
                     None => self.journal.stored_command(&pending.id),
                 };
                 let result = match earlier {
-                    Ok(Some(stored)) => pending.answer_stored(&stored),
+                    Ok(Some(stored)) => pending.answer_stored(&stored, self.journal.as_mut()),
                     Err(e) => {
                         tracing::error!("journal lookup failed: {e}");
                         Err(Rejection::new(ErrorCode::JournalUnavailable, None, "the journal cannot be read"))
                     }
-                    Ok(None) => self.event_for(&pending.command, today).map(|event| {
+                    Ok(None) => self.event_for(&pending.command, today, now).map(|event| {
+                        let issued = match &event {
+                            Event::Issue(issued) => Some(Box::new(issued.clone())),
+                            _ => None,
+                        };
                         let seq = self.push_event(&mut entries, Some(pending.key()), now, event);
                         let stored = StoredCommand { seq, digest: Some(pending.digest.clone()) };
                         seen.insert(pending.id.clone(), stored);
-                        Ack { seq, duplicate: false }
+                        Ack { seq, duplicate: false, issued }
                     }),
                 };
                 decided.push((pending, result));
@@ -474,7 +496,7 @@ impl Writer {
                                     // journal, by another hub the same id reached first.
                                     Ok(Some(stored)) => {
                                         let answer = pending
-                                            .answer_stored(&stored)
+                                            .answer_stored(&stored, self.journal.as_mut())
                                             .map(|ack| Ack { duplicate: false, ..ack });
                                         let _ = pending.reply.send(answer);
                                     }
@@ -562,21 +584,18 @@ impl Writer {
     }
 
     /// Checks a command against the hall and the board; the event it becomes.
-    fn event_for(&self, command: &Command, today: jiff::civil::Date) -> Result<Event, Rejection> {
+    fn event_for(
+        &self,
+        command: &Command,
+        today: jiff::civil::Date,
+        now: jiff::Timestamp,
+    ) -> Result<Event, Rejection> {
         match command {
             Command::Call(CallCommand { ticket, counter, agency, service }) => {
                 let found =
                     self.hall.resolve_counter(*counter, agency.as_deref()).map_err(lookup_rejection)?;
                 self.hall.check_ticket(found, ticket).map_err(lookup_rejection)?;
-                if let Some(service) = service
-                    && (service.trim().is_empty() || service.chars().count() > 64)
-                {
-                    return Err(Rejection::new(
-                        ErrorCode::InvalidCommand,
-                        Some("service"),
-                        "service must be 1 to 64 characters",
-                    ));
-                }
+                check_service(service.as_deref())?;
                 Ok(Event::Call(Call {
                     ticket: ticket.clone(),
                     counter: *counter,
@@ -601,6 +620,23 @@ impl Writer {
                             found.letters.join(", ")
                         ),
                     ));
+                }
+                // An agency that hands out tickets through papan calls from its queue; one whose
+                // ticket system never reports them keeps counting.
+                if self.board.queues_tickets(&found.id) {
+                    let Some(next) = self.board.next_in_queue(found, &letters) else {
+                        return Err(Rejection::new(
+                            ErrorCode::QueueEmpty,
+                            Some("counter"),
+                            format!("no ticket {letters} is waiting at {}", found.short),
+                        ));
+                    };
+                    return Ok(Event::Call(Call {
+                        ticket: next.ticket.clone(),
+                        counter: *counter,
+                        agency: found.id.clone(),
+                        service: next.service.clone(),
+                    }));
                 }
                 let ticket = self.board.next_ticket(&letters).map_err(|_| {
                     Rejection::new(
@@ -660,8 +696,115 @@ impl Writer {
                     self.hall.resolve_counter(*counter, agency.as_deref()).map_err(lookup_rejection)?;
                 Ok(Event::Clear { counter: *counter, agency: found.id.clone() })
             }
+            Command::Issue(issue) => self.issue_event(issue),
+            Command::Done(CounterCommand { counter, agency }) => {
+                let found = self.serving_counter(*counter, agency.as_deref(), "done")?;
+                Ok(Event::Done { counter: *counter, agency: found })
+            }
+            Command::NoShow(CounterCommand { counter, agency }) => {
+                let found = self.serving_counter(*counter, agency.as_deref(), "no_show")?;
+                let minutes = i64::from(self.hall.waiting.missed_minutes);
+                let until = now + jiff::SignedDuration::from_mins(minutes);
+                Ok(Event::NoShow { counter: *counter, agency: found, until })
+            }
             Command::Reset => Ok(Event::Reset { day: today }),
         }
+    }
+
+    /// The agency id of a counter that is serving a ticket now.
+    fn serving_counter(&self, counter: u16, agency: Option<&str>, what: &str) -> Result<String, Rejection> {
+        let found = self.hall.resolve_counter(counter, agency).map_err(lookup_rejection)?;
+        match self.board.serving(counter, &found.id) {
+            Some(record) if record.service_state == crate::board::Service::Serving => Ok(found.id.clone()),
+            Some(record) => Err(Rejection::new(
+                ErrorCode::NotServing,
+                Some("counter"),
+                format!(
+                    "counter {counter} already ended {} ({what} needs a ticket being served)",
+                    record.ticket
+                ),
+            )),
+            None => Err(Rejection::new(
+                ErrorCode::NotServing,
+                Some("counter"),
+                format!("counter {counter} ({}) is not serving a ticket", found.id),
+            )),
+        }
+    }
+
+    /// A ticket handed out: checked against the hall, numbered if the hub numbers it, with the
+    /// people ahead and the band the citizen is shown.
+    fn issue_event(&self, issue: &IssueCommand) -> Result<Event, Rejection> {
+        let IssueCommand { agency, ticket, letter, service, priority } = issue;
+        let found = self.hall.agency(agency).ok_or_else(|| {
+            Rejection::new(ErrorCode::UnknownAgency, Some("agency"), format!("unknown agency {agency:?}"))
+        })?;
+        check_service(service.as_deref())?;
+        let ticket = match ticket {
+            Some(ticket) => {
+                self.hall.check_ticket(found, ticket).map_err(lookup_rejection)?;
+                if self.board.is_queued(ticket) {
+                    return Err(Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("ticket"),
+                        format!("ticket {ticket} is already waiting; each ticket is handed out once a day"),
+                    ));
+                }
+                ticket.clone()
+            }
+            None => {
+                let letters = match letter {
+                    Some(letter) => letter.trim().to_ascii_uppercase(),
+                    None => found.letters.first().cloned().ok_or_else(|| {
+                        Rejection::new(
+                            ErrorCode::InvalidCommand,
+                            Some("ticket"),
+                            format!("{} has no ticket letters in the hall file; give the ticket", found.id),
+                        )
+                    })?,
+                };
+                if !found.letters.is_empty() && !found.letters.contains(&letters) {
+                    return Err(Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("letter"),
+                        format!(
+                            "{} hands out tickets {}, not {letters:?}",
+                            found.id,
+                            found.letters.join(", ")
+                        ),
+                    ));
+                }
+                self.board.next_issued(&letters).map_err(|_| {
+                    Rejection::new(
+                        ErrorCode::InvalidCommand,
+                        Some("letter"),
+                        format!("tickets {letters} reached {} today", crate::protocol::MAX_TICKET_NUMBER),
+                    )
+                })?
+            }
+        };
+        let ahead = self.board.ahead_of_new(found, *priority);
+        let estimate = self.board.estimate_for(&found.id, ahead);
+        Ok(Event::Issue(Issued {
+            ticket,
+            agency: found.id.clone(),
+            service: service.clone(),
+            priority: *priority,
+            ahead,
+            estimate,
+        }))
+    }
+}
+
+/// A service name is 1 to 64 characters.
+fn check_service(service: Option<&str>) -> Result<(), Rejection> {
+    match service {
+        Some(service) if service.trim().is_empty() || service.chars().count() > 64 => Err(Rejection::new(
+            ErrorCode::InvalidCommand,
+            Some("service"),
+            "service must be 1 to 64 characters",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -721,7 +864,7 @@ mod tests {
     async fn first_command_of_the_day_starts_the_day() {
         let f = start(100);
         let ack = f.handle.command("c1".into(), call("A-1", 1)).await.unwrap();
-        assert_eq!(ack, Ack { seq: 2, duplicate: false }, "seq 1 is the day's reset");
+        assert_eq!(ack, Ack { seq: 2, duplicate: false, issued: None }, "seq 1 is the day's reset");
         let board = f.handle.board().await.unwrap();
         assert_eq!(board.day.unwrap().to_string(), "2026-11-23");
         // 17:00 UTC is midnight WIB: the next check starts a new day and clears the board.
@@ -793,7 +936,7 @@ mod tests {
         let f = start(100);
         let first = f.handle.command("same".into(), call("A-1", 1)).await.unwrap();
         let again = f.handle.command("same".into(), call("A-1", 1)).await.unwrap();
-        assert_eq!(again, Ack { seq: first.seq, duplicate: true });
+        assert_eq!(again, Ack { seq: first.seq, duplicate: true, issued: None });
         assert_eq!(f.handle.board().await.unwrap().seq, first.seq);
         // Two consoles that pick the same id for different calls: the second is refused, not
         // acked as a duplicate of the first (which would drop it without a word).

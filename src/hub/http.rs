@@ -15,13 +15,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::auth::{Principal, Tokens};
+use super::auth::{Principal, Tokens, may_send};
 use super::fleet::{Control, Unreachable};
 use super::metrics::Scraped;
 use super::server::Shared;
 use crate::protocol::{
-    AnnounceCommand, CallCommand, CallNextCommand, Command, ErrorCode, HubFrame, MAX_ERROR_CHARS,
-    MAX_FRAME_BYTES, RecallCommand, Role, Seq, Ticket, truncate,
+    AnnounceCommand, CallCommand, CallNextCommand, Command, CounterCommand, ErrorCode, HubFrame,
+    IssueCommand, MAX_ERROR_CHARS, MAX_FRAME_BYTES, Priority, RecallCommand, Role, Seq, Ticket, truncate,
 };
 use crate::random_id::random_id;
 
@@ -31,6 +31,10 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/api/calls/next", post(command_endpoint::<CallNextRequest>))
         .route("/api/recall", post(command_endpoint::<RecallRequest>))
         .route("/api/announce", post(command_endpoint::<AnnounceRequest>))
+        .route("/api/tickets", post(command_endpoint::<IssueRequest>))
+        .route("/api/done", post(command_endpoint::<DoneRequest>))
+        .route("/api/no-show", post(command_endpoint::<NoShowRequest>))
+        .route("/api/waiting", get(get_waiting))
         .route("/api/state", get(get_state))
         .route("/api/screens", get(list_screens))
         .route("/api/screens/{screen}", delete(remove_screen))
@@ -97,6 +101,42 @@ struct AnnounceRequest {
     phrase: String,
 }
 
+/// `POST /api/tickets` body: a ticket handed out (kiosk or staff token).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueRequest {
+    #[serde(default)]
+    id: Option<String>,
+    agency: String,
+    #[serde(default)]
+    ticket: Option<Ticket>,
+    #[serde(default)]
+    letter: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    priority: Option<Priority>,
+}
+
+/// `POST /api/done` and `POST /api/no-show` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterRequest {
+    #[serde(default)]
+    id: Option<String>,
+    counter: u16,
+    #[serde(default)]
+    agency: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct DoneRequest(CounterRequest);
+
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct NoShowRequest(CounterRequest);
+
 /// A request body that carries one staff command.
 trait CommandRequest: DeserializeOwned {
     fn into_command(self) -> (Option<String>, Command);
@@ -123,6 +163,27 @@ impl CommandRequest for RecallRequest {
     }
 }
 
+impl CommandRequest for IssueRequest {
+    fn into_command(self) -> (Option<String>, Command) {
+        let IssueRequest { id, agency, ticket, letter, service, priority } = self;
+        (id, Command::Issue(IssueCommand { agency, ticket, letter, service, priority }))
+    }
+}
+
+impl CommandRequest for DoneRequest {
+    fn into_command(self) -> (Option<String>, Command) {
+        let CounterRequest { id, counter, agency } = self.0;
+        (id, Command::Done(CounterCommand { counter, agency }))
+    }
+}
+
+impl CommandRequest for NoShowRequest {
+    fn into_command(self) -> (Option<String>, Command) {
+        let CounterRequest { id, counter, agency } = self.0;
+        (id, Command::NoShow(CounterCommand { counter, agency }))
+    }
+}
+
 impl CommandRequest for AnnounceRequest {
     fn into_command(self) -> (Option<String>, Command) {
         (self.id, Command::Announce(AnnounceCommand { phrase: self.phrase }))
@@ -136,8 +197,14 @@ async fn command_endpoint<R: CommandRequest>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (shared, headers) = (&*shared, &headers);
-    let principal = staff_only(&shared.tokens, headers)?;
+    let principal = authenticate(&shared.tokens, headers)?;
+    if principal.role == Role::Display {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "this needs a staff token"));
+    }
     let (id, command) = parse_body::<R>(&command_body(body)?)?.into_command();
+    if let Err(message) = may_send(principal.role, &command) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message));
+    }
     let id = command_id(id, headers)?;
     if let Err(wait) = shared.rate.allow(&principal.name) {
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
@@ -148,7 +215,15 @@ async fn command_endpoint<R: CommandRequest>(
         return Ok(response);
     }
     match shared.core.command(id.clone(), command).await {
-        Ok(ack) => Ok(Json(json!({ "id": id, "seq": ack.seq, "duplicate": ack.duplicate })).into_response()),
+        Ok(ack) => {
+            let mut answer = json!({ "id": id, "seq": ack.seq, "duplicate": ack.duplicate });
+            if let Some(issued) = ack.issued {
+                answer["issued"] = json!(issued);
+                // What a receipt prints, in the citizen's words.
+                answer["estimate_text"] = json!(issued.estimate.map_or("—".to_string(), |b| b.to_string()));
+            }
+            Ok(Json(answer).into_response())
+        }
         Err(rejection) => {
             let status = match rejection.code {
                 ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -192,6 +267,14 @@ async fn get_state(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
     authenticate(&shared.tokens, &headers)?;
     let board = shared.core.board().await.ok_or_else(shutting_down)?;
     Ok(Json(json!({ "seq": board.seq, "board": board })).into_response())
+}
+
+/// `GET /api/waiting`: per agency who waits, the band a new ticket gets now, and how the day's
+/// bands held up against the waits that followed (any token).
+async fn get_waiting(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&shared.tokens, &headers)?;
+    let (board, hall) = shared.core.board_and_hall().await.ok_or_else(shutting_down)?;
+    Ok(Json(crate::waiting::report(&board, &hall, jiff::Timestamp::now())).into_response())
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
@@ -331,7 +414,8 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
     let online: Vec<(String, Option<Seq>)> =
         shared.fleet.list(board.seq).into_iter().filter(|s| s.online).map(|s| (s.screen, s.lag)).collect();
     let journal_bytes = shared.core.journal_size().await.unwrap_or(0);
-    let text = shared.metrics.render(Scraped { seq: board.seq, journal_bytes, screens: &online });
+    let text =
+        shared.metrics.render(Scraped { seq: board.seq, journal_bytes, screens: &online, board: &board });
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }

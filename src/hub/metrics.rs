@@ -48,6 +48,19 @@ pub struct Metrics {
     journal_bytes: Gauge,
     screen_lag: Family<ScreenLabel, Gauge>,
     screens_online: Gauge,
+    estimates: Family<OutcomeLabel, Gauge>,
+    estimate_error: Gauge,
+    waiting: Family<AgencyLabel, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct AgencyLabel {
+    agency: String,
 }
 
 impl Default for Metrics {
@@ -94,7 +107,25 @@ impl Default for Metrics {
         );
         let screens_online = Gauge::default();
         registry.register("screens_online", "Screens with an open connection", screens_online.clone());
+        let estimates = Family::<OutcomeLabel, Gauge>::default();
+        registry.register(
+            "estimates_today",
+            "Wait bands shown at issue today whose ticket has been called, by how the wait fell: \
+             inside, early (before the band), late (after it); without: called tickets that were shown no band",
+            estimates.clone(),
+        );
+        let estimate_error = Gauge::default();
+        registry.register(
+            "estimate_median_error_minutes",
+            "Median absolute error today of the band's middle against the actual wait (-1 before any)",
+            estimate_error.clone(),
+        );
+        let waiting = Family::<AgencyLabel, Gauge>::default();
+        registry.register("tickets_waiting", "Tickets waiting to be called, by agency", waiting.clone());
         Metrics {
+            estimates,
+            estimate_error,
+            waiting,
             registry,
             connections,
             commands,
@@ -126,6 +157,7 @@ pub struct Scraped<'a> {
     pub journal_bytes: u64,
     /// (screen, lag) of the screens online.
     pub screens: &'a [(String, Option<Seq>)],
+    pub board: &'a crate::board::Board,
 }
 
 impl Metrics {
@@ -193,6 +225,21 @@ impl Metrics {
             }
         }
         self.screens_online.set(now.screens.len() as i64);
+        let grades = &now.board.grades;
+        for (outcome, count) in [
+            ("inside", grades.inside),
+            ("early", grades.early),
+            ("late", grades.late),
+            ("without", grades.without),
+        ] {
+            self.estimates.get_or_create(&OutcomeLabel { outcome }).set(i64::from(count));
+        }
+        self.estimate_error.set(grades.median_error_minutes().map_or(-1, i64::from));
+        self.waiting.clear();
+        for (agency, queue) in &now.board.queues {
+            let label = AgencyLabel { agency: agency.clone() };
+            self.waiting.get_or_create(&label).set(i64::from(queue.waiting_counts().0));
+        }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
@@ -204,5 +251,6 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Display => "display",
         Role::Staff => "staff",
+        Role::Kiosk => "kiosk",
     }
 }
