@@ -611,15 +611,7 @@ impl Writer {
                     None => found.letters.first().cloned().unwrap_or_default(),
                 };
                 if !found.letters.contains(&letters) {
-                    return Err(Rejection::new(
-                        ErrorCode::InvalidCommand,
-                        Some("letter"),
-                        format!(
-                            "{} hands out tickets {}, not {letters:?}",
-                            found.id,
-                            found.letters.join(", ")
-                        ),
-                    ));
+                    return Err(wrong_letter(found, &letters));
                 }
                 // An agency that hands out tickets through papan calls from its queue; one whose
                 // ticket system never reports them keeps counting.
@@ -638,13 +630,7 @@ impl Writer {
                         service: next.service.clone(),
                     }));
                 }
-                let ticket = self.board.next_ticket(&letters).map_err(|_| {
-                    Rejection::new(
-                        ErrorCode::InvalidCommand,
-                        Some("letter"),
-                        format!("tickets {letters} reached {} today", crate::protocol::MAX_TICKET_NUMBER),
-                    )
-                })?;
+                let ticket = self.board.next_ticket(&letters).map_err(|_| letters_used_up(&letters))?;
                 Ok(Event::Call(Call { ticket, counter: *counter, agency: found.id.clone(), service: None }))
             }
             Command::Recall(RecallCommand { counter, agency, ticket }) => {
@@ -764,23 +750,9 @@ impl Writer {
                     })?,
                 };
                 if !found.letters.is_empty() && !found.letters.contains(&letters) {
-                    return Err(Rejection::new(
-                        ErrorCode::InvalidCommand,
-                        Some("letter"),
-                        format!(
-                            "{} hands out tickets {}, not {letters:?}",
-                            found.id,
-                            found.letters.join(", ")
-                        ),
-                    ));
+                    return Err(wrong_letter(found, &letters));
                 }
-                self.board.next_issued(&letters).map_err(|_| {
-                    Rejection::new(
-                        ErrorCode::InvalidCommand,
-                        Some("letter"),
-                        format!("tickets {letters} reached {} today", crate::protocol::MAX_TICKET_NUMBER),
-                    )
-                })?
+                self.board.next_issued(&letters).map_err(|_| letters_used_up(&letters))?
             }
         };
         let ahead = self.board.ahead_of_new(found, *priority);
@@ -794,6 +766,16 @@ impl Writer {
             estimate,
         }))
     }
+}
+
+fn wrong_letter(agency: &crate::hall::Agency, letters: &str) -> Rejection {
+    let message = format!("{} hands out tickets {}, not {letters:?}", agency.id, agency.letters.join(", "));
+    Rejection::new(ErrorCode::InvalidCommand, Some("letter"), message)
+}
+
+fn letters_used_up(letters: &str) -> Rejection {
+    let message = format!("tickets {letters} reached {} today", crate::protocol::MAX_TICKET_NUMBER);
+    Rejection::new(ErrorCode::InvalidCommand, Some("letter"), message)
 }
 
 /// A service name is 1 to 64 characters.
