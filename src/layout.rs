@@ -352,20 +352,50 @@ pub fn panel_cells(area: Rect, n: usize, columns: Option<u8>) -> Vec<Rect> {
     (0..n).map(|i| area.part((i % columns) as f32 * cw, (i / columns) as f32 * ch, cw, ch)).collect()
 }
 
-/// Inside a panel: the agency's name on top, ticket and counter side by side below it.
+/// Inside a panel: the agency's name on top, ticket and counter side by side below it, and in a
+/// hall that hands out tickets through papan, a line with the agency's queue at the bottom.
 pub struct PanelBoxes {
     pub name: Rect,
     pub ticket: Rect,
     pub counter: Rect,
+    pub waiting: Option<Rect>,
 }
 
-pub fn panel_boxes(cell: Rect) -> PanelBoxes {
-    PanelBoxes {
-        name: cell.part(0.04, 0.03, 0.92, 0.5),
-        ticket: cell.part(0.04, 0.56, 0.5, 0.4),
-        counter: cell.part(0.56, 0.56, 0.41, 0.4),
+pub fn panel_boxes(cell: Rect, with_queue: bool) -> PanelBoxes {
+    if with_queue {
+        PanelBoxes {
+            name: cell.part(0.04, 0.03, 0.92, 0.32),
+            ticket: cell.part(0.04, 0.36, 0.5, 0.3),
+            counter: cell.part(0.56, 0.36, 0.41, 0.3),
+            waiting: Some(cell.part(0.04, 0.67, 0.92, 0.29)),
+        }
+    } else {
+        PanelBoxes {
+            name: cell.part(0.04, 0.03, 0.92, 0.5),
+            ticket: cell.part(0.04, 0.56, 0.5, 0.4),
+            counter: cell.part(0.56, 0.56, 0.41, 0.4),
+            waiting: None,
+        }
     }
 }
+
+/// A panel's queue line: "Menunggu 12 · 15–25 mnt" (the band a ticket taken now is shown), or
+/// "Menunggu 12" while the day knows too little for a band.
+pub fn waiting_line(waiting: u32, band: Option<crate::queue::Band>) -> String {
+    match (waiting, band) {
+        (0, _) => NOBODY_WAITING.to_string(),
+        (n, Some(band)) => format!("Menunggu {n} · {}", band.short()),
+        (n, None) => format!("Menunggu {n}"),
+    }
+}
+
+/// The widest queue line a panel shows.
+fn widest_waiting_line() -> String {
+    waiting_line(999, Some(crate::queue::Band { low: 235, high: 240 }))
+}
+
+/// Every character a queue line may show.
+const WAITING_GLYPHS: &str = "Menunggu 0123456789 · – ≤ mnt Tidak ada antrean";
 
 /// The widest texts each widget can show for this hall, in their boxes on a `width` × `height`
 /// screen: what `layout check` fits, in the same boxes the screens lay text into.
@@ -403,6 +433,7 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
             WidgetKind::NowCalling => {
                 let hero = hero_boxes(area);
                 add("label", HERO_LABEL.into(), hero.label, 1, Emphasis::Text, true);
+                add("label", HERO_PRIORITY_LABEL.into(), hero.label, 1, Emphasis::Text, true);
                 add("ticket", longest_ticket.clone(), hero.ticket, 1, Emphasis::Key, true);
                 add("counter", hero_counter(last_counter), hero.counter, 1, Emphasis::Key, true);
                 for agency in region_agencies(region, hall) {
@@ -423,14 +454,21 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 let agencies = region_agencies(region, hall);
                 // Every cell has the same size, so the first cell's boxes stand for all.
                 let cell = panel_cells(area, agencies.len(), region.columns)[0];
-                let panel = panel_boxes(cell);
-                for agency in agencies {
-                    // Panels carry the name citizens know ("Disdukcapil"); the hero shows the full one.
-                    add("agency name", agency.short.clone(), panel.name, 2, Emphasis::Text, true);
+                // Panels as they are, and as they are once the hall hands out tickets (a queue
+                // line at the bottom).
+                for with_queue in [false, true] {
+                    let panel = panel_boxes(cell, with_queue);
+                    for agency in &agencies {
+                        // Panels carry the name citizens know ("Disdukcapil"); the hero shows the full one.
+                        add("agency name", agency.short.clone(), panel.name, 2, Emphasis::Text, true);
+                    }
+                    // Panels are secondary to the hero, so their tickets need only text size.
+                    add("ticket", longest_ticket.clone(), panel.ticket, 1, Emphasis::Text, true);
+                    add("counter", counter_label(last_counter), panel.counter, 1, Emphasis::Text, false);
+                    if let Some(waiting) = panel.waiting {
+                        add("queue", widest_waiting_line(), waiting, 1, Emphasis::Text, false);
+                    }
                 }
-                // Panels are secondary to the hero, so their tickets need only text size.
-                add("ticket", longest_ticket.clone(), panel.ticket, 1, Emphasis::Text, true);
-                add("counter", counter_label(last_counter), panel.counter, 1, Emphasis::Text, false);
             }
             WidgetKind::Image => {}
         }
@@ -496,6 +534,9 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
             }
             WidgetKind::NowCalling => {
                 let hero = hero_boxes(area);
+                for label in [HERO_LABEL, HERO_PRIORITY_LABEL] {
+                    add(hero.label, 1, true, label.into(), label.into());
+                }
                 for (sample, glyphs) in tickets(&agencies).into_iter().chain([same(NO_TICKET)]) {
                     add(hero.ticket, 1, true, sample, glyphs);
                 }
@@ -521,12 +562,18 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
             }
             WidgetKind::AgencyPanels => {
                 // Every cell has the same size, so the first cell's boxes stand for all.
-                let panel = panel_boxes(panel_cells(area, agencies.len(), region.columns)[0]);
-                for (sample, glyphs) in tickets(&agencies).into_iter().chain([same(NO_TICKET)]) {
-                    add(panel.ticket, 1, true, sample, glyphs);
-                }
-                for (sample, glyphs) in counters(&agencies, counter_label) {
-                    add(panel.counter, 1, false, sample, glyphs);
+                let cell = panel_cells(area, agencies.len(), region.columns)[0];
+                for with_queue in [false, true] {
+                    let panel = panel_boxes(cell, with_queue);
+                    for (sample, glyphs) in tickets(&agencies).into_iter().chain([same(NO_TICKET)]) {
+                        add(panel.ticket, 1, true, sample, glyphs);
+                    }
+                    for (sample, glyphs) in counters(&agencies, counter_label) {
+                        add(panel.counter, 1, false, sample, glyphs);
+                    }
+                    if let Some(waiting) = panel.waiting {
+                        add(waiting, 1, false, widest_waiting_line(), WAITING_GLYPHS.into());
+                    }
                 }
             }
         }
@@ -536,6 +583,10 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
 
 /// Words citizens read on the screens.
 pub const HERO_LABEL: &str = "NOMOR ANTREAN";
+/// The hero's label when the ticket called is a priority ticket (lansia, disabilitas, ibu hamil).
+pub const HERO_PRIORITY_LABEL: &str = "ANTREAN PRIORITAS";
+/// A panel's queue line when nobody waits.
+pub const NOBODY_WAITING: &str = "Tidak ada antrean";
 pub const HISTORY_TITLE: &str = "Panggilan Terakhir";
 /// A ticket box whose agency has no call today.
 pub const NO_TICKET: &str = "—";

@@ -307,6 +307,92 @@ async fn fitted_texts_stay_inside_their_boxes_at_every_screen_size() {
     running.stop().await.unwrap();
 }
 
+/// A hall that hands out tickets through papan: every agency panel gets a queue line ("Menunggu 3")
+/// where tickets wait, a priority ticket called says ANTREAN PRIORITAS in amber in the hero, and
+/// the texts still stay in their boxes, on a landscape hall screen and a portrait counter screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
+    use papan::protocol::{CallNextCommand, IssueCommand, Priority};
+    let (running, staff, display, dir) = start_hub().await;
+    let mut session = staff_session(&running, &staff).await;
+    let issue = |agency: &str, priority| {
+        HubCommand::Issue(IssueCommand {
+            agency: agency.into(),
+            ticket: None,
+            letter: None,
+            service: None,
+            priority,
+        })
+    };
+    let tickets = [
+        ("disdukcapil", None),
+        ("disdukcapil", None),
+        ("disdukcapil", None),
+        ("disdukcapil", Some(Priority::Lansia)),
+        ("samsat", None),
+        ("samsat", None),
+        ("imigrasi", None),
+    ];
+    for (i, (agency, priority)) in tickets.into_iter().enumerate() {
+        session.command(&format!("i{i}"), issue(agency, priority)).await.unwrap();
+    }
+    let next = CallNextCommand { counter: 2, agency: None, letter: None };
+    session.command("n", HubCommand::CallNext(next)).await.unwrap();
+    let hall = Hall::builtin();
+    let queued = [("disdukcapil", 3), ("samsat", 2), ("imigrasi", 1)];
+    for (name, size) in [("hall-landscape", (1920, 1080)), ("counter-portrait", (1080, 1920))] {
+        let out = dir.path().join(format!("queues-{name}.png"));
+        let (url, token, cache, out2) =
+            (running.ws_url(), display.clone(), dir.path().join(format!("cache-q-{name}")), out.clone());
+        let image = tokio::task::spawn_blocking(move || screenshot(&url, &token, name, size, &out2, &cache))
+            .await
+            .unwrap();
+        if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+            std::fs::copy(&out, std::env::temp_dir().join(out.file_name().unwrap())).unwrap();
+        }
+        let layout = Layout::builtin(name).unwrap();
+        let (w, h) = (size.0 as f32, size.1 as f32);
+        for region in &layout.regions {
+            let area = region_rect(region, w, h);
+            match region.widget {
+                papan::layout::WidgetKind::NowCalling => {
+                    let amber = share_near(&image, hero_boxes(area).label, (255, 196, 0));
+                    assert!(amber > 0.02, "{name}: the priority label is amber ({amber})");
+                }
+                papan::layout::WidgetKind::AgencyPanels => {
+                    let agencies = papan::layout::region_agencies(region, &hall);
+                    let cells = panel_cells(area, agencies.len(), region.columns);
+                    for (agency, cell) in agencies.iter().zip(cells) {
+                        let line = papan::layout::panel_boxes(cell, true).waiting.unwrap();
+                        let white = share_near(&image, line, (255, 255, 255));
+                        let waits = queued.iter().any(|(id, _)| *id == agency.id);
+                        assert_eq!(white > 0.008, waits, "{name}: queue line of {} ({white})", agency.id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The queue lines and the priority label stay in their boxes too.
+        let proof = dir.path().join(format!("queues-proof-{name}.png"));
+        let (url, token, layout_arg, proof2) =
+            (running.ws_url(), display.clone(), name.to_string(), proof.clone());
+        let (image, boxes) =
+            tokio::task::spawn_blocking(move || text_proof(&url, &token, &layout_arg, size, &proof2))
+                .await
+                .unwrap();
+        let (outside, _) = ink_outside_boxes(&image, &boxes);
+        assert!(outside.is_empty(), "{name}: {} lit pixels outside every box", outside.len());
+        assert!(boxes.iter().any(|b| b.text == "ANTREAN PRIORITAS"), "{name}: the hero says PRIORITAS");
+        if name == "hall-landscape" {
+            for (agency, waiting) in queued {
+                let line = format!("Menunggu {waiting}");
+                assert!(boxes.iter().any(|b| b.text == line), "{agency}: {line:?} is shown");
+            }
+        }
+    }
+    running.stop().await.unwrap();
+}
+
 /// `screen`'s entry on the fleet page (`GET /api/screens`), if it ever connected.
 async fn fleet_entry(running: &hub::RunningHub, staff: &str, screen: &str) -> Option<serde_json::Value> {
     let listing: serde_json::Value = papan::tls::http_client()

@@ -13,10 +13,12 @@ use clap::Args;
 use crate::client::{ClientOptions, StaffLink, new_command_id};
 use crate::display::{LayoutChoice, VoiceSetup};
 use crate::feed::{Feed, FeedOptions, FeedUpdate};
-use crate::hall::{Hall, TimeZone};
+use crate::hall::{Agency, Hall, TimeZone};
 use crate::hub::config::HubConfig;
 use crate::hub::{self, HubOptions, RunningHub};
-use crate::protocol::{CallCommand, Command, RecallCommand, Role, TickerCommand, Ticket};
+use crate::protocol::{
+    CallNextCommand, Command, CounterCommand, IssueCommand, Priority, RecallCommand, Role, TickerCommand,
+};
 use crate::voice::announcer::Announcer;
 use crate::voice::pack::{DEFAULT_PACK_DIR, Pack};
 use crate::voice::player::PlayerEvent;
@@ -247,7 +249,13 @@ fn show_screen(
     }
 }
 
-/// Calls tickets at random counters, with an occasional recall, like a busy morning.
+/// Agencies the demo hall is busy at: their tickets are handed out, served and missed.
+const DEMO_AGENCIES: [&str; 8] =
+    ["disdukcapil", "samsat", "imigrasi", "bpjs-kesehatan", "bni", "pln", "polresta", "bppd-kota"];
+
+/// A busy morning: a kiosk hands out tickets (some priority), staff end their counter's service
+/// (now and then the citizen does not come), call the next ticket of the queue, and now and then
+/// recall. Each call or recall is one action of `limit`.
 async fn simulate_staff(
     options: &ClientOptions,
     hall: &Hall,
@@ -258,30 +266,68 @@ async fn simulate_staff(
     let mut staff = StaffLink::connect(options.clone()).await.context("demo staff connecting")?;
     let ticker = Command::Ticker(TickerCommand { text: WELCOME_TICKER.into() });
     let mut last_seq = staff.command(&new_command_id(), ticker).await?.seq;
-    let mut next_number: HashMap<String, u16> = HashMap::new();
-    let mut serving: Vec<u16> = Vec::new();
+    let agencies: Vec<&Agency> = DEMO_AGENCIES.iter().filter_map(|id| hall.agency(id)).collect();
+    anyhow::ensure!(!agencies.is_empty(), "the demo hall has none of the demo agencies");
+    // Tickets waiting per agency, so staff call only where someone waits.
+    let mut waiting: HashMap<&str, u32> = HashMap::new();
+    // A queue to start from: two tickets at each busy agency.
+    for agency in &agencies {
+        for _ in 0..2 {
+            if let Some(seq) = issue(&mut staff, agency).await {
+                last_seq = seq;
+                *waiting.entry(agency.id.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let mut serving: Vec<(u16, String)> = Vec::new();
     // The first call waits one interval, so the screen has joined and hears it.
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut done = 0u64;
     while limit.is_none_or(|limit| done < limit) {
         tick.tick().await;
-        let command = if done % 4 == 3 && !serving.is_empty() {
-            let counter = serving[fastrand::usize(..serving.len())];
-            Command::Recall(RecallCommand { counter, agency: None, ticket: None })
+        // Citizens keep arriving: one or two tickets each time.
+        for _ in 0..fastrand::usize(1..=2) {
+            let agency = agencies[fastrand::usize(..agencies.len())];
+            if let Some(seq) = issue(&mut staff, agency).await {
+                last_seq = seq;
+                *waiting.entry(agency.id.as_str()).or_default() += 1;
+            }
+        }
+        let (command, what) = if done % 4 == 3 && !serving.is_empty() {
+            let (counter, agency) = serving[fastrand::usize(..serving.len())].clone();
+            let recall = Command::Recall(RecallCommand { counter, agency: Some(agency), ticket: None });
+            (recall, format!("recall loket {counter}"))
         } else {
-            let agency = &hall.agencies[fastrand::usize(..hall.agencies.len())];
+            let busy: Vec<&Agency> = agencies
+                .iter()
+                .copied()
+                .filter(|a| waiting.get(a.id.as_str()).is_some_and(|n| *n > 0))
+                .collect();
+            // Nobody waits only when the kiosk could not issue (the hub refused): try again next time.
+            if busy.is_empty() {
+                continue;
+            }
+            let agency = busy[fastrand::usize(..busy.len())];
+            *waiting.entry(agency.id.as_str()).or_default() -= 1;
             let counter = agency.counters[fastrand::usize(..agency.counters.len())];
-            let letter = agency.letters.first().map_or("A", String::as_str);
-            let number = next_number.entry(letter.to_string()).or_insert(0);
-            *number = *number % crate::protocol::MAX_TICKET_NUMBER + 1;
-            serving.push(counter);
-            let ticket = Ticket::new(letter, *number).expect("hall letters are valid");
-            Command::Call(CallCommand { ticket, counter, agency: Some(agency.id.clone()), service: None })
-        };
-        let what = match &command {
-            Command::Call(c) => format!("call {} → loket {}", c.ticket, c.counter),
-            Command::Recall(r) => format!("recall loket {}", r.counter),
-            _ => unreachable!("the demo sends calls and recalls"),
+            // The counter ends its current ticket first: served, or now and then not come.
+            let ending = CounterCommand { counter, agency: Some(agency.id.clone()) };
+            let (ending, word) = if fastrand::u8(..10) == 0 {
+                (Command::NoShow(ending), "tidak hadir")
+            } else {
+                (Command::Done(ending), "selesai")
+            };
+            if serving.iter().any(|(c, a)| *c == counter && *a == agency.id)
+                && let Ok(ack) = staff.command(&new_command_id(), ending).await
+            {
+                println!("  staff   {word} loket {counter}: seq {}", ack.seq);
+                last_seq = ack.seq;
+            }
+            serving.retain(|(c, a)| !(*c == counter && *a == agency.id));
+            serving.push((counter, agency.id.clone()));
+            let next =
+                Command::CallNext(CallNextCommand { counter, agency: Some(agency.id.clone()), letter: None });
+            (next, format!("call next → loket {counter} ({})", agency.short))
         };
         match staff.command(&new_command_id(), command).await {
             Ok(ack) => {
@@ -294,6 +340,37 @@ async fn simulate_staff(
     }
     staff.close().await;
     Ok(last_seq)
+}
+
+/// The kiosk hands out a ticket at `agency` (one in ten a priority ticket); its seq.
+async fn issue(staff: &mut StaffLink, agency: &Agency) -> Option<u64> {
+    let priority = (fastrand::u8(..10) == 0).then_some(Priority::Lansia);
+    let command = Command::Issue(IssueCommand {
+        agency: agency.id.clone(),
+        ticket: None,
+        letter: None,
+        service: None,
+        priority,
+    });
+    match staff.command(&new_command_id(), command).await {
+        Ok(ack) => {
+            if let Some(issued) = &ack.issued {
+                println!(
+                    "  kiosk   {} ({}){}: {} ahead, {}",
+                    issued.ticket,
+                    agency.short,
+                    if priority.is_some() { " prioritas" } else { "" },
+                    issued.ahead,
+                    crate::waiting::estimate_text(issued.estimate)
+                );
+            }
+            Some(ack.seq)
+        }
+        Err(e) => {
+            println!("  kiosk   issue at {}: {e}", agency.short);
+            None
+        }
+    }
 }
 
 /// The terminal demo's announcer: prints what the player does.

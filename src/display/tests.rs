@@ -489,7 +489,7 @@ fn an_agency_logo_sits_left_of_its_name_in_its_panel() {
     let agencies = crate::layout::region_agencies(region, &hall);
     let index = agencies.iter().position(|a| a.id == "bpjs-kesehatan").unwrap();
     let cell = crate::layout::panel_cells(area, agencies.len(), region.columns)[index];
-    let name = crate::layout::panel_boxes(cell).name;
+    let name = crate::layout::panel_boxes(cell, false).name;
     assert!(x >= name.x - 0.5 && x + w <= cell.x + cell.w / 2.0, "left part of the panel: {x} in {cell:?}");
     assert!(y >= name.y - 0.5 && y + hgt <= name.y + name.h + 0.5, "in the name row: {y} in {name:?}");
 }

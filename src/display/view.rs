@@ -15,9 +15,10 @@ use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
 use crate::hall::{Agency, Hall, parse_colour};
 use crate::layout::{
-    CONNECTING, DEFAULT_HISTORY_ROWS, HERO_LABEL, HISTORY_TITLE, Layout, NO_TICKET, OFFLINE_BADGE, Rect,
-    TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes, hero_counter,
-    history_boxes, line_box, offline_badge_box, panel_boxes, panel_cells, region_agencies, region_rect,
+    CONNECTING, DEFAULT_HISTORY_ROWS, HERO_LABEL, HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, NO_TICKET,
+    OFFLINE_BADGE, Rect, TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label,
+    hero_boxes, hero_counter, history_boxes, line_box, offline_badge_box, panel_boxes, panel_cells,
+    region_agencies, region_rect, waiting_line,
 };
 use crate::protocol::Seq;
 
@@ -594,7 +595,11 @@ impl Painter<'_> {
                     self.mark(HeroPart::Card { seq: call.seq, base });
                 }
                 let hero = hero_boxes(area);
-                self.text(hero.label, HERO_LABEL, true, WHITE, 1, None);
+                // A priority ticket (lansia, disabilitas, ibu hamil) says so, in amber.
+                match current.and_then(|c| c.priority) {
+                    Some(_) => self.text(hero.label, HERO_PRIORITY_LABEL, true, AMBER, 1, None),
+                    None => self.text(hero.label, HERO_LABEL, true, WHITE, 1, None),
+                }
                 match (current, agency) {
                     (Some(call), Some(agency)) => {
                         self.text(hero.ticket, &call.ticket.to_string(), true, WHITE, 1, None);
@@ -612,20 +617,23 @@ impl Painter<'_> {
                 for (record, row) in board.recent.iter().filter(shown).zip(row_boxes) {
                     let short =
                         hall.agency(&record.agency).map_or(record.agency.as_str(), |a| a.short.as_str());
-                    self.text(row.ticket, &record.ticket.to_string(), true, WHITE, 1, None);
+                    let colour = if record.priority.is_some() { AMBER } else { WHITE };
+                    self.text(row.ticket, &record.ticket.to_string(), true, colour, 1, None);
                     self.text(row.counter, &counter_label(record.counter), false, WHITE, 1, None);
                     self.text(row.agency, short, false, DIM, 1, None);
                 }
             }
             WidgetKind::AgencyPanels => {
                 let cells = panel_cells(area, agencies.len(), region.columns);
+                // Once the hall hands out tickets through papan, every panel gets a queue line.
+                let with_queue = !board.queues.is_empty();
                 let newest = board.recent.iter().find(shown).map(|c| c.agency.as_str());
                 // An agency's logo, when it has one, goes left of its name.
                 let name_boxes: Vec<(Rect, Option<Rect>)> = agencies
                     .iter()
                     .zip(&cells)
                     .map(|(agency, cell)| {
-                        let name = panel_boxes(*cell).name;
+                        let name = panel_boxes(*cell, with_queue).name;
                         let logo =
                             agency.logo.as_deref().and_then(|file| self.store.get(file, self.image_assets));
                         match logo {
@@ -654,7 +662,7 @@ impl Painter<'_> {
                         self.fill(cell.part(0.005, 0.01, 0.99, 0.98), AMBER);
                     }
                     self.fill(cell.part(0.03, 0.05, 0.94, 0.9), colour);
-                    let panel = panel_boxes(cell);
+                    let panel = panel_boxes(cell, with_queue);
                     if let (Some(logo_box), Some(file)) = (logo_box, &agency.logo) {
                         self.image(logo_box, file);
                     }
@@ -667,6 +675,11 @@ impl Painter<'_> {
                             self.text(panel.counter, &counter_label(call.counter), false, WHITE, 1, None);
                         }
                         None => self.text(panel.ticket, NO_TICKET, true, DIM, 1, None),
+                    }
+                    if let (Some(waiting_box), Some(queue)) = (panel.waiting, board.queue(&agency.id)) {
+                        let (waiting, _) = queue.waiting_counts();
+                        let band = board.estimate_for(&agency.id, board.ahead_of_new(agency, None));
+                        self.text(waiting_box, &waiting_line(waiting, band), false, WHITE, 1, None);
                     }
                 }
             }
