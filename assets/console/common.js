@@ -35,6 +35,8 @@ const papan = {
       invalid_command: "Permintaan tidak sah.",
       bad_frame: "Permintaan tidak sah.",
       nothing_to_recall: "Belum ada nomor yang dipanggil di loket ini hari ini.",
+      queue_empty: "Tidak ada nomor antrean yang menunggu.",
+      not_serving: "Loket ini tidak sedang melayani nomor antrean.",
       unknown_phrase: "Pengumuman ini tidak ada di data aula.",
       rate_limited: "Terlalu banyak panggilan sekaligus; tunggu sebentar.",
       journal_unavailable: "Hub tidak dapat menyimpan panggilan. Hubungi teknisi.",

@@ -28,7 +28,16 @@ const state = {
   lastPing: 0,
   // seq → label for the message once the event is seen.
   acked: new Map(),
+  // GET /api/waiting as last fetched: the queues, their bands and missed tickets.
+  waiting: null,
+  waitingTimer: null,
+  // Fetches of /api/waiting started; an answer older than the newest one shown is dropped.
+  waitingAsked: 0,
+  waitingShown: 0,
 };
+
+// Events that change what the queues look like.
+const queueEvents = ["issue", "call", "done", "no_show", "reset"];
 
 function chosenCounter() {
   const saved = localStorage.getItem(counterKey);
@@ -125,6 +134,7 @@ function receive(frame) {
       state.seq = frame.seq;
       $("hall-name").textContent = frame.hall.short_name;
       route();
+      refreshWaiting();
       break;
     case "event":
       if (!state.board || frame.seq <= state.seq) break;
@@ -134,6 +144,7 @@ function receive(frame) {
       }
       apply(frame);
       render();
+      if (queueEvents.includes(frame.event.type)) refreshWaiting();
       if (state.acked.has(frame.seq)) {
         papan.say(state.acked.get(frame.seq)(frame.event), "ok");
         state.acked.delete(frame.seq);
@@ -167,6 +178,8 @@ function receive(frame) {
 }
 
 function describeDone(event, label) {
+  if (event.type === "done") return `Loket ${event.counter} selesai melayani.`;
+  if (event.type === "no_show") return "Tidak hadir: nomor ini masuk daftar terlewat.";
   if (event.type === "call" || event.type === "recall") {
     const verb = event.type === "call" ? "Dipanggil" : "Dipanggil ulang";
     return `${verb}: ${event.ticket} → Loket ${event.counter}`;
@@ -182,9 +195,17 @@ function apply(frame) {
   board.seq = frame.seq;
   if (event.type === "call" || event.type === "recall") {
     const { record, recent } = papan.recordCall(board.recent, frame);
+    const before = board.counters.find((c) => c.counter === event.counter && c.agency === event.agency);
+    // The service runs from the ticket's first call at this counter (a recall does not restart it).
+    const same = before && before.ticket === record.ticket;
+    record.since = same ? before.since || frame.at : frame.at;
+    record.service_state = same ? before.service_state : undefined;
     board.recent = recent;
     board.counters = board.counters.filter((c) => !(c.counter === event.counter && c.agency === event.agency));
     board.counters.push(record);
+  } else if (event.type === "done" || event.type === "no_show") {
+    const record = board.counters.find((c) => c.counter === event.counter && c.agency === event.agency);
+    if (record) record.service_state = event.type;
   } else if (event.type === "clear") {
     board.counters = board.counters.filter((c) => !(c.counter === event.counter && c.agency === event.agency));
   } else if (event.type === "reset") {
@@ -239,12 +260,67 @@ function callItem(record) {
   );
 }
 
+// The queues from the hub (GET /api/waiting), fetched once after a burst of queue events.
+function refreshWaiting() {
+  clearTimeout(state.waitingTimer);
+  state.waitingTimer = setTimeout(async () => {
+    const asked = ++state.waitingAsked;
+    try {
+      const waiting = await (await papan.api("GET", "/api/waiting")).json();
+      if (asked < state.waitingShown) return;
+      state.waitingShown = asked;
+      state.waiting = waiting;
+      render();
+    } catch (_) {
+      // The link's own badge says when the hub is out of reach; the next event fetches again.
+    }
+  }, 150);
+}
+
+// Minutes since the counter's ticket was first called, against its agency's service standard.
+function renderElapsed(serving, agency) {
+  const elapsed = $("elapsed");
+  if (!serving || serving.service_state || !serving.since) {
+    elapsed.textContent = serving && serving.service_state === "no_show" ? "Tidak hadir" : serving && serving.service_state ? "Selesai" : "";
+    elapsed.className = "sub";
+    return;
+  }
+  const minutes = Math.max(0, Math.floor((Date.now() - Date.parse(serving.since)) / 60000));
+  const standard = agency.standard_minutes;
+  elapsed.textContent = standard ? `${minutes} mnt dari standar ${standard} mnt` : `${minutes} mnt dilayani`;
+  elapsed.className = standard && minutes > standard ? "sub over" : "sub";
+}
+
+function missedItem(missed) {
+  const offset = papan.zoneOffset(state.hall.timezone);
+  const again = papan.el("button", { type: "button" }, "Panggil lagi");
+  again.addEventListener("click", () => {
+    if (state.online) send({ type: "call", ticket: missed.ticket, ...target() }, `Panggil lagi ${missed.ticket}`);
+  });
+  return papan.el(
+    "li",
+    { class: "missed" },
+    papan.el("span", { class: "t" }, missed.ticket),
+    papan.el("span", { class: "c" }, `Loket ${missed.counter}`),
+    papan.el("span", { class: "at" }, `sampai ${papan.time(missed.until, offset)}`),
+    again,
+  );
+}
+
 function render() {
   const mine = chosenCounter();
   if (!mine || !state.board) return;
   const here = (r) => r.counter === mine.counter && r.agency === mine.agency.id;
   const serving = state.board.counters.find(here);
   $("serving").textContent = serving ? serving.ticket : "—";
+  renderElapsed(serving, mine.agency);
+  const queue = state.waiting && state.waiting.agencies.find((a) => a.agency === mine.agency.id);
+  $("waiting").textContent = queue ? String(queue.waiting) : "—";
+  $("band").textContent = queue
+    ? (queue.priority_waiting ? `${queue.priority_waiting} prioritas · ` : "") + `perkiraan ${queue.estimate_text}`
+    : "Tiket tidak dicatat hub";
+  const missed = queue ? queue.missed : [];
+  $("missed").replaceChildren(...(missed.length ? missed.map(missedItem) : [papan.el("li", { class: "empty" }, "Tidak ada.")]));
   $("on-screen").replaceChildren(...state.board.recent.slice(0, 8).map(callItem));
   const list = state.board.recent.filter(here).slice(0, 8);
   $("mine").replaceChildren(...(list.length ? list.map(callItem) : [papan.el("li", { class: "empty" }, "Belum ada panggilan hari ini.")]));
@@ -266,8 +342,16 @@ function recall() {
   if (state.online) send({ type: "recall", ...target() }, "Panggil ulang");
 }
 
+function finish() {
+  if (state.online) send({ type: "done", ...target() }, "Selesai");
+}
+
 $("next").addEventListener("click", callNext);
 $("recall").addEventListener("click", recall);
+$("done").addEventListener("click", finish);
+$("no-show").addEventListener("click", () => {
+  if (state.online) send({ type: "no_show", ...target() }, "Tidak hadir");
+});
 $("clear").addEventListener("click", () => send({ type: "clear", ...target() }, "Kosongkan loket"));
 $("call-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -323,8 +407,14 @@ document.addEventListener("keydown", (e) => {
   } else if (e.key === "F3") {
     e.preventDefault();
     recall();
+  } else if (e.key === "F4") {
+    e.preventDefault();
+    finish();
   }
 });
+
+// The elapsed service time moves on with the clock.
+setInterval(render, 15000);
 
 setOnline(false);
 if (papan.token()) connect();

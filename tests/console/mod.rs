@@ -111,3 +111,66 @@ async fn two_consoles_a_pulled_cable_and_signing_out_lose_no_call() {
     drop(ws);
     t.hub.stop().await.unwrap();
 }
+
+/// A counter working a queue from the console: how many wait, the next ticket (F2), a citizen
+/// who does not come (Tidak hadir → Terlewat), the next served and finished (F4), and the missed
+/// ticket called again from the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_works_its_queue_from_the_console() {
+    use papan::protocol::{Command, IssueCommand, Role};
+    let t = start_hub(|_| {}).await;
+    let mut kiosk = papan::client::Session::connect(&t.options(Role::Kiosk), 0).await.unwrap();
+    for i in 0..3 {
+        let issue = IssueCommand {
+            agency: "disdukcapil".into(),
+            ticket: None,
+            letter: None,
+            service: None,
+            priority: None,
+        };
+        kiosk.command(&format!("k{i}"), Command::Issue(issue)).await.unwrap();
+    }
+    let base = t.hub.http_url();
+    let mut browser = browser::Browser::start(1280, 900).await;
+    open_console(&mut browser, &base, &t.staff).await;
+    let text = |id: &str| format!("document.getElementById('{id}').innerText");
+    browser.wait_for(&format!("{} === '3'", text("waiting"))).await;
+    assert!(browser.text("band").await.contains("—"), "no band before the day has services");
+
+    browser.press("F2", 113).await;
+    browser.wait_for(&format!("{} === 'A-001'", text("serving"))).await;
+    browser.wait_for(&format!("{} === '2'", text("waiting"))).await;
+    browser.click("#no-show").await;
+    browser.wait_for(&format!("{}.includes('A-001')", text("missed"))).await;
+    browser.wait_for(&format!("{} === 'Tidak hadir'", text("elapsed"))).await;
+
+    browser.press("F2", 113).await;
+    browser.wait_for(&format!("{} === 'A-002'", text("serving"))).await;
+    browser.wait_for(&format!("{}.includes('dilayani')", text("elapsed"))).await;
+    browser.press("F4", 115).await;
+    browser.wait_for(&format!("{} === 'Selesai'", text("elapsed"))).await;
+
+    browser.click("#missed button").await;
+    browser.wait_for(&format!("{} === 'A-001'", text("serving"))).await;
+    browser.wait_for(&format!("{}.includes('Tidak ada')", text("missed"))).await;
+    browser.press("F2", 113).await;
+    browser.wait_for(&format!("{} === 'A-003'", text("serving"))).await;
+    browser.press("F2", 113).await;
+    browser.wait_for(&format!("{}.includes('Tidak ada nomor antrean yang menunggu')", text("message"))).await;
+    browser.wait_for(&format!("{} === '0'", text("waiting"))).await;
+    // The four buttons sit side by side, none cut by the next.
+    let overlap = browser
+        .eval("(() => { const r = ['next','recall','done','no-show'].map((id) => document.getElementById(id).getBoundingClientRect()); return r.some((a, i) => i > 0 && a.left < r[i - 1].right) || r[3].right > window.innerWidth; })()")
+        .await;
+    assert_eq!(overlap, json!(false), "the console's buttons overlap or run off the page");
+    if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+        browser.screenshot(&std::env::temp_dir().join("console-queue.png")).await;
+    }
+
+    let waiting = get_json(format!("{base}/api/waiting"), Some(&t.staff)).await;
+    let counts = &waiting["agencies"][0]["counts"];
+    assert_eq!((counts["issued"].as_u64(), counts["called"].as_u64()), (Some(3), Some(3)), "{waiting}");
+    // A-002 finished with F4; A-001, called again, ended when A-003 was called at the counter.
+    assert_eq!((counts["served"].as_u64(), counts["no_shows"].as_u64()), (Some(2), Some(1)), "{waiting}");
+    t.hub.stop().await.unwrap();
+}
