@@ -252,6 +252,14 @@ impl Board {
         Ticket::new(letters, issued.max(called).saturating_add(1))
     }
 
+    /// The priority of `ticket` if it waits (or was missed) in `agency`'s queue.
+    pub fn queued_priority(&self, agency: &str, ticket: &Ticket) -> Option<Priority> {
+        let queue = self.queues.get(agency)?;
+        let waiting = queue.waiting.iter().find(|w| &w.ticket == ticket).map(|w| w.priority);
+        let missed = || queue.missed.iter().find(|m| &m.ticket == ticket).map(|m| m.priority);
+        waiting.or_else(missed).flatten()
+    }
+
     /// Whether `ticket` is waiting or on a missed list anywhere in the hall.
     pub fn is_queued(&self, ticket: &Ticket) -> bool {
         self.queues.values().any(|q| {
@@ -425,6 +433,8 @@ impl Board {
         if !recall && !same_ticket {
             priority = self.take_from_queue(frame, call).or(priority);
         }
+        // The event says it itself (the hub looked the ticket up in its queue).
+        priority = call.priority.or(priority);
         let since = match &previous {
             Some(p) if same_ticket => p.since.or(Some(frame.at)),
             _ => Some(frame.at),
@@ -506,7 +516,13 @@ mod tests {
     }
 
     fn call(ticket: &str, counter: u16, agency: &str) -> Event {
-        Event::Call(Call { ticket: ticket.parse().unwrap(), counter, agency: agency.into(), service: None })
+        Event::Call(Call {
+            ticket: ticket.parse().unwrap(),
+            counter,
+            agency: agency.into(),
+            service: None,
+            priority: None,
+        })
     }
 
     fn recall(ticket: &str, counter: u16, agency: &str) -> Event {

@@ -274,7 +274,13 @@ impl Simulation<'_> {
         };
         let waited = (self.start + jiff::SignedDuration::from_secs(at)).duration_since(next.at).as_secs();
         self.longest_wait = self.longest_wait.max(waited);
-        let call = Call { ticket: next.ticket.clone(), counter, agency: found.id.clone(), service: None };
+        let call = Call {
+            ticket: next.ticket.clone(),
+            counter,
+            agency: found.id.clone(),
+            service: None,
+            priority: next.priority,
+        };
         self.apply(at, Event::Call(call));
         debug_assert_eq!(
             self.board.serving(counter, &found.id).map(|r| r.service_state),

@@ -109,6 +109,9 @@ pub struct VoiceSettings {
     /// How ticket numbers are read: `terbilang` (seratus dua puluh tiga) or `digits` (satu dua tiga).
     pub numbers: NumberStyle,
     pub call: Vec<String>,
+    /// A priority ticket's call; by default the call with "antrean prioritas" after its chime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_call: Option<Vec<String>>,
     pub recall: Vec<String>,
     pub announce: Vec<String>,
     /// Clip for where to go, unless the agency has its own ("loket", "meja", "ruang").
@@ -126,6 +129,23 @@ pub struct VoiceSettings {
     /// Calls older than this many seconds when their turn comes (after an outage, a replay of
     /// missed calls) are not spoken: citizens would go to a counter that has moved on.
     pub stale_after_s: u32,
+}
+
+/// The clip a priority call says after its chime (or first).
+pub const PRIORITY_CLIP: &str = "antrean_prioritas";
+
+impl VoiceSettings {
+    /// The template of a priority ticket's call: the hall's own, or its call with
+    /// [`PRIORITY_CLIP`] after the chime.
+    pub fn priority_call(&self) -> Vec<String> {
+        if let Some(template) = &self.priority_call {
+            return template.clone();
+        }
+        let mut template = self.call.clone();
+        let at = usize::from(template.first().is_some_and(|t| t == "chime"));
+        template.insert(at, PRIORITY_CLIP.to_string());
+        template
+    }
 }
 
 impl Default for VoiceSettings {
@@ -146,6 +166,7 @@ impl Default for VoiceSettings {
         VoiceSettings {
             numbers: NumberStyle::Terbilang,
             call,
+            priority_call: None,
             recall,
             announce: template(&["chime", "{phrase}"]),
             destination: "loket".into(),
@@ -349,8 +370,16 @@ impl Hall {
             }
         }
         let voice = &self.voice;
-        for (name, template) in
-            [("call", &voice.call), ("recall", &voice.recall), ("announce", &voice.announce)]
+        // A priority call made from `call` has its faults reported there, once.
+        let own_priority_call = voice.priority_call.clone().unwrap_or_else(|| voice.call.clone());
+        for (name, template) in [
+            ("call", &voice.call),
+            ("priority_call", &own_priority_call),
+            ("recall", &voice.recall),
+            ("announce", &voice.announce),
+        ]
+        .into_iter()
+        .filter(|(name, _)| *name != "priority_call" || voice.priority_call.is_some())
         {
             if template.is_empty() {
                 add(FieldPath::item_key("voice", name), format!("voice.{name} template is empty"));

@@ -706,7 +706,7 @@ mod tests {
         for command in &commands {
             assert_eq!(serde_json::to_value(command).unwrap()["type"], command.kind());
         }
-        let call = Call { ticket, counter: 1, agency: "x".into(), service: None };
+        let call = Call { ticket, counter: 1, agency: "x".into(), service: None, priority: None };
         let day = jiff::civil::date(2026, 12, 3);
         let events = [
             Event::Call(call.clone()),

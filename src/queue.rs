@@ -23,6 +23,9 @@ pub struct Call {
     pub agency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// A priority ticket (from the queue it waited in): the screens mark it, the voice says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 /// What happened in the hall; the board is the fold of these.

@@ -28,7 +28,7 @@ fn find(haystack: &[i16], needle: &[i16], from: usize) -> Option<usize> {
 
 fn rendered(hall: &Hall, pack: &Pack, ticket: &str, counter: u16) -> Vec<i16> {
     let agency = hall.resolve_counter(counter, None).unwrap().id.clone();
-    let call = Call { ticket: ticket.parse().unwrap(), counter, agency, service: None };
+    let call = Call { ticket: ticket.parse().unwrap(), counter, agency, service: None, priority: None };
     let tokens = script(hall, &Event::Call(call)).unwrap();
     let out = render(&tokens, pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
     assert!(out.skipped.is_empty());

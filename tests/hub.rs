@@ -1088,6 +1088,10 @@ async fn issued_tickets_queue_in_order_and_survive_kill_9() {
     assert_eq!((dukcapil["waiting"].as_u64(), dukcapil["counts"]["issued"].as_u64()), (Some(2), Some(4)));
     assert_eq!(dukcapil["missed"][0]["ticket"], "A-001", "{waiting}");
     assert_eq!(dukcapil["estimate_text"], "—", "no band before the day has enough services");
+    let state = get_json(format!("{http}/api/state"), Some(&token)).await;
+    let lansia =
+        state["board"]["recent"].as_array().unwrap().iter().find(|r| r["ticket"] == "A-003").cloned();
+    assert_eq!(lansia.unwrap()["priority"], "lansia", "the priority call keeps its mark: {state}");
     assert_eq!(called(&mut staff, "n3", next_at(1)).await, "A-002", "FIFO goes on after the restart");
     assert_eq!(called(&mut staff, "n4", next_at(2)).await, "A-004");
     let empty = staff.command("n5", next_at(3)).await.unwrap_err();

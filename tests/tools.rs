@@ -43,8 +43,13 @@ fn voice_say_renders_clips_and_exact_gaps() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let hall = Hall::builtin();
-    let call =
-        Call { ticket: "A-123".parse().unwrap(), counter: 4, agency: "disdukcapil".into(), service: None };
+    let call = Call {
+        ticket: "A-123".parse().unwrap(),
+        counter: 4,
+        agency: "disdukcapil".into(),
+        service: None,
+        priority: None,
+    };
     let tokens = script(&hall, &Event::Call(call)).unwrap();
     let pack = Pack::load(&pack_dir()).unwrap();
     let clip_samples: usize = tokens.iter().map(|t| pack.clips[t].len()).sum();

@@ -384,7 +384,8 @@ fn call(number: u16) -> Command {
 /// The frame papan's screens receive for `call(number)` (counter 1 of `agency`), as the MQTT payload.
 fn call_event(seq: Seq, number: u16, agency: &str) -> String {
     let ticket = Ticket::new("A", number).expect("valid ticket");
-    let event = Event::Call(Call { ticket, counter: 1, agency: agency.to_string(), service: None });
+    let event =
+        Event::Call(Call { ticket, counter: 1, agency: agency.to_string(), service: None, priority: None });
     HubFrame::Event(EventFrame { seq, at: jiff::Timestamp::now(), event }).to_json()
 }
 

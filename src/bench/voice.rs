@@ -52,6 +52,7 @@ pub(super) fn run(args: VoiceArgs) -> anyhow::Result<()> {
             counter: agency.counters[0],
             agency: agency.id.clone(),
             service: None,
+            priority: None,
         });
         let received = Instant::now();
         let tokens = crate::voice::script::script(&hall, &event).context("calls are spoken")?;

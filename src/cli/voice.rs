@@ -73,7 +73,7 @@ fn say(args: SayArgs) -> anyhow::Result<()> {
     let super::CallTarget { ticket, counter, agency } = args.target;
     let agency = hall.resolve_counter(counter, agency.as_deref())?;
     hall.check_ticket(agency, &ticket)?;
-    let call = Call { ticket, counter, agency: agency.id.clone(), service: None };
+    let call = Call { ticket, counter, agency: agency.id.clone(), service: None, priority: None };
     let event = if args.recall { Event::Recall(call) } else { Event::Call(call) };
     let tokens = script(&hall, &event).context("calls are always spoken")?;
     let pack = Pack::load(&args.files.pack)?;

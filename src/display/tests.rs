@@ -84,7 +84,13 @@ fn call(seq: Seq, ticket: &str, counter: u16) -> EventFrame {
     EventFrame {
         seq,
         at: jiff::Timestamp::now(),
-        event: Event::Call(Call { ticket: ticket.parse().unwrap(), counter, agency, service: None }),
+        event: Event::Call(Call {
+            ticket: ticket.parse().unwrap(),
+            counter,
+            agency,
+            service: None,
+            priority: None,
+        }),
     }
 }
 

@@ -601,6 +601,7 @@ impl Writer {
                     counter: *counter,
                     agency: found.id.clone(),
                     service: service.clone(),
+                    priority: self.board.queued_priority(&found.id, ticket),
                 }))
             }
             Command::CallNext(CallNextCommand { counter, agency, letter }) => {
@@ -628,10 +629,17 @@ impl Writer {
                         counter: *counter,
                         agency: found.id.clone(),
                         service: next.service.clone(),
+                        priority: next.priority,
                     }));
                 }
                 let ticket = self.board.next_ticket(&letters).map_err(|_| letters_used_up(&letters))?;
-                Ok(Event::Call(Call { ticket, counter: *counter, agency: found.id.clone(), service: None }))
+                Ok(Event::Call(Call {
+                    ticket,
+                    counter: *counter,
+                    agency: found.id.clone(),
+                    service: None,
+                    priority: None,
+                }))
             }
             Command::Recall(RecallCommand { counter, agency, ticket }) => {
                 let found =
@@ -651,8 +659,16 @@ impl Writer {
                         ));
                     }
                 };
-                let service = serving.filter(|r| r.ticket == ticket).and_then(|r| r.service.clone());
-                Ok(Event::Recall(Call { ticket, counter: *counter, agency: found.id.clone(), service }))
+                let same = serving.filter(|r| r.ticket == ticket);
+                let (service, priority) =
+                    (same.and_then(|r| r.service.clone()), same.and_then(|r| r.priority));
+                Ok(Event::Recall(Call {
+                    ticket,
+                    counter: *counter,
+                    agency: found.id.clone(),
+                    service,
+                    priority,
+                }))
             }
             Command::Announce(announce) => match self.hall.phrase(&announce.phrase) {
                 Some(phrase) => Ok(Event::Announce { phrase: phrase.id.clone() }),

@@ -253,6 +253,7 @@ mod tests {
                     counter: 1,
                     agency: "disdukcapil".into(),
                     service: None,
+                    priority: None,
                 }),
             },
             command: Some(CommandKey { id: format!("cmd-{seq}"), digest: format!("d{seq}") }),

@@ -9,7 +9,12 @@ use crate::protocol::{Call, Event};
 /// Clip tokens for an event, or `None` for events that are not spoken.
 pub fn script(hall: &Hall, event: &Event) -> Option<Vec<String>> {
     let voice = &hall.voice;
+    let priority_call;
     let (template, call, phrase) = match event {
+        Event::Call(call) if call.priority.is_some() => {
+            priority_call = voice.priority_call();
+            (&priority_call, Some(call), None)
+        }
         Event::Call(call) => (&voice.call, Some(call), None),
         Event::Recall(call) => (&voice.recall, Some(call), None),
         Event::Announce { phrase } => (&voice.announce, None, Some(phrase.as_str())),
@@ -84,7 +89,8 @@ fn number_tokens(n: u64, style: NumberStyle) -> Vec<String> {
 /// destinations, agency names (if a template says them) and phrases.
 pub fn required_tokens(hall: &Hall) -> BTreeSet<String> {
     let voice = &hall.voice;
-    let templates = [&voice.call, &voice.recall, &voice.announce];
+    let priority_call = voice.priority_call();
+    let templates = [&voice.call, &priority_call, &voice.recall, &voice.announce];
     let uses = |placeholder: &str| templates.iter().any(|t| t.iter().any(|token| token == placeholder));
     let mut needed: BTreeSet<String> =
         templates.iter().flat_map(|t| t.iter()).filter(|t| !t.starts_with('{')).cloned().collect();
@@ -113,7 +119,13 @@ mod tests {
     use crate::hall::{DEFAULT_HALL_TOML, Hall};
 
     fn call(ticket: &str, counter: u16, agency: &str) -> Call {
-        Call { ticket: ticket.parse().unwrap(), counter, agency: agency.into(), service: None }
+        Call {
+            ticket: ticket.parse().unwrap(),
+            counter,
+            agency: agency.into(),
+            service: None,
+            priority: None,
+        }
     }
 
     fn spoken(hall: &Hall, event: &Event) -> String {
@@ -132,6 +144,13 @@ mod tests {
             "chime panggilan_ulang nomor_antrean k b dua belas silakan_menuju loket empat puluh tiga"
         );
         assert_eq!(spoken(&hall, &Event::Announce { phrase: "istirahat".into() }), "chime istirahat");
+        let mut lansia = call("A-7", 4, "disdukcapil");
+        lansia.priority = Some(crate::protocol::Priority::Lansia);
+        assert_eq!(
+            spoken(&hall, &Event::Call(lansia)),
+            "chime antrean_prioritas nomor_antrean a tujuh silakan_menuju loket empat"
+        );
+        assert!(required_tokens(&hall).contains("antrean_prioritas"), "voice check asks for the clip");
         assert_eq!(script(&hall, &Event::Ticker { text: "x".into() }), None);
     }
 
