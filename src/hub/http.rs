@@ -35,6 +35,8 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/api/done", post(command_endpoint::<DoneRequest>))
         .route("/api/no-show", post(command_endpoint::<NoShowRequest>))
         .route("/api/waiting", get(get_waiting))
+        .route("/api/hall", get(get_hall))
+        .route("/api/qr", get(get_qr))
         .route("/api/state", get(get_state))
         .route("/api/screens", get(list_screens))
         .route("/api/screens/{screen}", delete(remove_screen))
@@ -275,6 +277,40 @@ async fn get_waiting(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     authenticate(&shared.tokens, &headers)?;
     let (board, hall) = shared.core.board_and_hall().await.ok_or_else(shutting_down)?;
     Ok(Json(crate::waiting::report(&board, &hall, jiff::Timestamp::now())).into_response())
+}
+
+/// `GET /api/hall`: the hall data commands are checked against (any token): what the ticket
+/// kiosk page shows its buttons from.
+async fn get_hall(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&shared.tokens, &headers)?;
+    let (_, hall) = shared.core.board_and_hall().await.ok_or_else(shutting_down)?;
+    Ok(Json(&*hall).into_response())
+}
+
+#[derive(Deserialize)]
+struct QrQuery {
+    data: String,
+}
+
+/// `GET /api/qr?data=TEXT`: a QR code of `data` as SVG, for the kiosk's receipts (kiosk or staff
+/// token: the hub is no QR service for anyone else).
+async fn get_qr(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<QrQuery>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&shared.tokens, &headers)?;
+    if principal.role == Role::Display {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "this needs a kiosk or staff token",
+        ));
+    }
+    let image = super::qr::svg(&query.data, 160).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidCommand, e.to_string()).field("data")
+    })?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], image).into_response())
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {

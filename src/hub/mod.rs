@@ -15,6 +15,7 @@ pub mod journal;
 pub(crate) mod log_throttle;
 pub mod metrics;
 pub(crate) mod pages;
+mod qr;
 pub mod rate;
 pub(crate) mod saved_list;
 pub mod server;

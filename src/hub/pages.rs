@@ -36,4 +36,8 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/common.js", asset!("common.js", "text/javascript; charset=utf-8"))
         .route("/console.js", asset!("console.js", "text/javascript; charset=utf-8"))
         .route("/screens.js", asset!("screens.js", "text/javascript; charset=utf-8"))
+        .route("/ambil", asset!("ambil.html", "text/html; charset=utf-8"))
+        .route("/ambil.js", asset!("ambil.js", "text/javascript; charset=utf-8"))
+        .route("/ambil.css", asset!("ambil.css", "text/css; charset=utf-8"))
+        .route("/receipt-58.css", asset!("receipt-58.css", "text/css; charset=utf-8"))
 }

@@ -165,6 +165,14 @@ impl Browser {
         }
     }
 
+    /// Prints the tab to a PDF as its print style sheet and `@page` size say (a receipt printer's).
+    pub async fn print_pdf(&mut self, path: &Path) {
+        let params = json!({ "preferCSSPageSize": true, "printBackground": true });
+        let pdf = self.call("Page.printToPDF", params).await;
+        let bytes = data_encoding::BASE64.decode(pdf["data"].as_str().unwrap().as_bytes()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
     /// Saves what the tab shows as a PNG.
     pub async fn screenshot(&mut self, path: &Path) {
         let shot = self.call("Page.captureScreenshot", json!({ "format": "png" })).await;

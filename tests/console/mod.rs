@@ -174,3 +174,81 @@ async fn a_counter_works_its_queue_from_the_console() {
     assert_eq!((counts["served"].as_u64(), counts["no_shows"].as_u64()), (Some(2), Some(1)), "{waiting}");
     t.hub.stop().await.unwrap();
 }
+
+/// The ticket kiosk (`/ambil`) as a citizen meets it: a button per agency, a priority choice, a
+/// tap → the number shown big with the people ahead and the band, and a receipt printed from the
+/// browser: the PDF holds the ticket and its QR code decodes to the ticket's phone page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ticket_kiosk_hands_out_a_number_and_prints_its_receipt() {
+    let t = start_hub(|_| {}).await;
+    let base = t.hub.http_url();
+    let mut browser = browser::Browser::start(1280, 1024).await;
+    browser.open(&format!("{base}/ambil")).await;
+    browser.eval(&format!("localStorage.setItem('papan.token', {:?}); true", t.kiosk)).await;
+    browser.open(&format!("{base}/ambil")).await;
+    browser.wait_for("document.querySelectorAll('#agencies button').length === 28").await;
+    let dir = tempfile::tempdir().unwrap();
+    if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+        browser.screenshot(&std::env::temp_dir().join("ambil-choose.png")).await;
+    }
+
+    // The page prints each ticket itself (a kiosk browser prints silently to its receipt
+    // printer); here the test counts the requests and prints through DevTools instead.
+    browser.eval("window.printed = 0; window.print = () => { window.printed += 1; }; true").await;
+    browser.click(".kind[data-kind='lansia']").await;
+    browser.click("#agencies button[data-agency='disdukcapil']").await;
+    browser.wait_for("document.getElementById('r-ticket').innerText === 'A-001'").await;
+    assert!(browser.text("r-priority").await.contains("PRIORITAS"));
+    assert_eq!(browser.text("r-ahead").await, "Tidak ada antrean di depan Anda");
+    assert_eq!(browser.text("r-estimate").await, "Perkiraan waktu tunggu belum tersedia");
+    browser.wait_for("!!document.querySelector('#r-qr svg')").await;
+    browser.wait_for("window.printed === 1").await;
+    if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+        browser.screenshot(&std::env::temp_dir().join("ambil-ticket.png")).await;
+    }
+    let phone = browser.eval("document.getElementById('r-qr').dataset.url").await;
+    let phone = phone.as_str().unwrap().to_string();
+    assert!(phone.starts_with(&base) && phone.ends_with("/A-001"), "{phone}");
+
+    // The receipt as the browser prints it: its text, and its QR code read back from the page.
+    let pdf = dir.path().join("receipt.pdf");
+    browser.print_pdf(&pdf).await;
+    let text = std::process::Command::new("pdftotext").arg(&pdf).arg("-").output().unwrap();
+    // Words as printed, whatever the lines the narrow paper breaks them into.
+    let text = String::from_utf8_lossy(&text.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in ["A-001", "Dinas Kependudukan dan Pencatatan Sipil", "PRIORITAS", "Mal Pelayanan Publik"]
+    {
+        assert!(text.contains(expected), "the receipt says {expected:?}: {text}");
+    }
+    assert!(!text.contains("Sentuh layanan"), "only the receipt is printed: {text}");
+    let png = dir.path().join("receipt");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "300", "-singlefile"])
+        .arg(&pdf)
+        .arg(&png)
+        .status();
+    assert!(status.unwrap().success());
+    let decoded = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(png.with_extension("png"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&decoded.stdout).trim(),
+        phone,
+        "the QR code leads to the ticket's page"
+    );
+    if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+        std::fs::copy(png.with_extension("png"), std::env::temp_dir().join("ambil-receipt.png")).unwrap();
+    }
+
+    // The hub has it, as a priority ticket waiting at Disdukcapil; the next one is behind it.
+    browser.click("#again").await;
+    browser.click("#agencies button[data-agency='disdukcapil']").await;
+    browser.wait_for("document.getElementById('r-ticket').innerText === 'A-002'").await;
+    assert_eq!(browser.text("r-ahead").await, "1 orang di depan Anda");
+    let waiting = get_json(format!("{base}/api/waiting"), Some(&t.staff)).await;
+    assert_eq!(waiting["agencies"][0]["waiting"], 2, "{waiting}");
+    assert_eq!(waiting["agencies"][0]["priority_waiting"], 1, "{waiting}");
+    t.hub.stop().await.unwrap();
+}
