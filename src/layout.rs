@@ -81,6 +81,10 @@ pub enum WidgetKind {
     Clock,
     Header,
     Image,
+    /// Agencies with tickets waiting: how many, and the band a ticket taken now is shown.
+    Queue,
+    /// Tickets called that did not come ("Terlewat"), while they can still be called again.
+    Missed,
 }
 
 impl WidgetKind {
@@ -93,6 +97,8 @@ impl WidgetKind {
             WidgetKind::Clock => "clock",
             WidgetKind::Header => "header",
             WidgetKind::Image => "image",
+            WidgetKind::Queue => "queue",
+            WidgetKind::Missed => "missed",
         }
     }
 }
@@ -153,12 +159,18 @@ impl Layout {
                 ));
             }
             let allowed = |field: &str| match field {
-                "rows" => region.widget == WidgetKind::History,
+                "rows" => {
+                    matches!(region.widget, WidgetKind::History | WidgetKind::Queue | WidgetKind::Missed)
+                }
                 "columns" => region.widget == WidgetKind::AgencyPanels,
                 "agencies" => {
                     matches!(
                         region.widget,
-                        WidgetKind::NowCalling | WidgetKind::History | WidgetKind::AgencyPanels
+                        WidgetKind::NowCalling
+                            | WidgetKind::History
+                            | WidgetKind::AgencyPanels
+                            | WidgetKind::Queue
+                            | WidgetKind::Missed
                     )
                 }
                 _ => region.widget == WidgetKind::Image,
@@ -330,19 +342,71 @@ pub struct RowBoxes {
 
 /// The history title and `rows` rows below it.
 pub fn history_boxes(area: Rect, rows: u8) -> (Rect, Vec<RowBoxes>) {
-    let row = 1.0 / (f32::from(rows) + 1.0);
-    let title = area.part(0.03, 0.0, 0.94, row * 0.8);
-    let rows = (1..=rows)
-        .map(|r| {
-            let y = row * f32::from(r);
-            RowBoxes {
-                ticket: area.part(0.03, y, 0.3, row * 0.8),
-                counter: area.part(0.35, y, 0.22, row * 0.8),
-                agency: area.part(0.59, y, 0.38, row * 0.8),
-            }
+    let (title, tops, h) = titled_rows(area, rows);
+    let rows = tops
+        .into_iter()
+        .map(|y| RowBoxes {
+            ticket: area.part(0.03, y, 0.3, h),
+            counter: area.part(0.35, y, 0.22, h),
+            agency: area.part(0.59, y, 0.38, h),
         })
         .collect();
     (title, rows)
+}
+
+/// A list widget's title line, the top of each of its `rows` rows below it and the height of a
+/// row's text, as fractions of `area`.
+fn titled_rows(area: Rect, rows: u8) -> (Rect, Vec<f32>, f32) {
+    let row = 1.0 / (f32::from(rows) + 1.0);
+    let title = area.part(0.03, 0.0, 0.94, row * 0.8);
+    (title, (1..=rows).map(|r| row * f32::from(r)).collect(), row * 0.8)
+}
+
+/// One queue row: agency, waiting count, band.
+pub struct QueueRowBoxes {
+    pub agency: Rect,
+    pub waiting: Rect,
+    pub band: Rect,
+}
+
+/// The queue title and `rows` rows below it.
+pub fn queue_boxes(area: Rect, rows: u8) -> (Rect, Vec<QueueRowBoxes>) {
+    let (title, tops, h) = titled_rows(area, rows);
+    let rows = tops
+        .into_iter()
+        .map(|y| QueueRowBoxes {
+            agency: area.part(0.03, y, 0.37, h),
+            waiting: area.part(0.42, y, 0.28, h),
+            band: area.part(0.72, y, 0.25, h),
+        })
+        .collect();
+    (title, rows)
+}
+
+/// The missed title, then `rows` rows of missed tickets, three to a row.
+pub fn missed_boxes(area: Rect, rows: u8) -> (Rect, Vec<Rect>) {
+    let (title, tops, h) = titled_rows(area, rows);
+    let w = 0.94 / MISSED_PER_ROW as f32;
+    let cells = tops
+        .into_iter()
+        .flat_map(|y| (0..MISSED_PER_ROW).map(move |c| area.part(0.03 + w * c as f32, y, w * 0.95, h)))
+        .collect();
+    (title, cells)
+}
+
+/// Missed tickets side by side in a row of the `missed` widget.
+pub const MISSED_PER_ROW: usize = 2;
+pub const DEFAULT_QUEUE_ROWS: u8 = 6;
+pub const DEFAULT_MISSED_ROWS: u8 = 2;
+
+/// A queue row's count: "Menunggu 12".
+pub fn waiting_count(waiting: u32) -> String {
+    format!("Menunggu {waiting}")
+}
+
+/// A missed ticket as the `missed` widget shows it: "A-012 · Loket 3".
+pub fn missed_label(ticket: &str, counter: u16) -> String {
+    format!("{ticket} · Loket {counter}")
 }
 
 /// The cells of `n` agency panels, row by row.
@@ -470,10 +534,36 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                     }
                 }
             }
+            WidgetKind::Queue => {
+                let (title, rows) = queue_boxes(area, region.rows.unwrap_or(DEFAULT_QUEUE_ROWS));
+                add("title", QUEUE_TITLE.into(), title, 1, Emphasis::Text, true);
+                let row = &rows[0];
+                for agency in region_agencies(region, hall) {
+                    add("agency", agency.short.clone(), row.agency, 1, Emphasis::Text, true);
+                }
+                add("waiting", waiting_count(999), row.waiting, 1, Emphasis::Text, false);
+                add("band", widest_band(), row.band, 1, Emphasis::Text, false);
+            }
+            WidgetKind::Missed => {
+                let (title, cells) = missed_boxes(area, region.rows.unwrap_or(DEFAULT_MISSED_ROWS));
+                add("title", MISSED_TITLE.into(), title, 1, Emphasis::Text, true);
+                add("ticket", widest_missed(hall), cells[0], 1, Emphasis::Text, true);
+            }
             WidgetKind::Image => {}
         }
     }
     slots
+}
+
+/// The widest missed ticket the `missed` widget shows for this hall: every label takes its size.
+pub fn widest_missed(hall: &Hall) -> String {
+    let last_counter = hall.agencies.iter().flat_map(|a| a.counters.iter()).max().copied().unwrap_or(1);
+    missed_label(&longest_ticket(hall), last_counter)
+}
+
+/// The widest band a screen shows.
+fn widest_band() -> String {
+    crate::queue::Band { low: 235, high: 240 }.short()
 }
 
 /// A text that changes as the day goes (calls, the clock, the link to the hub), in one of the
@@ -520,6 +610,21 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
         let agencies = region_agencies(region, hall);
         match region.widget {
             WidgetKind::Header | WidgetKind::Image => {}
+            WidgetKind::Queue => {
+                let (_, rows) = queue_boxes(area, region.rows.unwrap_or(DEFAULT_QUEUE_ROWS));
+                let row = &rows[0];
+                for agency in &agencies {
+                    add(row.agency, 1, true, agency.short.clone(), agency.short.clone());
+                }
+                add(row.waiting, 1, false, waiting_count(999), WAITING_GLYPHS.into());
+                add(row.band, 1, false, widest_band(), WAITING_GLYPHS.into());
+            }
+            WidgetKind::Missed => {
+                let (_, cells) = missed_boxes(area, region.rows.unwrap_or(DEFAULT_MISSED_ROWS));
+                // Every label is drawn at the size of the widest (one atlas).
+                let glyphs: String = tickets(&agencies).into_iter().map(|(_, glyphs)| glyphs).collect();
+                add(cells[0], 1, true, widest_missed(hall), format!("{glyphs} · Loket 0123456789"));
+            }
             WidgetKind::Clock => {
                 let (sample, glyphs) = (
                     crate::clock::longest_clock_line(hall.timezone),
@@ -588,6 +693,8 @@ pub const HERO_PRIORITY_LABEL: &str = "ANTREAN PRIORITAS";
 /// A panel's queue line when nobody waits.
 pub const NOBODY_WAITING: &str = "Tidak ada antrean";
 pub const HISTORY_TITLE: &str = "Panggilan Terakhir";
+pub const QUEUE_TITLE: &str = "Antrean dan Perkiraan Waktu Tunggu";
+pub const MISSED_TITLE: &str = "Terlewat — silakan lapor ke loket";
 /// A ticket box whose agency has no call today.
 pub const NO_TICKET: &str = "—";
 /// Shown until the screen first has a board.

@@ -152,6 +152,8 @@ async fn hall_screens_show_the_calls_at_every_size() {
                         assert_eq!(share > 0.3, called, "{name} {size:?}: panel of {} ({share})", agency.id);
                     }
                 }
+                // Without tickets handed out through papan these stay empty, by design.
+                papan::layout::WidgetKind::Queue | papan::layout::WidgetKind::Missed => {}
                 _ => {
                     let share = share_near(&image, area, background);
                     assert!(share < 0.98, "{name} {size:?}: region {} shows something", region.widget.name());
@@ -336,10 +338,17 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
     for (i, (agency, priority)) in tickets.into_iter().enumerate() {
         session.command(&format!("i{i}"), issue(agency, priority)).await.unwrap();
     }
-    let next = CallNextCommand { counter: 2, agency: None, letter: None };
-    session.command("n", HubCommand::CallNext(next)).await.unwrap();
+    // The priority ticket to counter 2, the oldest to counter 3, who does not come; counter 2
+    // repeats its call so the priority call is in the hero.
+    let next = |counter| HubCommand::CallNext(CallNextCommand { counter, agency: None, letter: None });
+    session.command("n2", next(2)).await.unwrap();
+    session.command("n3", next(3)).await.unwrap();
+    let missed = HubCommand::NoShow(papan::protocol::CounterCommand { counter: 3, agency: None });
+    session.command("miss", missed).await.unwrap();
+    let again = HubCommand::Recall(papan::protocol::RecallCommand { counter: 2, agency: None, ticket: None });
+    session.command("again", again).await.unwrap();
     let hall = Hall::builtin();
-    let queued = [("disdukcapil", 3), ("samsat", 2), ("imigrasi", 1)];
+    let queued = [("disdukcapil", 2), ("samsat", 2), ("imigrasi", 1)];
     for (name, size) in [("hall-landscape", (1920, 1080)), ("counter-portrait", (1080, 1920))] {
         let out = dir.path().join(format!("queues-{name}.png"));
         let (url, token, cache, out2) =
@@ -358,6 +367,14 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
                 papan::layout::WidgetKind::NowCalling => {
                     let amber = share_near(&image, hero_boxes(area).label, (255, 196, 0));
                     assert!(amber > 0.02, "{name}: the priority label is amber ({amber})");
+                }
+                papan::layout::WidgetKind::Queue => {
+                    let white = share_near(&image, area, (255, 255, 255));
+                    assert!(white > 0.01, "{name}: the queue widget shows the queue ({white})");
+                }
+                papan::layout::WidgetKind::Missed => {
+                    let amber = share_near(&image, area, (255, 196, 0));
+                    assert!(amber > 0.005, "{name}: the missed ticket is shown in amber ({amber})");
                 }
                 papan::layout::WidgetKind::AgencyPanels => {
                     let agencies = papan::layout::region_agencies(region, &hall);
@@ -383,6 +400,11 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
         let (outside, _) = ink_outside_boxes(&image, &boxes);
         assert!(outside.is_empty(), "{name}: {} lit pixels outside every box", outside.len());
         assert!(boxes.iter().any(|b| b.text == "ANTREAN PRIORITAS"), "{name}: the hero says PRIORITAS");
+        if name == "counter-portrait" {
+            for text in ["Menunggu 2", "A-001 · Loket 3", "Disdukcapil"] {
+                assert!(boxes.iter().any(|b| b.text == text), "{name}: {text:?} is shown");
+            }
+        }
         if name == "hall-landscape" {
             for (agency, waiting) in queued {
                 let line = format!("Menunggu {waiting}");

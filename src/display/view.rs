@@ -15,10 +15,11 @@ use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
 use crate::hall::{Agency, Hall, parse_colour};
 use crate::layout::{
-    CONNECTING, DEFAULT_HISTORY_ROWS, HERO_LABEL, HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, NO_TICKET,
-    OFFLINE_BADGE, Rect, TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label,
-    hero_boxes, hero_counter, history_boxes, line_box, offline_badge_box, panel_boxes, panel_cells,
-    region_agencies, region_rect, waiting_line,
+    CONNECTING, DEFAULT_HISTORY_ROWS, DEFAULT_MISSED_ROWS, DEFAULT_QUEUE_ROWS, HERO_LABEL,
+    HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, MISSED_TITLE, NO_TICKET, OFFLINE_BADGE, QUEUE_TITLE, Rect,
+    TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes, hero_counter,
+    history_boxes, line_box, missed_boxes, missed_label, offline_badge_box, panel_boxes, panel_cells,
+    queue_boxes, region_agencies, region_rect, waiting_count, waiting_line, widest_missed,
 };
 use crate::protocol::Seq;
 
@@ -681,6 +682,49 @@ impl Painter<'_> {
                         let band = board.estimate_for(&agency.id, board.ahead_of_new(agency, None));
                         self.text(waiting_box, &waiting_line(waiting, band), false, WHITE, 1, None);
                     }
+                }
+            }
+            WidgetKind::Queue => {
+                let (title, rows) = queue_boxes(area, region.rows.unwrap_or(DEFAULT_QUEUE_ROWS));
+                let queued: Vec<_> =
+                    agencies.iter().filter_map(|agency| Some((*agency, board.queue(&agency.id)?))).collect();
+                // A hall whose tickets papan does not know shows nothing here.
+                if !queued.is_empty() {
+                    self.text(title, QUEUE_TITLE, true, DIM, 1, None);
+                }
+                for ((agency, queue), row) in queued.into_iter().zip(rows) {
+                    let (waiting, _) = queue.waiting_counts();
+                    let band = board.estimate_for(&agency.id, board.ahead_of_new(agency, None));
+                    self.text(row.agency, &agency.short, true, WHITE, 1, None);
+                    self.text(row.waiting, &waiting_count(waiting), false, WHITE, 1, None);
+                    self.text(
+                        row.band,
+                        &band.map_or_else(|| NO_TICKET.to_string(), |b| b.short()),
+                        false,
+                        DIM,
+                        1,
+                        None,
+                    );
+                }
+            }
+            WidgetKind::Missed => {
+                let (title, cells) = missed_boxes(area, region.rows.unwrap_or(DEFAULT_MISSED_ROWS));
+                let now = jiff::Timestamp::now();
+                let missed: Vec<String> = agencies
+                    .iter()
+                    .filter_map(|agency| board.queue(&agency.id))
+                    .flat_map(|queue| queue.missed_at(now))
+                    .map(|m| missed_label(&m.ticket.to_string(), m.counter))
+                    .collect();
+                if !missed.is_empty() {
+                    self.text(title, MISSED_TITLE, true, DIM, 1, None);
+                }
+                // One size for every label: the widest a ticket and counter of this hall make.
+                let widest = widest_missed(hall);
+                let size = cells.first().map_or(0.0, |c| self.fonts.fit_bold.fit(&widest, c.w, c.h, 1).size);
+                for (label, cell) in missed.iter().zip(cells) {
+                    let fit = self.fonts.fit_bold.fit_at_most(label, size, cell.w, cell.h, 1);
+                    self.place(cell, fit, true, AMBER);
                 }
             }
             WidgetKind::Image => {
