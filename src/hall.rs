@@ -224,6 +224,9 @@ pub struct Agency {
     pub short: String,
     /// Full name, e.g. `Dinas Kependudukan dan Pencatatan Sipil`.
     pub name: String,
+    /// What the ticket kiosk (`/ambil`) files its button under, e.g. `Perbankan dan Keuangan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Panel colour, `#RRGGBB`.
     pub colour: String,
     /// Ticket letters this agency hands out; empty accepts any letter.
@@ -347,6 +350,9 @@ impl Hall {
                 } else if !seen.insert(counter) {
                     add(at("counters"), format!("agency {}: counter {counter} is listed twice", agency.id));
                 }
+            }
+            if agency.group.as_ref().is_some_and(|g| g.trim().is_empty() || g.chars().count() > 60) {
+                add(at("group"), format!("agency {}: group must be 1 to 60 characters", agency.id));
             }
             if agency.standard_minutes == Some(0) {
                 add(at("standard_minutes"), format!("agency {}: standard_minutes starts at 1", agency.id));

@@ -512,6 +512,7 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 add("counter", counter_label(last_counter), row.counter, 1, Emphasis::Text, false);
                 for agency in region_agencies(region, hall) {
                     add("agency", agency.short.clone(), row.agency, 1, Emphasis::Text, false);
+                    add("agency", priority_agency(&agency.short), row.agency, 1, Emphasis::Text, false);
                 }
             }
             WidgetKind::AgencyPanels => {
@@ -663,6 +664,8 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
                 }
                 for agency in &agencies {
                     add(row.agency, 1, false, agency.short.clone(), agency.short.clone());
+                    let priority = priority_agency(&agency.short);
+                    add(row.agency, 1, false, priority.clone(), priority);
                 }
             }
             WidgetKind::AgencyPanels => {
@@ -690,6 +693,11 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
 pub const HERO_LABEL: &str = "NOMOR ANTREAN";
 /// The hero's label when the ticket called is a priority ticket (lansia, disabilitas, ibu hamil).
 pub const HERO_PRIORITY_LABEL: &str = "ANTREAN PRIORITAS";
+
+/// A history row's agency for a priority ticket: "Disdukcapil · PRIORITAS".
+pub fn priority_agency(short: &str) -> String {
+    format!("{short} · PRIORITAS")
+}
 /// A panel's queue line when nobody waits.
 pub const NOBODY_WAITING: &str = "Tidak ada antrean";
 pub const HISTORY_TITLE: &str = "Panggilan Terakhir";

@@ -401,7 +401,7 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
         assert!(outside.is_empty(), "{name}: {} lit pixels outside every box", outside.len());
         assert!(boxes.iter().any(|b| b.text == "ANTREAN PRIORITAS"), "{name}: the hero says PRIORITAS");
         if name == "counter-portrait" {
-            for text in ["Menunggu 2", "A-001 · Loket 3", "Disdukcapil"] {
+            for text in ["Menunggu 2", "A-001 · Loket 3", "Disdukcapil", "Disdukcapil · PRIORITAS"] {
                 assert!(boxes.iter().any(|b| b.text == text), "{name}: {text:?} is shown");
             }
         }

@@ -27,19 +27,30 @@ async function refresh() {
   renderAgencies();
 }
 
+// The agencies' buttons under their groups' headings (the hall file's `group`), in hall order.
 function renderAgencies() {
-  const buttons = kiosk.hall.agencies
-    .filter((agency) => agency.letters.length > 0)
-    .map((agency) => {
-      const queue = kiosk.waiting.agencies.find((a) => a.agency === agency.id);
-      const line = queue ? `Menunggu ${queue.waiting} · ${queue.estimate_text}` : "Belum ada antrean";
-      const button = papan.el("button", { type: "button", class: "agency", "data-agency": agency.id },
-        papan.el("span", {}, agency.short), papan.el("span", { class: "w" }, line));
-      button.style.borderLeftColor = agency.colour;
-      button.addEventListener("click", () => take(agency));
-      return button;
-    });
-  $("agencies").replaceChildren(...buttons);
+  const groups = new Map();
+  for (const agency of kiosk.hall.agencies.filter((a) => a.letters.length > 0)) {
+    const group = agency.group || "Layanan lainnya";
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group).push(agency);
+  }
+  const sections = [...groups].map(([group, agencies]) =>
+    papan.el("section", { class: "group" }, papan.el("h2", {}, group), papan.el("div", { class: "agencies" }, ...agencyButtons(agencies))),
+  );
+  $("agencies").replaceChildren(...sections);
+}
+
+function agencyButtons(agencies) {
+  return agencies.map((agency) => {
+    const queue = kiosk.waiting.agencies.find((a) => a.agency === agency.id);
+    const line = queue ? `Menunggu ${queue.waiting} · ${queue.estimate_text}` : "Belum ada antrean";
+    const button = papan.el("button", { type: "button", class: "agency", "data-agency": agency.id },
+      papan.el("span", {}, agency.short), papan.el("span", { class: "w" }, line));
+    button.style.borderLeftColor = agency.colour;
+    button.addEventListener("click", () => take(agency));
+    return button;
+  });
 }
 
 function say(text, detail) {

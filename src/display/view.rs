@@ -19,7 +19,7 @@ use crate::layout::{
     HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, MISSED_TITLE, NO_TICKET, OFFLINE_BADGE, QUEUE_TITLE, Rect,
     TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes, hero_counter,
     history_boxes, line_box, missed_boxes, missed_label, offline_badge_box, panel_boxes, panel_cells,
-    queue_boxes, region_agencies, region_rect, waiting_count, waiting_line, widest_missed,
+    priority_agency, queue_boxes, region_agencies, region_rect, waiting_count, waiting_line, widest_missed,
 };
 use crate::protocol::Seq;
 
@@ -621,7 +621,10 @@ impl Painter<'_> {
                     let colour = if record.priority.is_some() { AMBER } else { WHITE };
                     self.text(row.ticket, &record.ticket.to_string(), true, colour, 1, None);
                     self.text(row.counter, &counter_label(record.counter), false, WHITE, 1, None);
-                    self.text(row.agency, short, false, DIM, 1, None);
+                    match record.priority {
+                        Some(_) => self.text(row.agency, &priority_agency(short), false, AMBER, 1, None),
+                        None => self.text(row.agency, short, false, DIM, 1, None),
+                    }
                 }
             }
             WidgetKind::AgencyPanels => {

@@ -187,6 +187,12 @@ async fn the_ticket_kiosk_hands_out_a_number_and_prints_its_receipt() {
     browser.eval(&format!("localStorage.setItem('papan.token', {:?}); true", t.kiosk)).await;
     browser.open(&format!("{base}/ambil")).await;
     browser.wait_for("document.querySelectorAll('#agencies button').length === 28").await;
+    // Grouped as the hall file says, so a citizen finds "Samsat" under vehicles and taxes.
+    assert_eq!(browser.eval("document.querySelectorAll('#agencies .group h2').length").await, json!(7));
+    let banks = browser
+        .eval("[...document.querySelectorAll('#agencies .group')].find((g) => g.querySelector('h2').innerText === 'Perbankan dan Keuangan').innerText")
+        .await;
+    assert!(banks.as_str().is_some_and(|t| t.contains("BNI") && t.contains("Pegadaian")), "{banks}");
     let dir = tempfile::tempdir().unwrap();
     if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
         browser.screenshot(&std::env::temp_dir().join("ambil-choose.png")).await;
