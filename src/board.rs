@@ -286,30 +286,34 @@ impl Board {
         }
     }
 
+    /// What a ticket of `priority` taken at `agency` now is told: the tickets ahead of it and
+    /// its wait band. The hub puts this in the `issue` event; screens show it for a ticket taken now.
+    pub fn outlook(&self, agency: &Agency, priority: Option<Priority>) -> (u32, Option<Band>) {
+        let ahead = self.ahead_of_new(agency, priority);
+        (ahead, self.estimate_for(&agency.id, ahead))
+    }
+
     /// The band a new ticket with `ahead` tickets before it would be shown at `agency` now.
-    pub fn estimate_for(&self, agency: &str, ahead: u32) -> Option<Band> {
+    fn estimate_for(&self, agency: &str, ahead: u32) -> Option<Band> {
         let queue = self.queues.get(agency)?;
-        let recent: Vec<u32> = queue.service_secs.iter().copied().collect();
-        stats::estimate(ahead, self.counters_open(agency), &recent)
+        stats::estimate(ahead, self.counters_open(agency), queue.service_secs.iter().copied())
     }
 
     /// The ticket `call_next` takes at `agency` now, among tickets of `letters`: the oldest
     /// waiting one, priority tickets first by the agency's rule. None when nothing waits.
     pub fn next_in_queue(&self, agency: &Agency, letters: &str) -> Option<&Waiting> {
         let queue = self.queues.get(&agency.id)?;
-        let mut candidates = queue.waiting.iter().filter(|w| w.ticket.letters() == letters);
-        let oldest = candidates.clone().next();
-        let oldest_priority = candidates.find(|w| w.priority.is_some());
+        let oldest = |priority: bool| {
+            queue.waiting.iter().find(|w| w.ticket.letters() == letters && w.priority.is_some() == priority)
+        };
         let priority_turn = match agency.priority {
             PriorityRule::First => true,
             PriorityRule::Every(n) => queue.since_priority + 1 >= u32::from(n),
         };
-        let oldest_regular =
-            queue.waiting.iter().find(|w| w.ticket.letters() == letters && w.priority.is_none());
-        match (oldest_priority, oldest_regular) {
+        match (oldest(true), oldest(false)) {
             (Some(p), _) if priority_turn => Some(p),
             (_, Some(r)) => Some(r),
-            _ => oldest,
+            (p, None) => p,
         }
     }
 
@@ -363,20 +367,26 @@ impl Board {
         queue.missed.remove(i).priority
     }
 
+    /// Ends the service the counter runs now as `state` (on the counter and in the history); the
+    /// record as it was, or none when the counter serves nothing.
+    fn end_service(&mut self, counter: u16, agency: &str, state: Service) -> Option<CallRecord> {
+        let record = self.counters.iter_mut().find(|c| c.counter == counter && c.agency == agency)?;
+        if record.service_state != Service::Serving {
+            return None;
+        }
+        let ended = record.clone();
+        record.service_state = state;
+        for r in self.recent.iter_mut().filter(|r| r.ticket == ended.ticket && r.counter == counter) {
+            r.service_state = state;
+        }
+        Some(ended)
+    }
+
     /// Ends the counter's service, if one runs: its time joins the agency's service times.
     fn finish_service(&mut self, counter: u16, agency: &str, at: jiff::Timestamp) {
-        let Some(record) = self.counters.iter_mut().find(|c| c.counter == counter && c.agency == agency)
-        else {
+        let Some(since) = self.end_service(counter, agency, Service::Done).and_then(|r| r.since) else {
             return;
         };
-        if record.service_state != Service::Serving {
-            return;
-        }
-        record.service_state = Service::Done;
-        for r in self.recent.iter_mut().filter(|r| r.ticket == record.ticket && r.counter == counter) {
-            r.service_state = Service::Done;
-        }
-        let Some(since) = record.since else { return };
         let secs = at.duration_since(since).as_secs().clamp(0, i64::from(u32::MAX)) as u32;
         // Only agencies that hand out tickets keep service times: nobody asks the others.
         if let Some(queue) = self.queues.get_mut(agency) {
@@ -389,25 +399,15 @@ impl Board {
     }
 
     fn record_no_show(&mut self, frame: &EventFrame, counter: u16, agency: &str, until: jiff::Timestamp) {
-        let Some(record) = self.counters.iter_mut().find(|c| c.counter == counter && c.agency == agency)
-        else {
-            return;
-        };
-        if record.service_state != Service::Serving {
-            return;
-        }
-        record.service_state = Service::NoShow;
+        let Some(record) = self.end_service(counter, agency, Service::NoShow) else { return };
         let missed = Missed {
-            ticket: record.ticket.clone(),
+            ticket: record.ticket,
             counter,
             at: frame.at,
             until,
-            service: record.service.clone(),
+            service: record.service,
             priority: record.priority,
         };
-        for r in self.recent.iter_mut().filter(|r| r.ticket == missed.ticket && r.counter == counter) {
-            r.service_state = Service::NoShow;
-        }
         let queue = self.queues.entry(agency.to_string()).or_default();
         queue.expire_missed(frame.at);
         queue.counts.no_shows += 1;
@@ -418,11 +418,11 @@ impl Board {
     fn record_call(&mut self, frame: &EventFrame, call: &Call, recall: bool) {
         let last = self.last_numbers.entry(call.ticket.letters().to_string()).or_default();
         *last = (*last).max(call.ticket.number());
-        let earlier = self
+        let earlier_recalls = self
             .recent
             .iter()
-            .find(|r| r.ticket == call.ticket && r.counter == call.counter && r.agency == call.agency);
-        let earlier_recalls = earlier.map(|r| r.recalls);
+            .find(|r| r.ticket == call.ticket && r.counter == call.counter && r.agency == call.agency)
+            .map(|r| r.recalls);
         let previous = self.serving(call.counter, &call.agency).cloned();
         let same_ticket = previous.as_ref().is_some_and(|p| p.ticket == call.ticket);
         // A new ticket at the counter ends the service of the one before it.
@@ -662,8 +662,7 @@ mod tests {
         fn step(&mut self, step: &Step) -> Option<Ticket> {
             match *step {
                 Step::Issue(priority) => {
-                    let ahead = self.board.ahead_of_new(&self.agency, priority);
-                    let estimate = self.board.estimate_for("disdukcapil", ahead);
+                    let (ahead, estimate) = self.board.outlook(&self.agency, priority);
                     let ticket = self.board.next_issued("A").unwrap();
                     self.push(Event::Issue(Issued {
                         ticket,

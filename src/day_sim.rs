@@ -83,7 +83,7 @@ pub fn run(args: DayArgs) -> anyhow::Result<()> {
             result.longest_wait_minutes,
             started.elapsed().as_secs_f64() * 1000.0,
         );
-        merge(&mut total, g);
+        total.add(g);
     }
     println!(
         "all {} days: {:.1} % of {} waits inside the band shown at issue (goal ≥ 80 %), median \
@@ -95,18 +95,6 @@ pub fn run(args: DayArgs) -> anyhow::Result<()> {
         total.without,
     );
     Ok(())
-}
-
-fn merge(total: &mut EstimateGrades, day: &EstimateGrades) {
-    total.checked += day.checked;
-    total.inside += day.inside;
-    total.early += day.early;
-    total.late += day.late;
-    total.without += day.without;
-    total.error_minutes.resize(total.error_minutes.len().max(day.error_minutes.len()), 0);
-    for (sum, n) in total.error_minutes.iter_mut().zip(&day.error_minutes) {
-        *sum += n;
-    }
 }
 
 /// What happens next in the hall, at a second of the day.
@@ -237,8 +225,7 @@ impl Simulation<'_> {
                 let priority = priority.then(|| {
                     [Priority::Lansia, Priority::Disabilitas, Priority::IbuHamil][self.rng.usize(0..3)]
                 });
-                let ahead = self.board.ahead_of_new(found, priority);
-                let estimate = self.board.estimate_for(&found.id, ahead);
+                let (ahead, estimate) = self.board.outlook(found, priority);
                 self.band_widths.extend(estimate.map(|b| u32::from(b.high - b.low)));
                 let letters = found.letters.first().cloned().unwrap_or_else(|| "A".into());
                 let Ok(ticket) = self.board.next_issued(&letters) else { return };

@@ -40,11 +40,15 @@ fn quantile(sorted: &[u32], q: f64) -> f64 {
 /// it reaches [`SPREAD_WIDTH`] interquartile ranges of one service times the square root of the
 /// turns to wait through (as a sum of independent times spreads), divided by the counters, plus
 /// one median service per counter; both ends are rounded outward to 5 minutes.
-pub fn estimate(ahead: u32, counters_open: u32, recent_service_secs: &[u32]) -> Option<Band> {
-    if counters_open == 0 || recent_service_secs.len() < MIN_SERVICES {
+pub fn estimate(
+    ahead: u32,
+    counters_open: u32,
+    recent_service_secs: impl IntoIterator<Item = u32>,
+) -> Option<Band> {
+    let mut sorted: Vec<u32> = recent_service_secs.into_iter().collect();
+    if counters_open == 0 || sorted.len() < MIN_SERVICES {
         return None;
     }
-    let mut sorted = recent_service_secs.to_vec();
     sorted.sort_unstable();
     let median = quantile(&sorted, 0.5);
     let spread = (quantile(&sorted, 0.75) - quantile(&sorted, 0.25)).max(median * 0.25);
@@ -88,6 +92,19 @@ pub struct EstimateGrades {
 impl EstimateGrades {
     pub fn is_empty(&self) -> bool {
         *self == EstimateGrades::default()
+    }
+
+    /// Adds another day's (or agency's) grades to these.
+    pub fn add(&mut self, other: &EstimateGrades) {
+        self.checked += other.checked;
+        self.inside += other.inside;
+        self.early += other.early;
+        self.late += other.late;
+        self.without += other.without;
+        self.error_minutes.resize(self.error_minutes.len().max(other.error_minutes.len()), 0);
+        for (sum, n) in self.error_minutes.iter_mut().zip(&other.error_minutes) {
+            *sum += n;
+        }
     }
 
     /// Records the wait of a ticket that had been shown `band` (or none).
@@ -147,21 +164,21 @@ mod tests {
     #[test]
     fn no_band_until_the_day_knows_enough() {
         let four = [600; MIN_SERVICES - 1];
-        assert_eq!(estimate(3, 2, &four), None, "too few services");
+        assert_eq!(estimate(3, 2, four), None, "too few services");
         let enough = [600; MIN_SERVICES];
-        assert_eq!(estimate(3, 0, &enough), None, "no counter open");
-        assert!(estimate(3, 2, &enough).is_some());
-        assert_eq!(estimate(500, 1, &enough), None, "beyond four hours nobody is promised anything");
+        assert_eq!(estimate(3, 0, enough), None, "no counter open");
+        assert!(estimate(3, 2, enough).is_some());
+        assert_eq!(estimate(500, 1, enough), None, "beyond four hours nobody is promised anything");
     }
 
     #[test]
     fn bands_are_rounded_to_five_minutes_and_hold_their_centre() {
         // Ten-minute services, two counters, three ahead: the fourth turn is about 20 minutes away.
         let services = [540, 560, 600, 600, 620, 640, 660];
-        let band = estimate(3, 2, &services).unwrap();
+        let band = estimate(3, 2, services).unwrap();
         assert_eq!((band.low % 5, band.high % 5), (0, 0));
         assert!(band.low < 20 && 20 < band.high, "{band}");
-        assert_eq!(estimate(0, 1, &services).unwrap().low, 0, "next in line: from now on");
+        assert_eq!(estimate(0, 1, services).unwrap().low, 0, "next in line: from now on");
     }
 
     proptest! {
@@ -172,12 +189,12 @@ mod tests {
             ahead in 0u32..60,
             counters in 1u32..6,
         ) {
-            let band = estimate(ahead, counters, &services);
-            let longer = estimate(ahead + 1, counters, &services);
+            let band = estimate(ahead, counters, services.iter().copied());
+            let longer = estimate(ahead + 1, counters, services.iter().copied());
             if let (Some(band), Some(longer)) = (band, longer) {
                 prop_assert!(longer.low >= band.low && longer.high >= band.high, "{band} then {longer}");
             }
-            let more_counters = estimate(ahead, counters + 1, &services);
+            let more_counters = estimate(ahead, counters + 1, services.iter().copied());
             if let (Some(band), Some(more)) = (band, more_counters) {
                 prop_assert!(more.high <= band.high, "{band} then {more}");
             }

@@ -99,7 +99,7 @@ pub fn report(board: &Board, hall: &Hall, now: jiff::Timestamp) -> WaitingReport
         .filter_map(|agency| {
             let queue = board.queue(&agency.id)?;
             let (waiting, priority_waiting) = queue.waiting_counts();
-            let estimate = board.estimate_for(&agency.id, board.ahead_of_new(agency, None));
+            let estimate = board.outlook(agency, None).1;
             Some(AgencyWaiting {
                 agency: agency.id.clone(),
                 short: agency.short.clone(),

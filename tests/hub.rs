@@ -1133,6 +1133,23 @@ async fn issued_tickets_queue_in_order_and_survive_kill_9() {
         .unwrap();
     assert_eq!(unknown.status(), 400);
     assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["field"], "agency");
+    // The kiosk's helpers answer tokens only: no token, a display token, an oversized text.
+    let qr = |token: Option<String>, data: String| {
+        let request = client.get(format!("{http}/api/qr?data={data}"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(qr(None, "x".into()).await.unwrap().status(), 401);
+    let display_token = hub.options(data, Role::Display).token;
+    assert_eq!(qr(Some(display_token), "x".into()).await.unwrap().status(), 403);
+    let too_long = qr(Some(kiosk_token.clone()), "x".repeat(513)).await.unwrap();
+    assert_eq!(too_long.status(), 400);
+    let svg = qr(Some(kiosk_token.clone()), "http://hub/tiket/2026-12-03/A-001".into()).await.unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert_eq!(client.get(format!("{http}/api/hall")).send().await.unwrap().status(), 401);
     // Every called ticket is graded; these were shown no band, and the metrics say so.
     let metric = scrape_metrics(http.clone()).await;
     assert_eq!(metric("papan_tickets_waiting", &[("agency", "samsat")]), 1.0);

@@ -682,7 +682,7 @@ impl Painter<'_> {
                     }
                     if let (Some(waiting_box), Some(queue)) = (panel.waiting, board.queue(&agency.id)) {
                         let (waiting, _) = queue.waiting_counts();
-                        let band = board.estimate_for(&agency.id, board.ahead_of_new(agency, None));
+                        let band = board.outlook(agency, None).1;
                         self.text(waiting_box, &waiting_line(waiting, band), false, WHITE, 1, None);
                     }
                 }
@@ -697,7 +697,7 @@ impl Painter<'_> {
                 }
                 for ((agency, queue), row) in queued.into_iter().zip(rows) {
                     let (waiting, _) = queue.waiting_counts();
-                    let band = board.estimate_for(&agency.id, board.ahead_of_new(agency, None));
+                    let band = board.outlook(agency, None).1;
                     self.text(row.agency, &agency.short, true, WHITE, 1, None);
                     self.text(row.waiting, &waiting_count(waiting), false, WHITE, 1, None);
                     self.text(

@@ -771,8 +771,7 @@ impl Writer {
                 self.board.next_issued(&letters).map_err(|_| letters_used_up(&letters))?
             }
         };
-        let ahead = self.board.ahead_of_new(found, *priority);
-        let estimate = self.board.estimate_for(&found.id, ahead);
+        let (ahead, estimate) = self.board.outlook(found, *priority);
         Ok(Event::Issue(Issued {
             ticket,
             agency: found.id.clone(),
