@@ -28,6 +28,11 @@ pub struct Hall {
     pub voice: VoiceSettings,
     #[serde(default, skip_serializing_if = "WaitingSettings::is_default")]
     pub waiting: WaitingSettings,
+    /// Where citizens reach the hub's phone page from: the address a reverse proxy gives it on the
+    /// Internet, e.g. `https://antrean.example.go.id` (the page is `/antrean` under it). The
+    /// screens' `qr` widget and the kiosk's receipts lead there. Unset: the hub's own address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     pub agencies: Vec<Agency>,
 }
 
@@ -316,6 +321,11 @@ impl Hall {
         if self.short_name.trim().is_empty() {
             add(FieldPath::top("short_name"), "short_name is empty".into());
         }
+        if let Some(url) = &self.public_url
+            && let Err(why) = check_public_url(url)
+        {
+            add(FieldPath::top("public_url"), why);
+        }
         if self.agencies.is_empty() {
             add(FieldPath::top("agencies"), "a hall needs at least one [[agencies]] entry".into());
         }
@@ -481,6 +491,20 @@ impl Hall {
 }
 
 /// `#RRGGBB` → (r, g, b).
+/// A phone page's address: http(s), a host, no spaces, short enough for a QR code read at 3 m.
+fn check_public_url(url: &str) -> Result<(), String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        _ if url.len() > 100 => {
+            Err(format!("public_url is {} characters; at most 100 keep its QR code readable", url.len()))
+        }
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.chars().any(char::is_whitespace) => {
+            Ok(())
+        }
+        _ => Err(format!("public_url {url:?} must be an address like https://antrean.example.go.id")),
+    }
+}
+
 pub fn parse_colour(s: &str) -> Option<(u8, u8, u8)> {
     let hex = s.strip_prefix('#')?;
     if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -85,6 +85,8 @@ pub enum WidgetKind {
     Queue,
     /// Tickets called that did not come ("Terlewat"), while they can still be called again.
     Missed,
+    /// The phone page's address (the hall's `public_url`) as a QR code, with a caption.
+    Qr,
 }
 
 impl WidgetKind {
@@ -99,6 +101,7 @@ impl WidgetKind {
             WidgetKind::Image => "image",
             WidgetKind::Queue => "queue",
             WidgetKind::Missed => "missed",
+            WidgetKind::Qr => "qr",
         }
     }
 }
@@ -394,6 +397,23 @@ pub fn missed_boxes(area: Rect, rows: u8) -> (Rect, Vec<Rect>) {
     (title, cells)
 }
 
+/// The `qr` widget: the code (square, centred) and its caption below. The address in words does
+/// not fit readably beside the code in the shipped portrait layout (28 characters in a third of
+/// the width shrank to 14–20 px), so the receipt and the phone page carry it instead.
+pub struct QrBoxes {
+    pub code: Rect,
+    pub caption: Rect,
+}
+
+pub fn qr_boxes(area: Rect) -> QrBoxes {
+    let pad = area.h.min(area.w) * 0.04;
+    let caption_h = area.h * 0.14;
+    let side = (area.h - caption_h - 2.0 * pad).min(area.w - 2.0 * pad).max(1.0);
+    let code = Rect { x: area.x + (area.w - side) / 2.0, y: area.y + pad, w: side, h: side };
+    let caption = Rect { x: area.x + pad, y: code.y + side + pad * 0.5, w: area.w - 2.0 * pad, h: caption_h };
+    QrBoxes { code, caption }
+}
+
 /// Missed tickets side by side in a row of the `missed` widget.
 pub const MISSED_PER_ROW: usize = 2;
 pub const DEFAULT_QUEUE_ROWS: u8 = 6;
@@ -550,6 +570,9 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
                 add("title", MISSED_TITLE.into(), title, 1, Emphasis::Text, true);
                 add("ticket", widest_missed(hall), cells[0], 1, Emphasis::Text, true);
             }
+            WidgetKind::Qr => {
+                add("caption", QR_CAPTION.into(), qr_boxes(area).caption, 1, Emphasis::Text, true)
+            }
             WidgetKind::Image => {}
         }
     }
@@ -610,7 +633,8 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
         let area = region_rect(region, width, height);
         let agencies = region_agencies(region, hall);
         match region.widget {
-            WidgetKind::Header | WidgetKind::Image => {}
+            // The QR code's caption never changes.
+            WidgetKind::Header | WidgetKind::Image | WidgetKind::Qr => {}
             WidgetKind::Queue => {
                 let (_, rows) = queue_boxes(area, region.rows.unwrap_or(DEFAULT_QUEUE_ROWS));
                 let row = &rows[0];
@@ -703,6 +727,8 @@ pub const NOBODY_WAITING: &str = "Tidak ada antrean";
 pub const HISTORY_TITLE: &str = "Panggilan Terakhir";
 pub const QUEUE_TITLE: &str = "Antrean dan Perkiraan Waktu Tunggu";
 pub const MISSED_TITLE: &str = "Terlewat — silakan lapor ke loket";
+/// Under the `qr` widget's code.
+pub const QR_CAPTION: &str = "Pantau antrean Anda";
 /// A ticket box whose agency has no call today.
 pub const NO_TICKET: &str = "—";
 /// Shown until the screen first has a board.

@@ -18,6 +18,7 @@ pub mod hub;
 pub mod layout;
 pub mod process_stats;
 pub mod protocol;
+pub mod public_view;
 pub mod queue;
 pub mod random_id;
 pub mod source_error;

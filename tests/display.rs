@@ -311,11 +311,14 @@ async fn fitted_texts_stay_inside_their_boxes_at_every_screen_size() {
 
 /// A hall that hands out tickets through papan: every agency panel gets a queue line ("Menunggu 3")
 /// where tickets wait, a priority ticket called says ANTREAN PRIORITAS in amber in the hero, and
-/// the texts still stay in their boxes, on a landscape hall screen and a portrait counter screen.
+/// the texts still stay in their boxes, on a landscape hall screen and a portrait counter screen;
+/// the portrait screen's QR code, read off its screenshot, is the hall's phone page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
     use papan::protocol::{CallNextCommand, IssueCommand, Priority};
-    let (running, staff, display, dir) = start_hub().await;
+    const PUBLIC: &str = "https://antrean.palembang.example";
+    let hall = Hall { public_url: Some(PUBLIC.into()), ..Hall::builtin() };
+    let (running, staff, display, dir) = start_hub_with(hall.clone()).await;
     let mut session = staff_session(&running, &staff).await;
     let issue = |agency: &str, priority| {
         HubCommand::Issue(IssueCommand {
@@ -347,7 +350,6 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
     session.command("miss", missed).await.unwrap();
     let again = HubCommand::Recall(papan::protocol::RecallCommand { counter: 2, agency: None, ticket: None });
     session.command("again", again).await.unwrap();
-    let hall = Hall::builtin();
     let queued = [("disdukcapil", 2), ("samsat", 2), ("imigrasi", 1)];
     for (name, size) in [("hall-landscape", (1920, 1080)), ("counter-portrait", (1080, 1920))] {
         let out = dir.path().join(format!("queues-{name}.png"));
@@ -376,6 +378,19 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
                     let amber = share_near(&image, area, (255, 196, 0));
                     assert!(amber > 0.005, "{name}: the missed ticket is shown in amber ({amber})");
                 }
+                papan::layout::WidgetKind::Qr => {
+                    // What a phone's camera reads off the screen: the hall's phone page.
+                    let decoded =
+                        std::process::Command::new("zbarimg").args(["--raw", "-q"]).arg(&out).output();
+                    let decoded = decoded.expect("zbarimg (zbar-tools, installed by scripts/setup)");
+                    let text = String::from_utf8_lossy(&decoded.stdout);
+                    assert_eq!(text.trim(), format!("{PUBLIC}/antrean"), "{name}: the QR code on the screen");
+                    let code = papan::layout::qr_boxes(area).code;
+                    println!(
+                        "{name}: QR code {:.0} px wide in a {:.0} × {:.0} px region",
+                        code.w, area.w, area.h
+                    );
+                }
                 papan::layout::WidgetKind::AgencyPanels => {
                     let agencies = papan::layout::region_agencies(region, &hall);
                     let cells = panel_cells(area, agencies.len(), region.columns);
@@ -401,7 +416,13 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
         assert!(outside.is_empty(), "{name}: {} lit pixels outside every box", outside.len());
         assert!(boxes.iter().any(|b| b.text == "ANTREAN PRIORITAS"), "{name}: the hero says PRIORITAS");
         if name == "counter-portrait" {
-            for text in ["Menunggu 2", "A-001 · Loket 3", "Disdukcapil", "Disdukcapil · PRIORITAS"] {
+            for text in [
+                "Menunggu 2",
+                "A-001 · Loket 3",
+                "Disdukcapil",
+                "Disdukcapil · PRIORITAS",
+                "Pantau antrean Anda",
+            ] {
                 assert!(boxes.iter().any(|b| b.text == text), "{name}: {text:?} is shown");
             }
         }

@@ -108,8 +108,8 @@ async function showTicket(agency, answer) {
     : "Perkiraan waktu tunggu belum tersedia";
   $("r-time").textContent = `${kiosk.waiting.day || ""} · ${papan.time(new Date().toISOString(), offset)} ${kiosk.hall.timezone}`;
   $("r-qr").replaceChildren();
-  // The citizen's own page for this ticket (the phone page).
-  const phone = `${location.origin}/tiket/${kiosk.waiting.day}/${issued.ticket}`;
+  // The citizen's own page for this ticket (the phone page), where the hall publishes it.
+  const phone = `${kiosk.hall.public_url || location.origin}/antrean/${issued.ticket}`;
   $("r-qr").dataset.url = phone;
   try {
     const svg = await (await papan.api("GET", `/api/qr?data=${encodeURIComponent(phone)}`)).text();

@@ -22,11 +22,60 @@ pub struct Pictures<'w> {
 pub struct ImageStore {
     dir: PathBuf,
     loaded: HashMap<String, Option<(Handle<Image>, UVec2)>>,
+    /// QR codes made, by the text in them.
+    codes: HashMap<String, Option<(Handle<Image>, UVec2)>>,
+    /// The hub's address as this screen reaches it (`ws://…/ws`): the phone page's, when the hall
+    /// file names no `public_url`.
+    pub hub_url: Option<String>,
 }
 
 impl ImageStore {
     pub fn new(dir: PathBuf) -> ImageStore {
-        ImageStore { dir, loaded: HashMap::new() }
+        ImageStore { dir, loaded: HashMap::new(), codes: HashMap::new(), hub_url: None }
+    }
+
+    /// `text` as a QR code: one pixel per module inside a 4-module white quiet zone, drawn with
+    /// nearest sampling so that the modules stay sharp squares at any size. The side in modules
+    /// is the returned size.
+    pub fn qr_code(&mut self, text: &str, assets: &mut Assets<Image>) -> Option<(Handle<Image>, UVec2)> {
+        if let Some(known) = self.codes.get(text) {
+            return known.clone();
+        }
+        let made = match qrcode::QrCode::new(text.as_bytes()) {
+            Ok(code) => {
+                const QUIET: usize = 4;
+                let modules = code.width();
+                let side = modules + 2 * QUIET;
+                let mut pixels = vec![255u8; side * side * 4];
+                for (i, colour) in code.to_colors().into_iter().enumerate() {
+                    if colour == qrcode::Color::Dark {
+                        let (x, y) = (i % modules + QUIET, i / modules + QUIET);
+                        let at = (y * side + x) * 4;
+                        pixels[at..at + 3].fill(0);
+                    }
+                }
+                let size = bevy::render::render_resource::Extent3d {
+                    width: side as u32,
+                    height: side as u32,
+                    depth_or_array_layers: 1,
+                };
+                let mut image = Image::new(
+                    size,
+                    bevy::render::render_resource::TextureDimension::D2,
+                    pixels,
+                    bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
+                    RenderAssetUsages::RENDER_WORLD,
+                );
+                image.sampler = ImageSampler::nearest();
+                Some((assets.add(image), UVec2::splat(side as u32)))
+            }
+            Err(e) => {
+                warn!("cannot make a QR code of {text:?}: {e}; its place stays empty");
+                None
+            }
+        };
+        self.codes.insert(text.to_string(), made.clone());
+        made
     }
 
     /// The image called `name` (a file in the folder) and its size in pixels.

@@ -176,6 +176,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         }) as Wake
     });
     let screen = ScreenId(options.feed.client.client.clone());
+    let hub_url = options.feed.client.url.clone();
     let source = FeedSource::from_feed(Feed::start(options.feed, wake.clone()));
     let voice = options.voice.and_then(|setup| {
         let hall = crate::hall::Hall::builtin();
@@ -188,6 +189,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         Some(Voice::new(Box::new(announcer), rx))
     });
     add_board_features(&mut app, screen, source, voice, layout, options.images, wake.clone());
+    app.world_mut().resource_mut::<images::ImageStore>().hub_url = Some(hub_url);
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
     status::plugin(&mut app);
     if let Some(quit) = options.quit_at_seq {

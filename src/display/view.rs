@@ -16,10 +16,11 @@ use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
 use crate::hall::{Agency, Hall, parse_colour};
 use crate::layout::{
     CONNECTING, DEFAULT_HISTORY_ROWS, DEFAULT_MISSED_ROWS, DEFAULT_QUEUE_ROWS, HERO_LABEL,
-    HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, MISSED_TITLE, NO_TICKET, OFFLINE_BADGE, QUEUE_TITLE, Rect,
-    TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes, hero_counter,
-    history_boxes, line_box, missed_boxes, missed_label, offline_badge_box, panel_boxes, panel_cells,
-    priority_agency, queue_boxes, region_agencies, region_rect, waiting_count, waiting_line, widest_missed,
+    HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, MISSED_TITLE, NO_TICKET, OFFLINE_BADGE, QR_CAPTION,
+    QUEUE_TITLE, Rect, TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes,
+    hero_counter, history_boxes, line_box, missed_boxes, missed_label, offline_badge_box, panel_boxes,
+    panel_cells, priority_agency, qr_boxes, queue_boxes, region_agencies, region_rect, waiting_count,
+    waiting_line, widest_missed,
 };
 use crate::protocol::Seq;
 
@@ -729,6 +730,28 @@ impl Painter<'_> {
                     let fit = self.fonts.fit_bold.fit_at_most(label, size, cell.w, cell.h, 1);
                     self.place(cell, fit, true, AMBER);
                 }
+            }
+            WidgetKind::Qr => {
+                let page =
+                    crate::public_view::phone_page(hall.public_url.as_deref(), self.store.hub_url.as_deref());
+                let Some(page) = page else { return };
+                let boxes = qr_boxes(area);
+                let Some((code, size)) = self.store.qr_code(&page, self.image_assets) else { return };
+                // A whole number of pixels per module: even squares read best from afar.
+                let per_module = (boxes.code.w / size.x as f32).floor().max(1.0);
+                let side = per_module * size.x as f32;
+                let square = Rect {
+                    x: (boxes.code.x + (boxes.code.w - side) / 2.0).round(),
+                    y: (boxes.code.y + (boxes.code.h - side) / 2.0).round(),
+                    w: side,
+                    h: side,
+                };
+                self.nodes.push(Placed {
+                    node: Self::rect_node(square),
+                    image: Some(code),
+                    ..Default::default()
+                });
+                self.text(boxes.caption, QR_CAPTION, true, WHITE, 1, None);
             }
             WidgetKind::Image => {
                 if let Some(name) = &region.image {

@@ -75,6 +75,15 @@ pub struct Limits {
     pub command_burst: f64,
     /// Events kept for replay to reconnecting screens; older ones are compacted into a snapshot.
     pub journal_keep: u64,
+    /// Phone pages (`/antrean`) following the queue live at once. They have places of their own:
+    /// however many phones watch, screens and staff keep theirs.
+    pub max_public: usize,
+    /// Of those, from one address. A hall's guest Wi-Fi shows every phone in it as one address,
+    /// so this is generous; a proxy listed in `trusted_proxies` is looked through.
+    pub public_per_peer: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the phone behind them (the address the
+    /// phone-page caps count), e.g. `["127.0.0.1"]` for a proxy on the hub's machine.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Limits {
@@ -90,6 +99,9 @@ impl Default for Limits {
             commands_per_second: 20.0,
             command_burst: 200.0,
             journal_keep: 10_000,
+            max_public: 5000,
+            public_per_peer: 500,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use axum::extract::ws::Utf8Bytes;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::journal::{CommandKey, Entry, Journal, JournalError, StoredCommand};
 use super::shutdown::{JOURNAL_DEADLINE, Shutdown};
@@ -23,6 +23,7 @@ use crate::protocol::{
     Call, CallCommand, CallNextCommand, ClearCommand, Command, CounterCommand, ErrorCode, Event, EventFrame,
     HubFrame, IssueCommand, Issued, RecallCommand, Seq,
 };
+use crate::public_view::PublicView;
 
 /// Where the hub gets the time from (tests move it across midnight).
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
@@ -106,6 +107,33 @@ impl Fanned {
     }
 }
 
+/// The citizens' view of the hall at one seq (see [`crate::public_view`]), and the frame every
+/// phone page gets of it, serialized once.
+pub struct PublicFrame {
+    pub view: PublicView,
+    /// The whole view, for a phone that just came or missed a change.
+    pub text: Utf8Bytes,
+    /// Goes up when `text` changes (a recall changes nothing a phone shows: it is not resent).
+    pub generation: u64,
+    /// What changed since the generation before, for a phone that has that one.
+    pub changes: Option<Utf8Bytes>,
+}
+
+impl PublicFrame {
+    fn new(view: PublicView, previous: Option<&PublicFrame>) -> PublicFrame {
+        let text = Utf8Bytes::from(serde_json::json!({ "type": "view", "view": &view }).to_string());
+        let (generation, changes) = match previous {
+            Some(previous) if previous.text == text => (previous.generation, None),
+            Some(previous) => {
+                let changes = view.changes_since(&previous.view).to_string();
+                (previous.generation + 1, Some(Utf8Bytes::from(changes)))
+            }
+            None => (0, None),
+        };
+        PublicFrame { view, text, generation, changes }
+    }
+}
+
 /// What a newly connected client gets: the hub's seq, what it missed, and the live feed.
 pub struct Subscription {
     pub seq: Seq,
@@ -126,6 +154,10 @@ enum Request {
     },
     Board {
         reply: oneshot::Sender<(Board, Arc<Hall>)>,
+    },
+    /// The citizens' view, brought up to date, and its changes from now on.
+    Public {
+        reply: oneshot::Sender<watch::Receiver<Arc<PublicFrame>>>,
     },
     /// Bytes the journal takes where it is stored (asked at each /metrics scrape).
     JournalSize {
@@ -182,6 +214,13 @@ impl CoreHandle {
     pub async fn board_and_hall(&self) -> Option<(Board, Arc<Hall>)> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Board { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The citizens' view of the hall now and as it changes (the phone page's feed).
+    pub async fn public_view(&self) -> Option<watch::Receiver<Arc<PublicFrame>>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Public { reply }).await.ok()?;
         rx.await.ok()
     }
 
@@ -244,7 +283,11 @@ pub fn spawn(
             flag.store(false, Ordering::Release);
         }
     }));
-    let mut writer = Writer { journal, hall, layouts, board, events, options, kept, moved };
+    let (public, _) =
+        watch::channel(Arc::new(PublicFrame::new(PublicView::build(&board, &hall, (options.clock)()), None)));
+    let published = (board.seq, hall.clone());
+    let mut writer =
+        Writer { journal, hall, layouts, board, events, public, published, options, kept, moved };
     let (done, writer_done) = oneshot::channel();
     std::thread::Builder::new()
         .name("papan-journal".into())
@@ -262,6 +305,10 @@ struct Writer {
     layouts: Arc<Layouts>,
     board: Board,
     events: broadcast::Sender<Fanned>,
+    /// The citizens' view, rebuilt after changes while a phone page watches it.
+    public: watch::Sender<Arc<PublicFrame>>,
+    /// The board seq and hall the citizens' view was last built from.
+    published: (Seq, Arc<Hall>),
     options: CoreOptions,
     /// Events in the journal, tracked here to decide on compaction without counting rows.
     kept: u64,
@@ -340,6 +387,10 @@ impl Writer {
                 next = rx.try_recv().ok();
             }
             self.commit(&mut batch);
+            // After the acks and the screens' frames: phones come second.
+            if self.public.receiver_count() > 0 {
+                self.publish_public();
+            }
         }
         tracing::info!(seq = self.board.seq, "journal writer stopped");
     }
@@ -351,6 +402,10 @@ impl Writer {
             }
             Request::Board { reply } => {
                 let _ = reply.send((self.board.clone(), self.hall.clone()));
+            }
+            Request::Public { reply } => {
+                self.publish_public();
+                let _ = reply.send(self.public.subscribe());
             }
             Request::JournalSize { reply } => {
                 let size = self.journal.size_bytes();
@@ -372,6 +427,17 @@ impl Writer {
             }
             Request::Command { .. } => unreachable!("commands are batched"),
         }
+    }
+
+    /// Rebuilds the citizens' view if the board or the hall changed since it was last built.
+    fn publish_public(&mut self) {
+        if self.published.0 == self.board.seq && Arc::ptr_eq(&self.published.1, &self.hall) {
+            return;
+        }
+        let view = PublicView::build(&self.board, &self.hall, (self.options.clock)());
+        let frame = PublicFrame::new(view, Some(&self.public.borrow()));
+        self.public.send_replace(Arc::new(frame));
+        self.published = (self.board.seq, self.hall.clone());
     }
 
     fn subscription(&mut self, since: Seq) -> Subscription {

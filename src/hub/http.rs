@@ -320,7 +320,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError
         "status": "ok",
         "version": crate::VERSION,
         "seq": board.seq,
-        "connections": { "display": displays, "staff": staff },
+        "connections": { "display": displays, "staff": staff, "public": shared.metrics.public_connections() },
     }))
     .into_response())
 }

@@ -167,6 +167,18 @@ impl Metrics {
         ConnectedGauge(gauge)
     }
 
+    /// A phone page's live feed, counted as role `public` until it is dropped.
+    pub fn public_connected(&self) -> ConnectedGauge {
+        let gauge = self.connections.get_or_create_owned(&RoleLabel { role: "public" });
+        gauge.inc();
+        ConnectedGauge(gauge)
+    }
+
+    /// Phone pages following the queue now.
+    pub fn public_connections(&self) -> i64 {
+        self.connections.get(&RoleLabel { role: "public" }).map_or(0, |g| g.get())
+    }
+
     /// (displays, staff) connected now.
     pub fn connections(&self) -> (i64, i64) {
         let get = |role| self.connections.get(&RoleLabel { role }).map_or(0, |g| g.get());

@@ -15,6 +15,7 @@ pub mod journal;
 pub(crate) mod log_throttle;
 pub mod metrics;
 pub(crate) mod pages;
+pub mod public;
 mod qr;
 pub mod rate;
 pub(crate) mod saved_list;
@@ -188,6 +189,8 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
         connections: Arc::new(Semaphore::new(max_connections)),
         uploads: Semaphore::new(http::UPLOADS_AT_ONCE),
         allowed_origins: config.allowed_origins.clone(),
+        public_places: Admission::new(config.limits.max_public, config.limits.public_per_peer),
+        phones: public::PhoneRuntime::start().context("starting the phone pages' thread")?,
         limits: config.limits,
         shutdown: shutdown.clone(),
         metrics,

@@ -36,7 +36,7 @@ mod tests {
 
     #[test]
     fn makes_an_svg_and_refuses_empty_or_huge_text() {
-        let image = svg("http://hub.local:7878/tiket/A-031", 160).unwrap();
+        let image = svg("http://hub.local:7878/antrean/A-031", 160).unwrap();
         assert!(image.starts_with("<?xml") && image.contains("<svg"), "{}", &image[..80]);
         assert_eq!(svg("", 160), Err(QrError::Length));
         assert_eq!(svg(&"x".repeat(MAX_QR_TEXT + 1), 160), Err(QrError::Length));

@@ -39,6 +39,10 @@ pub struct Shared {
     pub shutdown: Shutdown,
     pub metrics: Arc<Metrics>,
     pub fleet: Arc<Fleet>,
+    /// Places of the phone pages' live feeds (`limits.max_public`, `limits.public_per_peer`).
+    pub public_places: Arc<super::admission::Admission>,
+    /// Where the phones' feeds run.
+    pub phones: super::public::PhoneRuntime,
     /// Refused connections are logged at most once per window (a flood of them would bury the
     /// rest of the log); each line says how many were left out.
     pub refusals: LogThrottle,
@@ -47,6 +51,7 @@ pub struct Shared {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
+        .merge(super::public::routes())
         .merge(http::routes())
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))

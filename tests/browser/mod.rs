@@ -157,6 +157,21 @@ impl Browser {
         self.eval(&script).await;
     }
 
+    /// Taps the middle of the element as a finger would (trusted pointer events: a page may start
+    /// its sound only after one).
+    pub async fn tap(&mut self, selector: &str) {
+        let script = format!(
+            "(() => {{ const r = document.querySelector({selector:?}).getBoundingClientRect(); \
+             return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+        );
+        let at = self.eval(&script).await;
+        let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+        for kind in ["mousePressed", "mouseReleased"] {
+            let params = json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 });
+            self.call("Input.dispatchMouseEvent", params).await;
+        }
+    }
+
     /// Presses a key the way the keyboard would (trusted key events).
     pub async fn press(&mut self, key: &str, code: u32) {
         for kind in ["rawKeyDown", "keyUp"] {

@@ -258,3 +258,79 @@ async fn the_ticket_kiosk_hands_out_a_number_and_prints_its_receipt() {
     assert_eq!(waiting["agencies"][0]["priority_waiting"], 1, "{waiting}");
     t.hub.stop().await.unwrap();
 }
+
+/// A citizen scans the receipt's QR code: the phone page (no token) follows the ticket from
+/// waiting to called (the phone vibrates and beeps, once the page was touched) to done; the
+/// hall's queues show beside it; a mistyped number gets a message. The page is one small file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_follows_a_ticket_on_the_phone_page() {
+    let t = start_hub(|_| {}).await;
+    let base = t.hub.http_url();
+    let mut kiosk = t.session(papan::protocol::Role::Kiosk, 0).await;
+    for n in 1..=2 {
+        kiosk.command(&format!("issue-{n}"), super::issue("disdukcapil", None)).await.unwrap();
+    }
+    let page = papan::tls::http_client().get(format!("{base}/antrean/A-002")).send().await.unwrap();
+    assert_eq!(page.status(), 200, "no token needed");
+    let mut page = page.text().await.unwrap();
+    assert!(page.contains("/antrean/app.js") && page.contains("/antrean/app.css"));
+    for part in ["app.js", "app.css"] {
+        let url = format!("{base}/antrean/{part}");
+        let response = papan::tls::http_client().get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        page += &response.text().await.unwrap();
+    }
+    assert!(page.len() < 30_000, "the page is {} bytes", page.len());
+    for outside in ["src=\"http", "href=\"http", "@import", "url(", "//fonts"] {
+        assert!(!page.contains(outside), "the page loads nothing from elsewhere ({outside})");
+    }
+
+    let mut phone = browser::Browser::start(400, 860).await;
+    phone.open(&format!("{base}/antrean/A-002")).await;
+    phone.wait_for("document.getElementById('mine').className === 'mine waiting'").await;
+    let mine = phone.text("mine").await;
+    assert!(mine.contains("A-002") && mine.contains("1 orang di depan Anda"), "{mine}");
+    let listed = phone.text("agencies").await;
+    assert!(
+        listed.contains("Dinas Kependudukan dan Pencatatan Sipil") && listed.contains("Menunggu 2 orang"),
+        "{listed}"
+    );
+    assert_eq!(phone.eval("localStorage.length").await, json!(0), "nothing stored, no token asked");
+    // The phone records its vibrations and tones; a finger touches the page once.
+    phone
+        .eval("window.vibrated = []; navigator.vibrate = (p) => { window.vibrated.push(p); return true; }; true")
+        .await;
+    phone.tap("header").await;
+    phone.wait_for("audio !== null").await;
+    phone
+        .eval("window.tones = 0; const make = audio.createOscillator.bind(audio); audio.createOscillator = () => { window.tones++; return make(); }; true")
+        .await;
+
+    let mut staff = t.session(papan::protocol::Role::Staff, 0).await;
+    assert_eq!(super::called(&mut staff, "next-1", super::next_at(1)).await, "A-001");
+    phone.wait_for("document.getElementById('mine').innerText.includes('Anda berikutnya')").await;
+    assert_eq!(phone.eval("window.papanAlerts").await, json!(0), "another ticket's call is no alarm");
+    assert_eq!(super::called(&mut staff, "next-2", super::next_at(3)).await, "A-002");
+    phone.wait_for("document.getElementById('mine').className === 'mine called'").await;
+    assert!(phone.text("mine").await.contains("Silakan menuju Loket 3"));
+    phone.wait_for("window.tones === 2").await;
+    assert_eq!(phone.eval("[window.papanAlerts, window.vibrated.length]").await, json!([1, 1]));
+    let listed = phone.text("agencies").await;
+    assert!(listed.contains("A-002 · Loket 3") && listed.contains("A-001 · Loket 1"), "{listed}");
+    if std::env::var_os("PAPAN_KEEP_PROOF").is_some() {
+        phone.screenshot(&std::env::temp_dir().join("antrean-called.png")).await;
+    }
+    let done = papan::protocol::Command::Done(papan::protocol::CounterCommand { counter: 3, agency: None });
+    staff.command("done-2", done).await.unwrap();
+    phone.wait_for("document.getElementById('mine').className === 'mine done'").await;
+    assert!(phone.text("mine").await.contains("Selesai dilayani"));
+    assert_eq!(phone.eval("window.papanAlerts").await, json!(1), "called once, alarmed once");
+
+    // Typed numbers: a sloppy one is understood, a wrong one is explained.
+    phone.eval("document.getElementById('ticket').value = 'a 1'; document.getElementById('follow').requestSubmit(); true").await;
+    phone.wait_for("location.pathname.endsWith('/antrean/A-001')").await;
+    phone.wait_for("document.getElementById('mine').innerText.includes('Loket 1')").await;
+    phone.eval("document.getElementById('ticket').value = 'loket'; document.getElementById('follow').requestSubmit(); true").await;
+    phone.wait_for("document.getElementById('mine').innerText.includes('Tulis nomor seperti A-124')").await;
+    t.hub.stop().await.unwrap();
+}

@@ -12,7 +12,7 @@ use papan::protocol::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
-use super::{call, get_json, next_update, start_hub};
+use super::{call, get_json, next_update};
 
 /// What the attacker's connections met.
 #[derive(Default)]
@@ -77,12 +77,18 @@ async fn attacker(hub: SocketAddr, attack: Attack, stop: Arc<AtomicBool>, tally:
 /// 600 connections with half-sent headers and 600 WebSockets that never say hello, from one
 /// address, for about 10 s, against a hub whose signed-in places are 300 (so silent sockets
 /// holding those places, as they did, would lock screens out). A real screen connecting during the
-/// flood is online at its first try; 80 honest calls, 100 ms apart, reach it with p99 under 50 ms;
-/// `/healthz` answers.
+/// flood is online at its first try; 200 honest calls, 50 ms apart, reach it with p99 under 50 ms
+/// and none later than 250 ms; `/healthz` answers. 200 calls so that p99 is a p99: with 80 it was
+/// the single worst call, which one fsync behind a Chromium test starting on the other core could
+/// push past 50 ms (52–54 ms seen twice in CI, with p50 2 ms).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_silent_connections_leaves_room_for_screens_and_staff() {
+    let _alone = super::one_load_test_at_a_time();
     papan::hub::raise_open_file_limit();
-    let t = start_hub(|limits| {
+    // The journal in memory (tmpfs): under the flood this machine's disk now and then takes
+    // 100–600 ms for an fsync, which says nothing about who gets a place.
+    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
+    let t = super::start_hub_with(papan::hall::Hall::builtin(), dir, |limits| {
         limits.max_connections = 300;
         limits.commands_per_second = 1000.0;
     })
@@ -114,7 +120,7 @@ async fn a_flood_of_silent_connections_leaves_room_for_screens_and_staff() {
     let mut staff = t.session(Role::Staff, 0).await;
     let mut took = Vec::new();
     let feed = Arc::new(std::sync::Mutex::new(feed));
-    for n in 1..=80u16 {
+    for n in 1..=200u16 {
         let sent = Instant::now();
         let ack = staff.command(&format!("flood-{n}"), call(&format!("A-{n}"), 1)).await.unwrap();
         let feed = feed.clone();
@@ -130,7 +136,7 @@ async fn a_flood_of_silent_connections_leaves_room_for_screens_and_staff() {
         .await
         .unwrap();
         took.push(seen.duration_since(sent));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The hub stops while the flood still holds half-sent headers and silent sockets: those must
     // not hold its stop up (each holds the hub's state, and with it the journal's writer).
@@ -159,6 +165,8 @@ async fn a_flood_of_silent_connections_leaves_room_for_screens_and_staff() {
     );
     assert!(online_after < Duration::from_secs(2), "screen online after {online_after:?}");
     assert!(p99 < Duration::from_millis(50), "call → screen p99 {p99:?} during the flood");
+    let worst = *took.last().unwrap();
+    assert!(worst < Duration::from_millis(250), "a call took {worst:?} to reach the screen during the flood");
     assert!(tally.timed_out.load(Ordering::Relaxed) > 0, "the hub's deadlines closed held connections");
     assert!(stop_took < Duration::from_secs(2), "the hub took {stop_took:?} to stop during the flood");
     drop(feed);
