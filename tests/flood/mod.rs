@@ -83,12 +83,10 @@ async fn attacker(hub: SocketAddr, attack: Attack, stop: Arc<AtomicBool>, tally:
 /// push past 50 ms (52–54 ms seen twice in CI, with p50 2 ms).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_silent_connections_leaves_room_for_screens_and_staff() {
-    let _alone = super::one_load_test_at_a_time();
+    let _turn = super::one_load_test_at_a_time();
     papan::hub::raise_open_file_limit();
-    // The journal in memory (tmpfs): under the flood this machine's disk now and then takes
-    // 100–600 ms for an fsync, which says nothing about who gets a place.
-    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
-    let t = super::start_hub_with(papan::hall::Hall::builtin(), dir, |limits| {
+    // The journal in memory: the disk's fsync stalls under the flood say nothing about places.
+    let t = super::start_hub_with(papan::hall::Hall::builtin(), super::memory_dir(), |limits| {
         limits.max_connections = 300;
         limits.commands_per_second = 1000.0;
     })

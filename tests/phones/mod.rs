@@ -137,17 +137,17 @@ async fn open_phones(
 /// may be at most 5 ms above its p99 for recalls in between, which no phone is sent.
 #[test]
 fn two_thousand_phone_pages_leave_the_screens_alone() {
-    let _alone = super::one_load_test_at_a_time();
+    let _turn = super::one_load_test_at_a_time();
     papan::hub::raise_open_file_limit();
     let (hub_runtime, phones_runtime, clients) = (runtime(2), phones_runtime(), runtime(1));
-    // The journal in memory (tmpfs): this disk's fsync now and then takes 40–240 ms, for calls and
-    // recalls alike, which would drown what the phones do to the screen's frame.
-    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
-    let t = hub_runtime.block_on(start_hub_with(papan::hall::Hall::builtin(), dir, |limits| {
-        limits.max_public = PHONES;
-        limits.public_per_peer = PER_ADDRESS;
-        limits.commands_per_second = 1000.0;
-    }));
+    // The journal in memory: the disk's fsync stalls (40–240 ms here, for calls and recalls alike)
+    // would drown what the phones do to the screen's frame.
+    let t =
+        hub_runtime.block_on(start_hub_with(papan::hall::Hall::builtin(), super::memory_dir(), |limits| {
+            limits.max_public = PHONES;
+            limits.public_per_peer = PER_ADDRESS;
+            limits.commands_per_second = 1000.0;
+        }));
     let hub = t.hub.addr;
     clients.block_on(async {
         let mut staff = t.session(Role::Staff, 0).await;
