@@ -219,7 +219,8 @@ impl Board {
                 self.announcement = None;
                 self.last_numbers.clear();
             }
-            Event::HallChanged | Event::LayoutChanged => {}
+            // Answers go to the day's report, not to any screen.
+            Event::HallChanged | Event::LayoutChanged | Event::Survey(_) => {}
         }
         Applied::Changed
     }

@@ -44,6 +44,8 @@ pub struct DayResult {
     /// The median width of the bands shown (high − low), in minutes: a band is only as useful
     /// as it is narrow.
     pub median_band_minutes: Option<u32>,
+    /// The day's events in order, as a hub would have journaled them.
+    pub events: Vec<EventFrame>,
 }
 
 pub fn run(args: DayArgs) -> anyhow::Result<()> {
@@ -127,6 +129,7 @@ struct Simulation<'a> {
     no_show: f64,
     longest_wait: i64,
     band_widths: Vec<u32>,
+    events: Vec<EventFrame>,
 }
 
 /// Runs one day on the board fold: tickets issued with the hub's people-ahead and band, counters
@@ -148,6 +151,7 @@ pub fn simulate(hall: &Hall, args: &DayArgs, seed: u64) -> DayResult {
         no_show: args.no_show,
         longest_wait: 0,
         band_widths: Vec::new(),
+        events: Vec::new(),
     };
     sim.apply(0, Event::Reset { day: hall.timezone.date_at(start) });
     sim.schedule_arrivals(args);
@@ -163,6 +167,7 @@ pub fn simulate(hall: &Hall, args: &DayArgs, seed: u64) -> DayResult {
         grades: summary.grades,
         longest_wait_minutes: (sim.longest_wait / 60) as u64,
         median_band_minutes: crate::stats::median(sim.band_widths),
+        events: sim.events,
     }
 }
 
@@ -179,6 +184,7 @@ impl Simulation<'_> {
             event,
         };
         self.board.apply(&frame);
+        self.events.push(frame);
     }
 
     /// Arrivals by thinning: each agency's share follows its capacity (counters ÷ service time),

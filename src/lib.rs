@@ -7,6 +7,7 @@ pub mod city;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod day_report;
 pub mod day_sim;
 #[cfg(feature = "display")]
 pub mod display;

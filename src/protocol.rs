@@ -10,7 +10,8 @@ use crate::hall::Hall;
 use crate::layout::Layouts;
 // The queue's own types travel on the wire as they are.
 pub use crate::queue::{
-    Band, Call, Event, EventFrame, Issued, MAX_TICKET_NUMBER, Priority, Seq, Ticket, TicketError,
+    Band, Call, Event, EventFrame, Issued, MAX_TICKET_NUMBER, Priority, Rating, Seq, SurveyAnswer, Ticket,
+    TicketError,
 };
 
 /// The protocol version this build speaks.
@@ -188,6 +189,9 @@ pub enum Command {
     /// The counter's ticket did not come ("Tidak hadir"): it goes to the missed list.
     NoShow(CounterCommand),
     Reset,
+    /// A citizen's survey answer after a served ticket. Only the phone page's
+    /// `POST /antrean/penilaian` makes it; no token may send it.
+    Survey(SurveyCommand),
 }
 
 impl Command {
@@ -277,6 +281,16 @@ pub struct CounterCommand {
     pub agency: Option<String>,
 }
 
+/// A survey answer as the phone page sends it; the hub adds where the ticket was served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyCommand {
+    pub ticket: Ticket,
+    pub rating: Rating,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
 /// Machine-readable error codes; the message says the rest in words.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
@@ -317,6 +331,10 @@ pub enum ErrorCode {
     QueueEmpty,
     /// `done` or `no_show` at a counter that is not serving a ticket.
     NotServing,
+    /// A survey answer for a ticket that was not served today.
+    NotServed,
+    /// A second survey answer for the same ticket.
+    AlreadyAnswered,
 }
 
 impl ErrorCode {
@@ -700,6 +718,7 @@ mod tests {
             Command::Done(CounterCommand { counter: 1, agency: None }),
             Command::NoShow(CounterCommand { counter: 1, agency: None }),
             Command::Reset,
+            Command::Survey(SurveyCommand { ticket: ticket.clone(), rating: Rating::Baik, comment: None }),
         ];
         let kinds: Vec<&str> = commands.iter().map(Command::kind).collect();
         assert_eq!(kinds, <Command as strum::VariantNames>::VARIANTS, "one command of each kind");
@@ -724,6 +743,13 @@ mod tests {
             }),
             Event::Done { counter: 1, agency: "x".into() },
             Event::NoShow { counter: 1, agency: "x".into(), until: jiff::Timestamp::UNIX_EPOCH },
+            Event::Survey(SurveyAnswer {
+                ticket: "A-1".parse().unwrap(),
+                agency: "x".into(),
+                counter: 1,
+                rating: Rating::SangatBaik,
+                comment: None,
+            }),
             Event::Reset { day },
             Event::HallChanged,
             Event::LayoutChanged,

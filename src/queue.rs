@@ -59,6 +59,9 @@ pub enum Event {
         agency: String,
         until: jiff::Timestamp,
     },
+    /// A citizen's answer to "Bagaimana pelayanan tadi?" after a served ticket, from the phone
+    /// page: no name, no number, no address, one per ticket and day.
+    Survey(SurveyAnswer),
     /// Start of a service day (hall-local date).
     Reset {
         day: jiff::civil::Date,
@@ -88,6 +91,66 @@ pub struct Issued {
     /// The wait band shown at issue; none while the day knows too little to say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<Band>,
+}
+
+/// One survey answer as the journal keeps it: where the ticket was served, the rating and the
+/// optional comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyAnswer {
+    pub ticket: Ticket,
+    pub agency: String,
+    pub counter: u16,
+    pub rating: Rating,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// The four answers of the national public-satisfaction survey scale (PermenPAN-RB 14/2017).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Rating {
+    TidakBaik,
+    KurangBaik,
+    Baik,
+    SangatBaik,
+}
+
+impl Rating {
+    /// Its value on the scale, 1 (tidak baik) to 4 (sangat baik).
+    pub fn value(self) -> u8 {
+        match self {
+            Rating::TidakBaik => 1,
+            Rating::KurangBaik => 2,
+            Rating::Baik => 3,
+            Rating::SangatBaik => 4,
+        }
+    }
+
+    /// How the citizen reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rating::TidakBaik => "Tidak baik",
+            Rating::KurangBaik => "Kurang baik",
+            Rating::Baik => "Baik",
+            Rating::SangatBaik => "Sangat baik",
+        }
+    }
 }
 
 /// Who is served before the queue's order (how often is the hall's choice per agency).

@@ -25,7 +25,7 @@ pub fn median(values: impl IntoIterator<Item = u32>) -> Option<u32> {
 }
 
 /// The value below which `q` (0–1) of `sorted` lies, by nearest rank.
-fn quantile(sorted: &[u32], q: f64) -> f64 {
+pub fn quantile(sorted: &[u32], q: f64) -> f64 {
     let rank = (q * (sorted.len() - 1) as f64).round() as usize;
     f64::from(sorted[rank.min(sorted.len() - 1)])
 }

@@ -10,6 +10,7 @@ mod flood;
 mod hostile;
 mod phones;
 mod proxy;
+mod report;
 mod scale_out;
 
 use std::io::{BufRead, BufReader};

@@ -104,6 +104,7 @@ function showTicket(status) {
     (status.state === "waiting" && !audio ? '<div class="hint">Sentuh layar sekali agar ponsel berbunyi saat dipanggil.</div>' : "");
   if (status.state === "called" && lastState !== "called") alertCalled();
   lastState = status.state;
+  offerSurvey(status.state === "done");
 }
 
 function showProblem(message) {
@@ -135,11 +136,66 @@ function alertCalled() {
   });
 }
 
+// After "Selesai" the page asks once how the service was. What this phone answered is kept on
+// it, so it does not ask again; the hub takes one answer per ticket whatever phone sends it.
+const RATED_KEY = "papan.rated";
+let rating = null;
+const rated = () => { try { return JSON.parse(localStorage.getItem(RATED_KEY)) || []; } catch (_) { return []; } };
+function remember(ticket) {
+  try { localStorage.setItem(RATED_KEY, JSON.stringify(rated().concat(ticket).slice(-20))); } catch (_) { /* private mode */ }
+}
+
+function offerSurvey(done) {
+  const ask = done && !rated().includes((view && view.day) + "/" + followed);
+  if (ask && $("survey").hidden) { rating = null; choose(null); $("comment").value = ""; $("thanks").hidden = true; }
+  $("survey").hidden = !ask;
+}
+
+function choose(value) {
+  rating = value;
+  document.querySelectorAll("[data-rating]").forEach((b) => b.classList.toggle("chosen", b.dataset.rating === value));
+  $("send").disabled = !value;
+}
+document.querySelectorAll("[data-rating]").forEach((b) => b.addEventListener("click", () => choose(b.dataset.rating)));
+
+const SURVEY_ANSWERS = {
+  already_answered: "Penilaian untuk nomor ini sudah kami terima. Terima kasih.",
+  not_served: "Penilaian hanya untuk nomor yang sudah selesai dilayani hari ini.",
+  rate_limited: "Terlalu banyak penilaian dari jaringan ini. Coba lagi sebentar lagi.",
+  invalid_command: "Komentar terlalu panjang (paling banyak 500 huruf).",
+};
+
+$("survey").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (!rating || !followed) return;
+  const ticket = followed;
+  $("send").disabled = true;
+  let text = "Penilaian belum terkirim. Periksa koneksi lalu coba lagi.", final = false;
+  try {
+    const response = await fetch(base + "/penilaian", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ticket, rating, comment: $("comment").value.trim() || null }),
+    });
+    if (response.ok) { text = "Terima kasih atas penilaian Anda."; final = true; }
+    else {
+      const code = ((await response.json().catch(() => ({}))).error || {}).code;
+      text = SURVEY_ANSWERS[code] || text;
+      final = code === "already_answered" || code === "not_served";
+    }
+  } catch (_) { /* offline: the text above says so */ }
+  if (final) { remember((view && view.day) + "/" + ticket); $("survey").hidden = true; }
+  else $("send").disabled = false;
+  $("thanks").textContent = text;
+  $("thanks").hidden = false;
+});
+
 function follow(text) {
   const ticket = normalise(text);
   if (!ticket) { showProblem("Tulis nomor seperti A-124"); return; }
   followed = ticket;
   lastState = null;
+  $("thanks").hidden = true;
   $("ticket").value = ticket;
   history.replaceState(null, "", base + "/" + ticket);
   if (socket && socket.readyState === 1) socket.send(JSON.stringify({ ticket }));

@@ -5,6 +5,7 @@ mod demo;
 #[cfg(feature = "display")]
 mod display;
 mod layout;
+mod report;
 mod staff;
 mod voice;
 
@@ -122,6 +123,21 @@ enum Cmd {
         counter: u16,
         #[arg(long)]
         agency: Option<String>,
+        #[command(flatten)]
+        hub: HubClientArgs,
+    },
+    /// The day's report: per agency tickets, waits, service times against the standard, how the
+    /// wait bands held, and the satisfaction index (IKM). A staff token.
+    Report {
+        /// Service day, YYYY-MM-DD (hall-local); today's when left out.
+        #[arg(long)]
+        day: Option<String>,
+        /// CSV for spreadsheets and the city's systems, one line per agency and the hall's total.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// The whole report as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         hub: HubClientArgs,
     },
@@ -371,6 +387,7 @@ async fn run(command: Cmd) -> Result<(), CliError> {
         Cmd::Layout(cmd) => layout::run(cmd).map_err(CliError::Other),
         #[cfg(feature = "display")]
         Cmd::Demo(_) | Cmd::Display(_) => unreachable!("run outside the runtime"),
+        Cmd::Report { day, csv, json, hub } => report::run(day, csv, json, &hub).await,
         Cmd::Watch { since, json, hub } => staff::watch(&hub.options(Role::Display)?, since, json).await,
         other => staff::command(other).await,
     }

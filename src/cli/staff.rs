@@ -73,6 +73,7 @@ fn describe_command(command: &Command) -> String {
         Command::Done(c) => format!("done at counter {}", c.counter),
         Command::NoShow(c) => format!("no-show at counter {}", c.counter),
         Command::Reset => "reset".into(),
+        Command::Survey(s) => format!("survey answer for {}", s.ticket),
     }
 }
 
@@ -132,6 +133,7 @@ pub fn describe_event(frame: &EventFrame, timezone: TimeZone) -> String {
             i.ahead,
             crate::waiting::estimate_text(i.estimate)
         ),
+        Event::Survey(a) => format!("{} ({}, loket {}): {}", a.ticket, a.agency, a.counter, a.rating.label()),
         Event::Reset { day } => format!("new service day {day}"),
         Event::HallChanged | Event::LayoutChanged => String::new(),
     };

@@ -55,6 +55,9 @@ pub fn may_act_as(granted: Role, asked: Role) -> bool {
 /// may only hand out tickets: it must not be able to call or clear counters.
 pub fn may_send(role: Role, command: &Command) -> Result<(), &'static str> {
     match (role, command) {
+        (_, Command::Survey(_)) => {
+            Err("survey answers come only from the phone page (/antrean), never with a token")
+        }
         (Role::Staff, _) | (Role::Kiosk, Command::Issue(_)) => Ok(()),
         (Role::Kiosk, _) => Err("a kiosk token may only issue tickets; calls need a staff token"),
         (Role::Display, _) => Err("display connections may not send commands; use a staff token"),

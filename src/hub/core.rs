@@ -14,14 +14,16 @@ use std::time::Duration;
 pub use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use super::history::History;
 use super::journal::{CommandKey, Entry, Journal, JournalError, StoredCommand};
 use super::shutdown::{JOURNAL_DEADLINE, Shutdown};
 use crate::board::{Applied, Board};
+use crate::day_report::{DayLog, SurveyRefusal};
 use crate::hall::{Hall, LookupError};
 use crate::layout::Layouts;
 use crate::protocol::{
     Call, CallCommand, CallNextCommand, ClearCommand, Command, CounterCommand, ErrorCode, Event, EventFrame,
-    HubFrame, IssueCommand, Issued, RecallCommand, Seq,
+    HubFrame, IssueCommand, Issued, RecallCommand, Seq, SurveyAnswer, SurveyCommand, Ticket,
 };
 use crate::public_view::PublicView;
 
@@ -253,6 +255,8 @@ pub struct CoreOptions {
     pub metrics: Arc<super::metrics::Metrics>,
     /// The hub's shutdown: commands still unconfirmed at its deadline are given up.
     pub shutdown: Shutdown,
+    /// Where the day history is kept for reports (none: no reports, as in some tests).
+    pub history: Option<std::path::PathBuf>,
 }
 
 /// Resolves when the writer thread has ended: `Ok` after it committed what was queued, `Err` if
@@ -286,8 +290,24 @@ pub fn spawn(
     let (public, _) =
         watch::channel(Arc::new(PublicFrame::new(PublicView::build(&board, &hall, (options.clock)()), None)));
     let published = (board.seq, hall.clone());
-    let mut writer =
-        Writer { journal, hall, layouts, board, events, public, published, options, kept, moved };
+    let (history, day_log) = match &options.history {
+        Some(path) => open_history(path, journal.as_mut(), &board, hall.timezone),
+        None => (None, DayLog::default()),
+    };
+    let mut writer = Writer {
+        journal,
+        hall,
+        layouts,
+        board,
+        events,
+        public,
+        published,
+        options,
+        kept,
+        moved,
+        history,
+        day_log,
+    };
     let (done, writer_done) = oneshot::channel();
     std::thread::Builder::new()
         .name("papan-journal".into())
@@ -297,6 +317,49 @@ pub fn spawn(
         })
         .expect("spawning the journal thread");
     Ok((CoreHandle { tx, metrics, shutdown }, writer_done))
+}
+
+/// Opens the day history, fills in what the journal stored after it (a crash between the two
+/// commits), forgets days past keeping, and folds today's events for survey answers. A history
+/// that cannot be opened costs the reports, not the calls: the hub goes on without.
+fn open_history(
+    path: &std::path::Path,
+    journal: &mut dyn Journal,
+    board: &Board,
+    zone: crate::hall::TimeZone,
+) -> (Option<History>, DayLog) {
+    let opened = History::open(path).and_then(|mut history| {
+        let last = history.last_seq()?;
+        if last < board.seq {
+            match journal.events_since(last, usize::MAX) {
+                Ok(Some(frames)) => history.record(&frames, zone)?,
+                Ok(None) => tracing::warn!(
+                    from = last + 1,
+                    to = board.seq,
+                    "the journal no longer keeps these events: the day history lacks them"
+                ),
+                Err(e) => tracing::warn!("cannot read the journal to fill the day history: {e}"),
+            }
+        }
+        if let Some(day) = board.day {
+            history.forget_old_days(day)?;
+        }
+        let log = match board.day {
+            Some(day) => DayLog::from_events(&history.day(day)?),
+            None => DayLog::default(),
+        };
+        Ok((history, log))
+    });
+    match opened {
+        Ok((history, log)) => (Some(history), log),
+        Err(e) => {
+            tracing::error!(
+                "the day history {} cannot be used, reports will lack events: {e}",
+                path.display()
+            );
+            (None, DayLog::default())
+        }
+    }
 }
 
 struct Writer {
@@ -314,6 +377,10 @@ struct Writer {
     kept: u64,
     /// A [`Request::JournalMoved`] is on its way.
     moved: Arc<AtomicBool>,
+    /// The day history the reports read, written after each commit.
+    history: Option<History>,
+    /// Today's tickets as far as committed: which may still be rated.
+    day_log: DayLog,
 }
 
 /// A command waiting for the batch's commit.
@@ -455,7 +522,7 @@ impl Writer {
                 Ok(Some(frames)) => frames
                     .into_iter()
                     .filter(|f| f.seq <= seq)
-                    .map(|f| frame_text(&HubFrame::Event(f)))
+                    .map(|f| frame_text(&HubFrame::Event(for_clients(&f))))
                     .collect(),
                 Ok(None) => vec![self.snapshot_frame()],
                 Err(e) => {
@@ -497,6 +564,8 @@ impl Writer {
             }
             let mut decided = Vec::with_capacity(waiting.len());
             let mut seen: HashMap<String, StoredCommand> = HashMap::new();
+            // Tickets rated in this batch: the day log learns of them only once committed.
+            let mut rated: Vec<Ticket> = Vec::new();
             for pending in waiting.drain(..) {
                 let earlier = match seen.get(&pending.id) {
                     Some(stored) => Ok(Some(stored.clone())),
@@ -508,11 +577,14 @@ impl Writer {
                         tracing::error!("journal lookup failed: {e}");
                         Err(Rejection::new(ErrorCode::JournalUnavailable, None, "the journal cannot be read"))
                     }
-                    Ok(None) => self.event_for(&pending.command, today, now).map(|event| {
+                    Ok(None) => self.event_for(&pending.command, today, now, &rated).map(|event| {
                         let issued = match &event {
                             Event::Issue(issued) => Some(Box::new(issued.clone())),
                             _ => None,
                         };
+                        if let Event::Survey(answer) = &event {
+                            rated.push(answer.ticket.clone());
+                        }
                         let seq = self.push_event(&mut entries, Some(pending.key()), now, event);
                         let stored = StoredCommand { seq, digest: Some(pending.digest.clone()) };
                         seen.insert(pending.id.clone(), stored);
@@ -535,6 +607,7 @@ impl Writer {
                     for entry in &entries {
                         self.fan_out(entry);
                     }
+                    self.remember(&entries);
                     for (pending, result) in decided {
                         let _ = pending.reply.send(result);
                     }
@@ -601,6 +674,7 @@ impl Writer {
             match self.board.apply(&entry.frame) {
                 Applied::Changed => {
                     self.fan_out(&entry);
+                    self.remember(std::slice::from_ref(&entry));
                     applied += 1;
                 }
                 Applied::AlreadyApplied => {}
@@ -616,10 +690,23 @@ impl Writer {
         }
     }
 
+    /// Committed entries join today's log and the day history (after the acks: the history is a
+    /// copy the journal can refill).
+    fn remember(&mut self, entries: &[Entry]) {
+        for entry in entries {
+            self.day_log.apply(&entry.frame);
+        }
+        if let Some(history) = &mut self.history
+            && let Err(e) = history.record(entries.iter().map(|e| &e.frame), self.hall.timezone)
+        {
+            tracing::warn!("the day history missed {} events (the journal has them): {e}", entries.len());
+        }
+    }
+
     fn fan_out(&self, entry: &Entry) {
         self.options.metrics.event(entry.frame.event.kind());
         // No receivers (no screen connected) is fine.
-        let _ = self.events.send(Fanned::now(frame_text(&HubFrame::Event(entry.frame.clone()))));
+        let _ = self.events.send(Fanned::now(frame_text(&HubFrame::Event(for_clients(&entry.frame)))));
     }
 
     fn push_event(
@@ -655,6 +742,7 @@ impl Writer {
         command: &Command,
         today: jiff::civil::Date,
         now: jiff::Timestamp,
+        rated: &[Ticket],
     ) -> Result<Event, Rejection> {
         match command {
             Command::Call(CallCommand { ticket, counter, agency, service }) => {
@@ -776,7 +864,39 @@ impl Writer {
                 Ok(Event::NoShow { counter: *counter, agency: found, until })
             }
             Command::Reset => Ok(Event::Reset { day: today }),
+            Command::Survey(survey) => self.survey_event(survey, today, rated),
         }
+    }
+
+    /// A survey answer for a ticket served today and not rated yet, with where it was served.
+    fn survey_event(
+        &self,
+        survey: &SurveyCommand,
+        today: jiff::civil::Date,
+        rated: &[Ticket],
+    ) -> Result<Event, Rejection> {
+        let comment = survey_comment(survey.comment.as_deref())?;
+        let target = if self.day_log.day != Some(today) {
+            Err(SurveyRefusal::NotServed(survey.ticket.clone()))
+        } else if rated.contains(&survey.ticket) {
+            Err(SurveyRefusal::AlreadyAnswered(survey.ticket.clone()))
+        } else {
+            self.day_log.survey_target(&survey.ticket)
+        };
+        let (agency, counter) = target.map_err(|refusal| {
+            let code = match refusal {
+                SurveyRefusal::NotServed(_) => ErrorCode::NotServed,
+                SurveyRefusal::AlreadyAnswered(_) => ErrorCode::AlreadyAnswered,
+            };
+            Rejection::new(code, Some("ticket"), refusal.to_string())
+        })?;
+        Ok(Event::Survey(SurveyAnswer {
+            ticket: survey.ticket.clone(),
+            agency: agency.to_string(),
+            counter,
+            rating: survey.rating,
+            comment,
+        }))
     }
 
     /// The agency id of a counter that is serving a ticket now.
@@ -860,6 +980,37 @@ fn letters_used_up(letters: &str) -> Rejection {
 }
 
 /// A service name is 1 to 64 characters.
+/// An event as screens and consoles get it: a survey answer without the citizen's comment (it
+/// is for the day's report; screens keep the seq and ignore the rest).
+fn for_clients(frame: &EventFrame) -> EventFrame {
+    match &frame.event {
+        Event::Survey(answer) if answer.comment.is_some() => {
+            let answer = SurveyAnswer { comment: None, ..answer.clone() };
+            EventFrame { event: Event::Survey(answer), ..frame.clone() }
+        }
+        _ => frame.clone(),
+    }
+}
+
+/// The longest survey comment kept, in characters.
+pub const MAX_COMMENT_CHARS: usize = 500;
+
+/// A survey comment as kept: trimmed, control characters other than line breaks dropped, none
+/// when empty; refused past [`MAX_COMMENT_CHARS`].
+fn survey_comment(comment: Option<&str>) -> Result<Option<String>, Rejection> {
+    let Some(comment) = comment else { return Ok(None) };
+    let kept: String = comment.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+    let kept = kept.trim();
+    if kept.chars().count() > MAX_COMMENT_CHARS {
+        return Err(Rejection::new(
+            ErrorCode::InvalidCommand,
+            Some("comment"),
+            format!("a comment is at most {MAX_COMMENT_CHARS} characters"),
+        ));
+    }
+    Ok((!kept.is_empty()).then(|| kept.to_string()))
+}
+
 fn check_service(service: Option<&str>) -> Result<(), Rejection> {
     match service {
         Some(service) if service.trim().is_empty() || service.chars().count() > 64 => Err(Rejection::new(
@@ -914,6 +1065,7 @@ mod tests {
             journal_keep: keep,
             metrics: Default::default(),
             shutdown,
+            history: Some(dir.path().join("h.sqlite")),
         };
         let (handle, _done) = spawn(Box::new(journal), Arc::new(Hall::builtin()), options).unwrap();
         Fixture { handle, now, _dir: dir, _running: running }
@@ -936,6 +1088,46 @@ mod tests {
         let board = f.handle.board().await.unwrap();
         assert_eq!((board.seq, board.day.unwrap().to_string()), (3, "2026-11-24".to_string()));
         assert!(board.recent.is_empty());
+    }
+
+    fn survey(ticket: &str, rating: crate::protocol::Rating, comment: Option<&str>) -> Command {
+        Command::Survey(SurveyCommand {
+            ticket: ticket.parse().unwrap(),
+            rating,
+            comment: comment.map(String::from),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_served_ticket_is_rated_once_even_when_two_answers_race_and_not_after_its_day() {
+        use crate::protocol::Rating;
+        let f = start(100);
+        let code = |r: Result<Ack, Rejection>| r.map(|_| ()).map_err(|e| e.code);
+        let not_yet = f.handle.command("s0".into(), survey("A-1", Rating::Baik, None)).await;
+        assert_eq!(code(not_yet), Err(ErrorCode::NotServed), "not called yet");
+        f.handle.command("c1".into(), call("A-1", 1)).await.unwrap();
+        let serving = f.handle.command("s1".into(), survey("A-1", Rating::Baik, None)).await;
+        assert_eq!(code(serving), Err(ErrorCode::NotServed), "still at the counter");
+        let done = Command::Done(CounterCommand { counter: 1, agency: None });
+        f.handle.command("d1".into(), done).await.unwrap();
+        let long = "x".repeat(MAX_COMMENT_CHARS + 1);
+        let too_long = f.handle.command("s2".into(), survey("A-1", Rating::Baik, Some(&long))).await;
+        assert_eq!(code(too_long), Err(ErrorCode::InvalidCommand));
+        // Two phones answer at once (one batch or two): one answer is kept.
+        let (a, b) = tokio::join!(
+            f.handle.command("s3".into(), survey("A-1", Rating::SangatBaik, Some(" ramah\u{7} "))),
+            f.handle.command("s4".into(), survey("A-1", Rating::TidakBaik, None)),
+        );
+        let answers = [code(a), code(b)];
+        assert!(
+            answers.contains(&Ok(())) && answers.contains(&Err(ErrorCode::AlreadyAnswered)),
+            "{answers:?}"
+        );
+        // Yesterday's ticket is not rated on the next day.
+        f.handle.command("c2".into(), call("A-2", 1)).await.unwrap();
+        *f.now.lock().unwrap() = "2026-11-23T17:00:00Z".parse().unwrap();
+        let next_day = f.handle.command("s5".into(), survey("A-2", Rating::Baik, None)).await;
+        assert_eq!(code(next_day), Err(ErrorCode::NotServed));
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ mod connection;
 pub mod core;
 pub mod files;
 pub mod fleet;
+pub mod history;
 pub mod http;
 pub mod http_server;
 pub mod jetstream;
@@ -18,6 +19,7 @@ pub(crate) mod pages;
 pub mod public;
 mod qr;
 pub mod rate;
+mod report;
 pub(crate) mod saved_list;
 pub mod server;
 pub mod shutdown;
@@ -55,6 +57,14 @@ const HELPERS_TIMEOUT: Duration = Duration::from_secs(2);
 const WRITER_GRACE: Duration = Duration::from_millis(500);
 /// At most one log line per this window about refused connections.
 const REFUSAL_LOG_WINDOW: Duration = Duration::from_secs(10);
+
+/// The day history in the data folder (see [`history`]).
+pub const HISTORY_FILE: &str = "history.sqlite";
+
+/// Survey answers an address may send, sustained and at once: a hall's guest Wi-Fi shows every
+/// phone as one address, and each phone answers once.
+const SURVEYS_PER_SECOND: f64 = 1.0;
+const SURVEY_BURST: f64 = 20.0;
 
 /// Everything needed to start a hub.
 #[derive(Clone)]
@@ -170,6 +180,7 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
         journal_keep: config.limits.journal_keep,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
+        history: Some(data_dir.join(HISTORY_FILE)),
     };
     let (core, writer_done) = self::core::spawn(journal, Arc::new(hall), options)
         .with_context(|| format!("recovering the journal {journal_label}"))?;
@@ -191,6 +202,8 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
         allowed_origins: config.allowed_origins.clone(),
         public_places: Admission::new(config.limits.max_public, config.limits.public_per_peer),
         phones: public::PhoneRuntime::start().context("starting the phone pages' thread")?,
+        history: data_dir.join(HISTORY_FILE),
+        survey_rate: RateLimiter::new(SURVEYS_PER_SECOND, SURVEY_BURST),
         limits: config.limits,
         shutdown: shutdown.clone(),
         metrics,

@@ -43,6 +43,7 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
     axum::Router::new()
         .route("/antrean", super::pages::asset!("antrean.html", "text/html; charset=utf-8"))
         .route("/antrean/live", get(live))
+        .route("/antrean/penilaian", axum::routing::post(answer_survey))
         .route("/antrean/app.js", super::pages::asset!("antrean.js", "text/javascript; charset=utf-8"))
         .route("/antrean/app.css", super::pages::asset!("antrean.css", "text/css; charset=utf-8"))
         .route("/antrean/{ticket}", super::pages::asset!("antrean.html", "text/html; charset=utf-8"))
@@ -53,6 +54,66 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
 #[serde(deny_unknown_fields)]
 struct Subscribe {
     ticket: Option<String>,
+}
+
+/// `POST /antrean/penilaian`: what the phone page sends after "Selesai".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurveyRequest {
+    ticket: Ticket,
+    rating: crate::queue::Rating,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// The largest survey body: a 500-character comment in any script, and the rest.
+const MAX_SURVEY_BODY: usize = 4 * 1024;
+
+/// Takes a citizen's one answer for a served ticket (no token; the ticket is the only key, and
+/// only a ticket served today that has no answer yet is taken). Answered once it is durable.
+async fn answer_survey(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_origin(&headers, &shared.allowed_origins)?;
+    let address = phone_address(peer.ip(), &headers, &shared.limits.trusted_proxies);
+    if let Err(wait) = shared.survey_rate.allow(&address.to_string()) {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let message = format!("too many answers from this address; retry in {secs} s");
+        let mut response =
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message).into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return Ok(response);
+    }
+    let body = super::http::command_body(body)?;
+    if body.len() > MAX_SURVEY_BODY {
+        let message = format!("a survey answer is at most {MAX_SURVEY_BODY} bytes");
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::FrameTooLarge, message));
+    }
+    let request: SurveyRequest = super::http::parse_body(&body)?;
+    let command = crate::protocol::Command::Survey(crate::protocol::SurveyCommand {
+        ticket: request.ticket,
+        rating: request.rating,
+        comment: request.comment,
+    });
+    match shared.core.command(crate::random_id::random_id("survey"), command).await {
+        Ok(ack) => Ok(axum::Json(json!({ "ok": true, "seq": ack.seq })).into_response()),
+        Err(rejection) => {
+            let status = match rejection.code {
+                ErrorCode::NotServed => StatusCode::NOT_FOUND,
+                ErrorCode::AlreadyAnswered => StatusCode::CONFLICT,
+                ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let error = ApiError::new(status, rejection.code, rejection.message);
+            Err(match rejection.field {
+                Some(field) => error.field(field),
+                None => error,
+            })
+        }
+    }
 }
 
 /// The address a phone's places are counted under: the peer, or the phone a trusted proxy

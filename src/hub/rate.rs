@@ -1,9 +1,13 @@
-//! Token buckets: per token for commands, so one runaway client cannot flood the journal, and
-//! per connection for its housekeeping frames (resync, status, ping).
+//! Token buckets: per token for commands, so one runaway client cannot flood the journal, per
+//! connection for its housekeeping frames (resync, status, ping), and per phone address for
+//! survey answers.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Buckets kept before full ones are dropped.
+const MAX_KEYS: usize = 4096;
 
 pub struct RateLimiter {
     per_second: f64,
@@ -63,6 +67,12 @@ impl RateLimiter {
 
     fn allow_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Keys from the Internet (phone addresses) are many: a bucket that has filled up again
+        // is the same as none, so those go when the map grows.
+        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
+            let refill = Duration::from_secs_f64(self.burst / self.per_second);
+            buckets.retain(|_, b| now.saturating_duration_since(b.last) < refill);
+        }
         let bucket = buckets
             .entry(key.to_string())
             .or_insert_with(|| Bucket::full_at(self.per_second, self.burst, now));
@@ -86,5 +96,22 @@ mod tests {
         assert!(limiter.allow_at("b", t0).is_ok(), "other keys have their own bucket");
         assert!(limiter.allow_at("a", t0 + Duration::from_millis(500)).is_ok());
         assert!(limiter.allow_at("a", t0 + Duration::from_millis(500)).is_err());
+    }
+
+    #[test]
+    fn many_keys_do_not_grow_the_map_past_its_bound_and_busy_keys_stay_limited() {
+        let limiter = RateLimiter::new(1.0, 2.0);
+        let t0 = Instant::now();
+        limiter.allow_at("busy", t0).unwrap();
+        limiter.allow_at("busy", t0).unwrap();
+        // A new address every millisecond for 8 s: those not seen for 2 s (a full bucket) go.
+        for i in 0..MAX_KEYS as u64 * 2 {
+            limiter.allow_at(&format!("phone-{i}"), t0 + Duration::from_millis(5000 + i)).unwrap();
+            assert!(limiter.buckets.lock().unwrap().len() <= MAX_KEYS);
+        }
+        let later = t0 + Duration::from_millis(5000 + MAX_KEYS as u64 * 2);
+        limiter.allow_at("busy", later).unwrap();
+        limiter.allow_at("busy", later).unwrap();
+        assert!(limiter.allow_at("busy", later).is_err(), "still limited");
     }
 }

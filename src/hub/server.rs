@@ -43,6 +43,10 @@ pub struct Shared {
     pub public_places: Arc<super::admission::Admission>,
     /// Where the phones' feeds run.
     pub phones: super::public::PhoneRuntime,
+    /// The day history the reports read.
+    pub history: std::path::PathBuf,
+    /// Survey answers per phone address.
+    pub survey_rate: RateLimiter,
     /// Refused connections are logged at most once per window (a flood of them would bury the
     /// rest of the log); each line says how many were left out.
     pub refusals: LogThrottle,
@@ -53,6 +57,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/ws", get(upgrade))
         .merge(super::public::routes())
         .merge(http::routes())
+        .merge(super::report::routes())
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .layer(axum::middleware::from_fn(super::http_server::guard))

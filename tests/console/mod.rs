@@ -3,6 +3,7 @@
 //! signing out; and what a browser may not do to the hub (frame its pages, open its WebSocket
 //! from another site). Headless Chromium against a real hub.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -325,6 +326,59 @@ async fn a_citizen_follows_a_ticket_on_the_phone_page() {
     phone.wait_for("document.getElementById('mine').className === 'mine done'").await;
     assert!(phone.text("mine").await.contains("Selesai dilayani"));
     assert_eq!(phone.eval("window.papanAlerts").await, json!(1), "called once, alarmed once");
+
+    // Served: the page asks once how it went. Nothing is sent before an answer is chosen.
+    phone.wait_for("!document.getElementById('survey').hidden").await;
+    assert!(phone.text("survey").await.contains("Bagaimana pelayanan tadi?"));
+    assert_eq!(phone.eval("document.getElementById('send').disabled").await, json!(true));
+    phone.tap("[data-rating='baik']").await;
+    phone.fill("comment", "Cepat, petugas ramah").await;
+    phone.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("antrean-survey.png")).await;
+    phone.tap("#send").await;
+    phone
+        .wait_for("document.getElementById('thanks').innerText.includes('Terima kasih atas penilaian Anda')")
+        .await;
+    assert_eq!(phone.eval("document.getElementById('survey').hidden").await, json!(true));
+    // Followed again on this phone: not asked again.
+    phone.eval("document.getElementById('ticket').value = 'A-2'; document.getElementById('follow').requestSubmit(); true").await;
+    phone.wait_for("document.getElementById('mine').className === 'mine done'").await;
+    assert_eq!(phone.eval("document.getElementById('survey').hidden").await, json!(true), "asked once");
+    // Another phone (nothing remembered) answers the same ticket: the hub refuses, kindly.
+    phone
+        .eval(
+            "localStorage.removeItem('papan.rated'); document.getElementById('follow').requestSubmit(); true",
+        )
+        .await;
+    phone.wait_for("!document.getElementById('survey').hidden").await;
+    phone.tap("[data-rating='tidak_baik']").await;
+    phone.tap("#send").await;
+    phone.wait_for("document.getElementById('thanks').innerText.includes('sudah kami terima')").await;
+    let again = papan::tls::http_client()
+        .post(format!("{base}/antrean/penilaian"))
+        .body(r#"{"ticket":"A-002","rating":"sangat_baik"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409, "refused a second time");
+
+    // Staff read the day's report: one answer, "baik" (3 × 25 = 75, C).
+    let mut office = browser::Browser::start(1280, 1400).await;
+    office.open(&format!("{base}/laporan")).await;
+    office
+        .eval(&format!("localStorage.setItem('papan.token', {:?}); location.reload(); true", t.staff))
+        .await;
+    office.wait_for("document.querySelector('tr[data-agency=disdukcapil]') !== null").await;
+    let row = office.eval("document.querySelector('tr[data-agency=disdukcapil]').innerText").await;
+    let cells: Vec<&str> = row.as_str().unwrap().split('\t').map(str::trim).collect();
+    assert_eq!(cells[..5], ["Disdukcapil", "2", "1", "0", "0"], "{row}");
+    assert_eq!(cells[11], "75 C (1)", "{row}");
+    let comments = office.text("comments").await;
+    assert!(
+        comments.contains("Disdukcapil · Baik") && comments.contains("Cepat, petugas ramah"),
+        "{comments}"
+    );
+    office.wait_for("document.getElementById('chart-hours').naturalWidth > 0 && document.getElementById('chart-waits').naturalWidth > 0").await;
+    office.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("laporan.png")).await;
 
     // Typed numbers: a sloppy one is understood, a wrong one is explained.
     phone.eval("document.getElementById('ticket').value = 'a 1'; document.getElementById('follow').requestSubmit(); true").await;
