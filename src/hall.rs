@@ -254,6 +254,60 @@ pub struct Agency {
     /// console shows a counter's service against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_minutes: Option<u16>,
+    /// Its services' published standards (persyaratan, jangka waktu, biaya), for the phone page.
+    /// Not sent with the hall to screens and consoles: a whole MPP's would not fit a frame.
+    #[serde(default, skip_serializing)]
+    pub services: Vec<ServiceStandard>,
+}
+
+/// One service's Standar Pelayanan as citizens read it before they come: what to bring, how
+/// long it takes, what it costs. The hall's own official text; papan ships marked examples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceStandard {
+    /// e.g. "Perekaman KTP-el".
+    pub name: String,
+    /// Persyaratan, one document or condition each.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    /// Jangka waktu as the standard words it, e.g. "Selesai di tempat" or "3 hari kerja".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Biaya as the standard words it, e.g. "Gratis".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// Shipped with papan to show the mechanism, not the hall's official text: the phone page
+    /// marks it "CONTOH".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub example: bool,
+}
+
+/// Limits on a service standard's texts, so a page stays readable on a phone.
+const MAX_SERVICE_NAME: usize = 100;
+const MAX_SERVICE_TEXT: usize = 200;
+const MAX_REQUIREMENTS: usize = 20;
+const MAX_SERVICES: usize = 100;
+
+impl ServiceStandard {
+    /// What is wrong with it, in words, if anything.
+    fn problem(&self) -> Option<String> {
+        let blank_or_long = |text: &str, max: usize| text.trim().is_empty() || text.chars().count() > max;
+        if blank_or_long(&self.name, MAX_SERVICE_NAME) {
+            return Some(format!("name must be 1 to {MAX_SERVICE_NAME} characters"));
+        }
+        if self.requirements.len() > MAX_REQUIREMENTS {
+            return Some(format!("at most {MAX_REQUIREMENTS} requirements"));
+        }
+        if self.requirements.iter().any(|r| blank_or_long(r, MAX_SERVICE_TEXT)) {
+            return Some(format!("each requirement must be 1 to {MAX_SERVICE_TEXT} characters"));
+        }
+        for (field, text) in [("time", &self.time), ("cost", &self.cost)] {
+            if text.as_deref().is_some_and(|t| blank_or_long(t, MAX_SERVICE_TEXT)) {
+                return Some(format!("{field} must be 1 to {MAX_SERVICE_TEXT} characters"));
+            }
+        }
+        None
+    }
 }
 
 /// A prerecorded announcement staff can trigger, e.g. the lunch break.
@@ -366,6 +420,17 @@ impl Hall {
             }
             if agency.standard_minutes == Some(0) {
                 add(at("standard_minutes"), format!("agency {}: standard_minutes starts at 1", agency.id));
+            }
+            if agency.services.len() > MAX_SERVICES {
+                add(at("services"), format!("agency {}: at most {MAX_SERVICES} services", agency.id));
+            }
+            for (j, service) in agency.services.iter().enumerate() {
+                if let Some(why) = service.problem() {
+                    add(
+                        at("services"),
+                        format!("agency {}, service {} ({:?}): {why}", agency.id, j + 1, service.name),
+                    );
+                }
             }
             for (field, token) in [("voice", &agency.voice), ("destination", &agency.destination)] {
                 if let Some(token) = token
@@ -638,6 +703,29 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.starts_with("h.toml:4:1: ") && err.contains("color"), "{err}");
+    }
+
+    #[test]
+    fn service_standards_are_checked_marked_as_examples_and_kept_off_the_wire() {
+        let hall = Hall::builtin();
+        let services: Vec<&ServiceStandard> = hall.agencies.iter().flat_map(|a| &a.services).collect();
+        assert!(services.len() >= 3, "the shipped hall shows the mechanism");
+        assert!(services.iter().all(|s| s.example), "every shipped standard is marked as an example");
+        let json = serde_json::to_string(&hall).unwrap();
+        assert!(!json.contains("Perekaman KTP-el"), "screens get the hall without its standards");
+
+        let bad = DEFAULT_HALL_TOML.replacen("name = \"Perekaman KTP-el\"", "name = \" \"", 1);
+        let err = Hall::parse("hall.toml", &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("agency disdukcapil, service 1") && err.contains("name must be 1 to 100"),
+            "{err}"
+        );
+        let bad = DEFAULT_HALL_TOML.replacen("cost = \"Gratis\"", "cost = \"\"", 1);
+        let err = Hall::parse("hall.toml", &bad).unwrap_err().to_string();
+        assert!(err.contains("cost must be 1 to 200 characters"), "{err}");
+        let bad = DEFAULT_HALL_TOML.replacen("example = true", "exampel = true", 1);
+        let err = Hall::parse("hall.toml", &bad).unwrap_err().to_string();
+        assert!(err.contains("exampel"), "a misspelt key is named: {err}");
     }
 
     #[test]

@@ -190,6 +190,29 @@ $("survey").addEventListener("submit", async (e) => {
   $("thanks").hidden = false;
 });
 
+// The agencies' Standar Pelayanan, fetched when asked for (most visitors only follow a ticket).
+async function showStandards() {
+  const box = $("standards");
+  box.hidden = false;
+  box.innerHTML = '<p class="quiet">Memuat…</p>';
+  try {
+    const { agencies } = await (await fetch(base + "/layanan")).json();
+    box.innerHTML = agencies.length ? agencies.map((a) =>
+      "<details><summary>" + esc(a.name) + "</summary>" + a.services.map((s) =>
+        "<details><summary>" + esc(s.name) + (s.example ? '<span class="example">CONTOH</span>' : "") + "</summary>" +
+        (s.requirements.length ? "<b>Persyaratan</b><ul>" + s.requirements.map((r) => "<li>" + esc(r) + "</li>").join("") + "</ul>" : "") +
+        (s.time ? "<div><b>Jangka waktu:</b> " + esc(s.time) + "</div>" : "") +
+        (s.cost ? "<div><b>Biaya:</b> " + esc(s.cost) + "</div>" : "") +
+        (s.example ? '<p class="quiet">Contoh isian, bukan standar resmi instansi.</p>' : "") +
+        "</details>").join("") + "</details>"
+    ).join("") : '<p class="quiet">Standar pelayanan belum diisi untuk aula ini.</p>';
+    $("show-standards").hidden = true;
+  } catch (_) {
+    box.innerHTML = '<p class="quiet">Belum bisa dimuat. Coba lagi.</p>';
+  }
+}
+$("show-standards").addEventListener("click", showStandards);
+
 function follow(text) {
   const ticket = normalise(text);
   if (!ticket) { showProblem("Tulis nomor seperti A-124"); return; }

@@ -161,6 +161,10 @@ enum Request {
     Public {
         reply: oneshot::Sender<watch::Receiver<Arc<PublicFrame>>>,
     },
+    /// The hall in use now.
+    Hall {
+        reply: oneshot::Sender<Arc<Hall>>,
+    },
     /// Bytes the journal takes where it is stored (asked at each /metrics scrape).
     JournalSize {
         reply: oneshot::Sender<Option<u64>>,
@@ -227,6 +231,13 @@ impl CoreHandle {
     }
 
     /// The journal's size on disk (or on its servers), if it can be read now.
+    /// The hall in use now (cheap: no board is copied).
+    pub async fn hall(&self) -> Option<Arc<Hall>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Hall { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
     pub async fn journal_size(&self) -> Option<u64> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::JournalSize { reply }).await.ok()?;
@@ -473,6 +484,9 @@ impl Writer {
             Request::Public { reply } => {
                 self.publish_public();
                 let _ = reply.send(self.public.subscribe());
+            }
+            Request::Hall { reply } => {
+                let _ = reply.send(self.hall.clone());
             }
             Request::JournalSize { reply } => {
                 let size = self.journal.size_bytes();

@@ -204,6 +204,7 @@ async fn start_on(options: HubOptions, journal: Option<Box<dyn Journal>>) -> any
         phones: public::PhoneRuntime::start().context("starting the phone pages' thread")?,
         history: data_dir.join(HISTORY_FILE),
         survey_rate: RateLimiter::new(SURVEYS_PER_SECOND, SURVEY_BURST),
+        standards: Default::default(),
         limits: config.limits,
         shutdown: shutdown.clone(),
         metrics,

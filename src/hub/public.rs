@@ -44,6 +44,7 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/antrean", super::pages::asset!("antrean.html", "text/html; charset=utf-8"))
         .route("/antrean/live", get(live))
         .route("/antrean/penilaian", axum::routing::post(answer_survey))
+        .route("/antrean/layanan", get(service_standards))
         .route("/antrean/app.js", super::pages::asset!("antrean.js", "text/javascript; charset=utf-8"))
         .route("/antrean/app.css", super::pages::asset!("antrean.css", "text/css; charset=utf-8"))
         .route("/antrean/{ticket}", super::pages::asset!("antrean.html", "text/html; charset=utf-8"))
@@ -54,6 +55,39 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
 #[serde(deny_unknown_fields)]
 struct Subscribe {
     ticket: Option<String>,
+}
+
+/// How long the service standards' JSON is reused before the hall is asked again (an edited
+/// hall file shows on phones within this).
+const STANDARDS_FRESH: Duration = Duration::from_secs(10);
+
+/// The service standards' JSON as last made, and when.
+pub type StandardsCache = std::sync::Mutex<Option<(Instant, axum::body::Bytes)>>;
+
+/// `GET /antrean/layanan`: the Standar Pelayanan of every agency that has them in the hall file
+/// (persyaratan, jangka waktu, biaya), in hall order, for the phone page; no token.
+async fn service_standards(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    let cached = shared.standards.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let body = match cached {
+        Some((made, body)) if made.elapsed() < STANDARDS_FRESH => body,
+        _ => {
+            let hall = shared.core.hall().await.ok_or_else(|| {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ShuttingDown, "the hub is stopping")
+            })?;
+            let agencies: Vec<_> = hall
+                .agencies
+                .iter()
+                .filter(|a| !a.services.is_empty())
+                .map(|a| json!({ "id": a.id, "short": a.short, "name": a.name, "services": a.services }))
+                .collect();
+            let body = axum::body::Bytes::from(json!({ "agencies": agencies }).to_string());
+            *shared.standards.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((Instant::now(), body.clone()));
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "max-age=10")], body)
+        .into_response())
 }
 
 /// `POST /antrean/penilaian`: what the phone page sends after "Selesai".

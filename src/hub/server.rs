@@ -47,6 +47,8 @@ pub struct Shared {
     pub history: std::path::PathBuf,
     /// Survey answers per phone address.
     pub survey_rate: RateLimiter,
+    /// `/antrean/layanan`, reused for a few seconds.
+    pub standards: super::public::StandardsCache,
     /// Refused connections are logged at most once per window (a flood of them would bury the
     /// rest of the log); each line says how many were left out.
     pub refusals: LogThrottle,

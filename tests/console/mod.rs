@@ -328,7 +328,9 @@ async fn a_citizen_follows_a_ticket_on_the_phone_page() {
     assert_eq!(phone.eval("window.papanAlerts").await, json!(1), "called once, alarmed once");
 
     // Served: the page asks once how it went. Nothing is sent before an answer is chosen.
-    phone.wait_for("!document.getElementById('survey').hidden").await;
+    // Seen, not only present: a style may not show what the page hides or hide what it shows.
+    let survey_shown = "document.getElementById('survey').offsetParent !== null";
+    phone.wait_for(survey_shown).await;
     assert!(phone.text("survey").await.contains("Bagaimana pelayanan tadi?"));
     assert_eq!(phone.eval("document.getElementById('send').disabled").await, json!(true));
     phone.tap("[data-rating='baik']").await;
@@ -338,21 +340,22 @@ async fn a_citizen_follows_a_ticket_on_the_phone_page() {
     phone
         .wait_for("document.getElementById('thanks').innerText.includes('Terima kasih atas penilaian Anda')")
         .await;
-    assert_eq!(phone.eval("document.getElementById('survey').hidden").await, json!(true));
+    assert_eq!(phone.eval(survey_shown).await, json!(false));
     // Followed again on this phone: not asked again.
     phone.eval("document.getElementById('ticket').value = 'A-2'; document.getElementById('follow').requestSubmit(); true").await;
     phone.wait_for("document.getElementById('mine').className === 'mine done'").await;
-    assert_eq!(phone.eval("document.getElementById('survey').hidden").await, json!(true), "asked once");
+    assert_eq!(phone.eval(survey_shown).await, json!(false), "asked once");
     // Another phone (nothing remembered) answers the same ticket: the hub refuses, kindly.
     phone
         .eval(
             "localStorage.removeItem('papan.rated'); document.getElementById('follow').requestSubmit(); true",
         )
         .await;
-    phone.wait_for("!document.getElementById('survey').hidden").await;
+    phone.wait_for(survey_shown).await;
     phone.tap("[data-rating='tidak_baik']").await;
     phone.tap("#send").await;
     phone.wait_for("document.getElementById('thanks').innerText.includes('sudah kami terima')").await;
+    assert_eq!(phone.eval(survey_shown).await, json!(false), "refused: the question goes");
     let again = papan::tls::http_client()
         .post(format!("{base}/antrean/penilaian"))
         .body(r#"{"ticket":"A-002","rating":"sangat_baik"}"#)
@@ -379,6 +382,28 @@ async fn a_citizen_follows_a_ticket_on_the_phone_page() {
     );
     office.wait_for("document.getElementById('chart-hours').naturalWidth > 0 && document.getElementById('chart-waits').naturalWidth > 0").await;
     office.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("laporan.png")).await;
+
+    // The agencies' service standards, on demand: the shipped ones say they are examples.
+    let standards = get_json(format!("{base}/antrean/layanan"), None).await;
+    let ids: Vec<&str> =
+        standards["agencies"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["samsat", "disdukcapil"], "hall order, only agencies with standards");
+    phone.eval("document.getElementById('show-standards').scrollIntoView(); true").await;
+    phone.tap("#show-standards").await;
+    phone.wait_for("document.getElementById('standards').innerText.includes('Kependudukan')").await;
+    phone.eval("document.querySelectorAll('#standards details').forEach((d) => d.open = true); true").await;
+    let shown = phone.text("standards").await;
+    for words in [
+        "Perekaman KTP-el",
+        "CONTOH",
+        "Persyaratan",
+        "Kartu Keluarga",
+        "Jangka waktu: Selesai di tempat",
+        "Biaya: Gratis",
+    ] {
+        assert!(shown.contains(words), "{words:?} not in {shown}");
+    }
+    phone.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("antrean-standards.png")).await;
 
     // Typed numbers: a sloppy one is understood, a wrong one is explained.
     phone.eval("document.getElementById('ticket').value = 'a 1'; document.getElementById('follow').requestSubmit(); true").await;
