@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hall::Hall;
 use crate::queue::{Band, Event, EventFrame, Rating, Ticket};
@@ -174,6 +174,30 @@ pub struct DayReport {
     pub hours: Vec<HourCount>,
     /// What citizens wrote with their answers, oldest first (no ticket: nothing leads back to one).
     pub comments: Vec<Comment>,
+    /// The whole day's sums, for the city to add up.
+    #[serde(skip)]
+    pub totals: DayTotals,
+}
+
+/// What a hall sends the city for one day (`papan city`'s report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HallDay {
+    pub hall_id: String,
+    pub hall_name: String,
+    pub day: Option<jiff::civil::Date>,
+    pub totals: DayTotals,
+    pub hours: Vec<HourCount>,
+}
+
+/// Hours from the first to the last busy one, quiet ones in between as zero (so a chart's hours
+/// are evenly spaced).
+fn evenly(hours: BTreeMap<u8, HourCount>) -> Vec<HourCount> {
+    match (hours.keys().next(), hours.keys().last()) {
+        (Some(&first), Some(&last)) => (first..=last)
+            .map(|h| hours.get(&h).cloned().unwrap_or(HourCount { hour: h, issued: 0, served: 0 }))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -251,7 +275,7 @@ pub struct Ikm {
     pub label: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HourCount {
     /// Hall-local hour, 0–23.
     pub hour: u8,
@@ -311,22 +335,42 @@ impl Share {
     }
 }
 
-/// Sums of one agency's (or the hall's) tickets, before they become an [`AgencyReport`].
-#[derive(Default)]
-struct Tally {
-    issued: u32,
-    served: u32,
-    no_show: u32,
-    unserved: u32,
-    waits: Vec<u32>,
-    services: Vec<u32>,
+/// Sums of one agency's, a hall's or a city's tickets, before they become an [`AgencyReport`]:
+/// what a hall sends the city, which adds the halls' up exactly (medians need the waits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayTotals {
+    pub issued: u32,
+    pub served: u32,
+    pub no_show: u32,
+    pub unserved: u32,
+    /// Waits in seconds.
+    pub waits: Vec<u32>,
+    /// Service times in seconds.
+    pub services: Vec<u32>,
     /// (within the standard, services held against one)
-    standard: (u32, u32),
-    grades: EstimateGrades,
-    ratings: [u32; 4],
+    pub standard: (u32, u32),
+    pub grades: EstimateGrades,
+    /// Survey answers per rating, tidak baik → sangat baik.
+    pub ratings: [u32; 4],
 }
 
-impl Tally {
+impl DayTotals {
+    /// Adds another agency's or hall's totals to these.
+    pub fn merge(&mut self, other: &DayTotals) {
+        self.issued += other.issued;
+        self.served += other.served;
+        self.no_show += other.no_show;
+        self.unserved += other.unserved;
+        self.waits.extend(&other.waits);
+        self.services.extend(&other.services);
+        self.standard.0 += other.standard.0;
+        self.standard.1 += other.standard.1;
+        self.grades.add(&other.grades);
+        for (sum, n) in self.ratings.iter_mut().zip(other.ratings) {
+            *sum += n;
+        }
+    }
+
     fn add(&mut self, life: &TicketLife, standard_minutes: Option<u16>) {
         if life.issued_at.is_some() {
             self.issued += 1;
@@ -354,9 +398,10 @@ impl Tally {
         }
     }
 
-    fn report(mut self, id: &str, short: &str, name: &str, standard_minutes: Option<u16>) -> AgencyReport {
-        self.waits.sort_unstable();
-        self.services.sort_unstable();
+    pub fn report(&self, id: &str, short: &str, name: &str, standard_minutes: Option<u16>) -> AgencyReport {
+        let (mut waits, mut services) = (self.waits.clone(), self.services.clone());
+        waits.sort_unstable();
+        services.sort_unstable();
         AgencyReport {
             id: id.to_string(),
             short: short.to_string(),
@@ -365,21 +410,21 @@ impl Tally {
             served: self.served,
             no_show: self.no_show,
             unserved: self.unserved,
-            wait: Spread::of(&self.waits),
-            service: Spread::of(&self.services),
+            wait: Spread::of(&waits),
+            service: Spread::of(&services),
             standard_minutes,
             within_standard: Share::new(self.standard.0, self.standard.1),
             estimates: Share::new(self.grades.inside, self.grades.checked),
             ikm: Ikm::from_counts(self.ratings),
-            waits_secs: self.waits,
+            waits_secs: waits,
         }
     }
 }
 
 impl DayReport {
     pub fn build(log: &DayLog, hall: &Hall) -> DayReport {
-        let mut per_agency: BTreeMap<&str, Tally> = BTreeMap::new();
-        let mut total = Tally::default();
+        let mut per_agency: BTreeMap<&str, DayTotals> = BTreeMap::new();
+        let mut total = DayTotals::default();
         let zone = jiff::tz::TimeZone::fixed(hall.timezone.offset());
         let hour_of = |at: jiff::Timestamp| at.to_zoned(zone.clone()).hour() as u8;
         let mut hours: BTreeMap<u8, HourCount> = BTreeMap::new();
@@ -395,13 +440,7 @@ impl DayReport {
                 hours.entry(hour_of(at)).or_insert_with_key(|&h| empty(h)).served += 1;
             }
         }
-        // Quiet hours in between are shown as zero, so the chart's hours are evenly spaced.
-        let hours = match (hours.keys().next(), hours.keys().last()) {
-            (Some(&first), Some(&last)) => (first..=last)
-                .map(|h| hours.get(&h).cloned().unwrap_or(HourCount { hour: h, issued: 0, served: 0 }))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let hours = evenly(hours);
         let mut agencies: Vec<AgencyReport> = hall
             .agencies
             .iter()
@@ -410,7 +449,7 @@ impl DayReport {
             })
             .collect();
         // Tickets of agencies since taken out of the hall file still count.
-        agencies.extend(per_agency.into_iter().map(|(id, tally)| tally.report(id, id, id, None)));
+        agencies.extend(per_agency.into_iter().map(|(id, totals)| totals.report(id, id, id, None)));
         let mut comments: Vec<Comment> = log
             .tickets
             .values()
@@ -428,6 +467,36 @@ impl DayReport {
             total: total.report("", "Semua", "Semua instansi", None),
             hours,
             comments,
+            totals: total,
+        }
+    }
+
+    /// The city's report of one day: a row per hall (its whole day, under the hall's id) and the
+    /// city's total, added up from the halls' totals; hours are each hall's local hours.
+    pub fn of_halls(day: Option<jiff::civil::Date>, title: &str, halls: &[HallDay]) -> DayReport {
+        let mut total = DayTotals::default();
+        let mut hours: BTreeMap<u8, HourCount> = BTreeMap::new();
+        let agencies = halls
+            .iter()
+            .map(|hall| {
+                total.merge(&hall.totals);
+                for h in &hall.hours {
+                    let sum = hours.entry(h.hour).or_insert(HourCount { hour: h.hour, issued: 0, served: 0 });
+                    sum.issued += h.issued;
+                    sum.served += h.served;
+                }
+                hall.totals.report(&hall.hall_id, &hall.hall_name, &hall.hall_name, None)
+            })
+            .collect();
+        DayReport {
+            day,
+            hall: title.to_string(),
+            timezone: crate::hall::TimeZone::Wib,
+            agencies,
+            total: total.report("", "Semua", title, None),
+            hours: evenly(hours),
+            comments: Vec::new(),
+            totals: total,
         }
     }
 
@@ -479,6 +548,23 @@ fn csv_field(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// A simulated MPP day (2,500 tickets, seed 7) and its report, for tests here and of the charts.
+#[cfg(test)]
+pub(crate) fn simulated_day() -> (crate::day_sim::DayResult, DayReport) {
+    let hall = Hall::builtin();
+    let args = crate::day_sim::DayArgs {
+        tickets: 2500,
+        hours: 8.0,
+        days: 1,
+        seed: 7,
+        no_show: 0.06,
+        priority: 0.08,
+    };
+    let day = crate::day_sim::simulate(&hall, &args, 7);
+    let report = DayReport::build(&DayLog::from_events(&day.events), &hall);
+    (day, report)
 }
 
 #[cfg(test)]
@@ -625,6 +711,36 @@ mod tests {
         assert_eq!(report.comments, [comment], "only answers with a comment");
     }
 
+    /// The city adds halls up exactly: two halls with the scripted day have twice its tickets and
+    /// answers, and the same medians and index.
+    #[test]
+    fn the_city_adds_up_its_halls_from_their_totals() {
+        let (log, hall) = scripted_day();
+        let report = DayReport::build(&log, &hall);
+        let day = |id: &str| HallDay {
+            hall_id: id.into(),
+            hall_name: format!("Aula {id}"),
+            day: report.day,
+            totals: report.totals.clone(),
+            hours: report.hours.clone(),
+        };
+        let halls = [day("mpp"), day("kec")];
+        // Through JSON, as over NATS.
+        let halls: Vec<HallDay> = serde_json::from_str(&serde_json::to_string(&halls).unwrap()).unwrap();
+        let city = DayReport::of_halls(report.day, "Semua aula", &halls);
+        let ids: Vec<&str> = city.agencies.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["mpp", "kec"]);
+        assert_eq!(city.agencies[0].issued, report.total.issued, "a hall's row is its whole day");
+        let total = &city.total;
+        assert_eq!((total.issued, total.served, total.no_show, total.unserved), (10, 8, 2, 2));
+        assert_eq!(total.wait, Spread { count: 8, median_minutes: Some(20.0), p90_minutes: Some(20.0) });
+        assert_eq!(total.within_standard, Share { part: 2, of: 4, percent: Some(50.0) });
+        assert_eq!(total.estimates, Share { part: 2, of: 6, percent: Some(33.3) });
+        assert_eq!((total.ikm.answers, total.ikm.score), (6, Some(83.33)));
+        let hours: Vec<(u8, u32, u32)> = city.hours.iter().map(|h| (h.hour, h.issued, h.served)).collect();
+        assert_eq!(hours, [(8, 6, 4), (9, 4, 4)]);
+    }
+
     #[test]
     fn only_a_served_ticket_may_be_rated_and_only_once() {
         let (log, _) = scripted_day();
@@ -643,17 +759,7 @@ mod tests {
     /// grades, which the screens and `papan bench day` use, and this report's ticket by ticket.
     #[test]
     fn a_simulated_day_s_report_agrees_with_the_board_s_own_counts() {
-        let hall = Hall::builtin();
-        let args = crate::day_sim::DayArgs {
-            tickets: 2500,
-            hours: 8.0,
-            days: 1,
-            seed: 7,
-            no_show: 0.06,
-            priority: 0.08,
-        };
-        let day = crate::day_sim::simulate(&hall, &args, 7);
-        let report = DayReport::build(&DayLog::from_events(&day.events), &hall);
+        let (day, report) = simulated_day();
         let total = &report.total;
         assert_eq!(total.issued, day.issued);
         assert_eq!(total.no_show, day.no_shows);

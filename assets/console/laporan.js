@@ -70,7 +70,12 @@ async function refresh() {
     const badge = $("summary");
     badge.textContent = `${report.hall} · ${report.day}`;
     badge.className = "badge on";
-    if (!report.agencies.length) papan.say("Belum ada tiket pada hari ini.", "wait");
+    // The city's report (papan city) has a row per hall and names the halls that did not answer.
+    const city = "unreachable" in report;
+    $("screens-link").hidden = city;
+    const silent = Object.entries(report.unreachable || {});
+    if (silent.length) papan.say("Aula yang tidak menjawab: " + silent.map(([hall]) => hall).join(", "), "error", silent.map(([, why]) => why).join("; "));
+    else if (!report.agencies.length) papan.say("Belum ada tiket pada hari ini.", "wait");
     else papan.clearMessage();
     await Promise.all([showChart("hours"), showChart("waits")]);
   } catch (error) {

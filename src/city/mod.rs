@@ -135,6 +135,10 @@ fn router(city: Arc<City>) -> axum::Router {
         .route("/city.js", asset!("city.js", "text/javascript; charset=utf-8"))
         .route("/console.css", asset!("console.css", "text/css; charset=utf-8"))
         .route("/common.js", asset!("common.js", "text/javascript; charset=utf-8"))
+        .route("/laporan", asset!("laporan.html", "text/html; charset=utf-8"))
+        .route("/laporan.js", asset!("laporan.js", "text/javascript; charset=utf-8"))
+        .route("/api/report", get(city_report))
+        .route("/api/report/chart/{chart}", get(city_chart))
         .route("/api/halls", get(list_halls))
         .route("/api/halls/{hall}", delete(forget_hall))
         .route("/api/ticker", post(send_ticker))
@@ -177,6 +181,87 @@ async fn forget_hall(
             Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::InvalidCommand, message).code("hall_online"))
         }
     }
+}
+
+/// The city's day as `GET /api/report` answers it: a row per hall and the city's total, as a
+/// hall's report has a row per agency; the halls that did not answer are named.
+#[derive(Serialize)]
+struct CityDayReport {
+    #[serde(flatten)]
+    report: crate::day_report::DayReport,
+    unreachable: BTreeMap<String, String>,
+}
+
+/// Asks every hall heard for its day at once and adds them up.
+async fn gather_report(city: &City, day: Option<jiff::civil::Date>) -> Result<CityDayReport, ApiError> {
+    let halls = city.view.lock().expect("city view lock").hall_ids();
+    let body: Bytes =
+        serde_json::to_vec(&city_link::ReportAsk { report: day }).expect("asks serialize").into();
+    let asks = halls.iter().map(|hall| ask_day(&city.client, hall, body.clone()));
+    let mut days = Vec::new();
+    let mut unreachable = BTreeMap::new();
+    for (hall, answer) in halls.iter().zip(futures_util::future::join_all(asks).await) {
+        match answer {
+            Ok(day) => days.push(day),
+            Err(why) => {
+                unreachable.insert(hall.clone(), why);
+            }
+        }
+    }
+    let day = day.or_else(|| days.iter().find_map(|d| d.day));
+    let report = crate::day_report::DayReport::of_halls(day, "Semua aula", &days);
+    Ok(CityDayReport { report, unreachable })
+}
+
+async fn ask_day(
+    client: &async_nats::Client,
+    hall: &str,
+    body: Bytes,
+) -> Result<crate::day_report::HallDay, String> {
+    let asked =
+        tokio::time::timeout(HALL_TIMEOUT, client.request(city_link::command_subject(hall), body)).await;
+    let message = match asked {
+        Ok(Ok(message)) => message,
+        Ok(Err(e)) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+            return Err(format!("no hub of hall {hall} is reachable"));
+        }
+        Ok(Err(e)) => return Err(format!("asking hall {hall}: {e}")),
+        Err(_) => return Err(format!("hall {hall} did not answer within {HALL_TIMEOUT:?}")),
+    };
+    if let Ok(day) = serde_json::from_slice::<crate::day_report::HallDay>(&message.payload) {
+        return Ok(day);
+    }
+    match serde_json::from_slice::<CityReply>(&message.payload) {
+        Ok(CityReply::Refused { message, .. }) => Err(message),
+        _ => Err(format!("hall {hall} answered something unreadable (a hub older than the report?)")),
+    }
+}
+
+/// `GET /api/report?day=D[&format=csv]`: the day per hall and for the city (staff token).
+async fn city_report(
+    State(city): State<Arc<City>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<crate::hub::report::ReportQuery>,
+) -> Result<Response, ApiError> {
+    staff_only(&city.tokens, &headers)?;
+    let csv = query.csv()?;
+    let gathered = gather_report(&city, query.day()?).await?;
+    if !csv {
+        return Ok(Json(gathered).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], gathered.report.to_csv()).into_response())
+}
+
+/// `GET /api/report/chart/{hours|waits}`: the city's charts, a box per hall.
+async fn city_chart(
+    State(city): State<Arc<City>>,
+    headers: HeaderMap,
+    Path(chart): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<crate::hub::report::ReportQuery>,
+) -> Result<Response, ApiError> {
+    staff_only(&city.tokens, &headers)?;
+    let gathered = gather_report(&city, query.day()?).await?;
+    crate::hub::report::chart_response(&chart, &gathered.report, "aula")
 }
 
 /// `POST /api/ticker` body: the text (empty clears it) and, optionally, which halls.

@@ -1,6 +1,7 @@
 //! A JetStream hub's link to the city view over NATS: it reports the hall (seq, screens, latest
 //! calls) every two seconds on `papan.<hall>.report` and answers the city's ticker and announce
-//! commands on `papan.<hall>.command` (one hub of the hall answers each, through a queue group).
+//! commands, and its asks for a day's report, on `papan.<hall>.command` (one hub of the hall
+//! answers each, through a queue group).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +78,14 @@ pub struct CityCommand {
     pub command: Command,
 }
 
+/// The city asks for a hall's day (`{"report": "2026-12-03"}`; `null`: the day in progress); the
+/// hall answers with a [`crate::day_report::HallDay`] or a [`CityReply::Refused`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportAsk {
+    pub report: Option<jiff::civil::Date>,
+}
+
 /// A hall's answer to a [`CityCommand`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -111,6 +120,8 @@ pub struct HubSide {
     pub hub: String,
     pub core: CoreHandle,
     pub fleet: Arc<Fleet>,
+    /// The day history, for the city's report asks.
+    pub history: std::path::PathBuf,
 }
 
 /// Reports the hall and answers the city until shutdown.
@@ -131,10 +142,14 @@ pub async fn serve(client: async_nats::Client, side: HubSide, mut shutdown: Shut
             _ = every.tick() => publish_report(&client, &side).await,
             Some(message) = async { commands.as_mut()?.next().await } => {
                 let (client, core) = (client.clone(), side.core.clone());
+                let (hall_id, history) = (side.hall_id.clone(), side.history.clone());
                 tokio::spawn(async move {
-                    let reply = answer(&core, &message.payload).await;
+                    let body = match serde_json::from_slice::<ReportAsk>(&message.payload) {
+                        Ok(ask) => day_for_city(&core, &history, hall_id, ask.report).await,
+                        Err(_) => serde_json::to_vec(&answer(&core, &message.payload).await),
+                    };
                     let Some(to) = message.reply else { return };
-                    let body = serde_json::to_vec(&reply).expect("city reply serializes");
+                    let body = body.expect("city replies serialize");
                     if let Err(e) = client.publish(to, body.into()).await {
                         tracing::warn!("answering the city: {e}");
                     }
@@ -195,6 +210,31 @@ async fn publish_report(client: &async_nats::Client, side: &HubSide) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::debug!("reporting the hall to the city: {e}"),
         Err(_) => tracing::debug!("reporting the hall to the city: NATS did not take the report"),
+    }
+}
+
+/// The hall's day for the city's report: its totals (the city adds the halls up), or why not.
+async fn day_for_city(
+    core: &CoreHandle,
+    history: &std::path::Path,
+    hall_id: String,
+    day: Option<jiff::civil::Date>,
+) -> serde_json::Result<Vec<u8>> {
+    match super::report::day_report(core, history, day).await {
+        Ok(report) => serde_json::to_vec(&crate::day_report::HallDay {
+            hall_id,
+            hall_name: report.hall,
+            day: report.day,
+            totals: report.totals,
+            hours: report.hours,
+        }),
+        Err(e) => {
+            let code = match e {
+                super::report::ReportError::Stopping => ErrorCode::ShuttingDown,
+                super::report::ReportError::History(_) => ErrorCode::JournalUnavailable,
+            };
+            serde_json::to_vec(&CityReply::Refused { code, message: e.to_string() })
+        }
     }
 }
 

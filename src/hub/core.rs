@@ -342,7 +342,7 @@ fn open_history(
     let opened = History::open(path).and_then(|mut history| {
         let last = history.last_seq()?;
         if last < board.seq {
-            match journal.events_since(last, usize::MAX) {
+            match journal.events_since(last, 1 << 24) {
                 Ok(Some(frames)) => history.record(&frames, zone)?,
                 Ok(None) => tracing::warn!(
                     from = last + 1,

@@ -226,16 +226,24 @@ async fn command_endpoint<R: CommandRequest>(
             }
             Ok(Json(answer).into_response())
         }
-        Err(rejection) => {
-            let status = match rejection.code {
-                ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let error = ApiError::new(status, rejection.code, rejection.message);
-            Err(match rejection.field {
-                Some(field) => error.field(field),
-                None => error,
-            })
+        Err(rejection) => Err(rejection.into()),
+    }
+}
+
+impl From<super::core::Rejection> for ApiError {
+    /// A refused command as an HTTP answer: 503 when the journal could not take it (try again),
+    /// 404 and 409 for a survey answer with no served ticket or a second one, 400 otherwise.
+    fn from(rejection: super::core::Rejection) -> ApiError {
+        let status = match rejection.code {
+            ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::NotServed => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyAnswered => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let error = ApiError::new(status, rejection.code, rejection.message);
+        match rejection.field {
+            Some(field) => error.field(field),
+            None => error,
         }
     }
 }

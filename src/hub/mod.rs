@@ -19,7 +19,7 @@ pub(crate) mod pages;
 pub mod public;
 mod qr;
 pub mod rate;
-mod report;
+pub mod report;
 pub(crate) mod saved_list;
 pub mod server;
 pub mod shutdown;
@@ -293,6 +293,7 @@ async fn link_to_city(
         hub: hub.clone(),
         core: shared.core.clone(),
         fleet: shared.fleet.clone(),
+        history: shared.history.clone(),
     };
     let shutdown = shared.shutdown.clone();
     let (name, inbox) =

@@ -134,19 +134,7 @@ async fn answer_survey(
     });
     match shared.core.command(crate::random_id::random_id("survey"), command).await {
         Ok(ack) => Ok(axum::Json(json!({ "ok": true, "seq": ack.seq })).into_response()),
-        Err(rejection) => {
-            let status = match rejection.code {
-                ErrorCode::NotServed => StatusCode::NOT_FOUND,
-                ErrorCode::AlreadyAnswered => StatusCode::CONFLICT,
-                ErrorCode::JournalUnavailable | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let error = ApiError::new(status, rejection.code, rejection.message);
-            Err(match rejection.field {
-                Some(field) => error.field(field),
-                None => error,
-            })
-        }
+        Err(rejection) => Err(rejection.into()),
     }
 }
 

@@ -11,6 +11,7 @@ use axum::routing::get;
 use plotters::prelude::*;
 use serde::Deserialize;
 
+use super::core::CoreHandle;
 use super::history::{self, HistoryError};
 use super::http::{ApiError, staff_only};
 use super::server::Shared;
@@ -25,15 +26,36 @@ pub fn routes() -> axum::Router<Arc<Shared>> {
         .route("/api/report/chart/{chart}", get(get_chart))
 }
 
+/// `?day=YYYY-MM-DD&format=json|csv` of the report's URLs (the hub's and the city's).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReportQuery {
-    /// `YYYY-MM-DD`, hall-local; the service day in progress when absent.
+pub(crate) struct ReportQuery {
+    /// Hall-local; the service day in progress when absent.
     #[serde(default)]
-    day: Option<String>,
+    pub day: Option<String>,
     /// `json` (the default) or `csv`.
     #[serde(default)]
-    format: Option<String>,
+    pub format: Option<String>,
+}
+
+impl ReportQuery {
+    /// The day asked for, if any, or why it is not a day.
+    pub(crate) fn day(&self) -> Result<Option<jiff::civil::Date>, ApiError> {
+        let Some(text) = &self.day else { return Ok(None) };
+        text.parse().map(Some).map_err(|_| {
+            let text = crate::protocol::truncate(text, 20);
+            bad_query("day", &format!("day {text:?} is not a date like 2026-12-03"))
+        })
+    }
+
+    /// Whether CSV is asked for.
+    pub(crate) fn csv(&self) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(_) => Err(bad_query("format", "format is json or csv")),
+        }
+    }
 }
 
 async fn get_report(
@@ -42,12 +64,8 @@ async fn get_report(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     staff_only(&shared.tokens, &headers)?;
-    let csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(bad_query("format", "format is json or csv")),
-    };
-    let report = build(&shared, query.day.as_deref()).await?;
+    let csv = query.csv()?;
+    let report = build(&shared, query.day()?).await?;
     if !csv {
         return Ok(axum::Json(report).into_response());
     }
@@ -70,54 +88,77 @@ async fn get_chart(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     staff_only(&shared.tokens, &headers)?;
-    let draw = match chart.as_str() {
-        "hours" => hours_chart,
-        "waits" => waits_chart,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::BadFrame,
-                "charts are hours and waits",
-            ));
-        }
+    if !CHARTS.contains(&chart.as_str()) {
+        return Err(unknown_chart());
+    }
+    let report = build(&shared, query.day()?).await?;
+    chart_response(&chart, &report, "instansi")
+}
+
+const CHARTS: [&str; 2] = ["hours", "waits"];
+
+fn unknown_chart() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::BadFrame, "charts are hours and waits")
+}
+
+/// One of the report's charts as an SVG answer (the hub's, a row per agency, and the city's, a row
+/// per hall: `rows` names them).
+pub(crate) fn chart_response(chart: &str, report: &DayReport, rows: &str) -> Result<Response, ApiError> {
+    let svg = match chart {
+        "hours" => hours_chart(report),
+        "waits" => waits_chart(report, rows),
+        _ => return Err(unknown_chart()),
     };
-    let report = build(&shared, query.day.as_deref()).await?;
-    let svg = draw(&report).map_err(|e| {
+    let svg = svg.map_err(|e| {
         tracing::error!("drawing the {chart} chart failed: {e}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::BadFrame, "the chart could not be drawn")
     })?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
-/// The report of `day` (the service day in progress when none).
-async fn build(shared: &Shared, day: Option<&str>) -> Result<DayReport, ApiError> {
-    let (board, hall) = shared.core.board_and_hall().await.ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ShuttingDown, "the hub is stopping")
-    })?;
-    let day = match day {
-        Some(text) => text.parse::<jiff::civil::Date>().map_err(|_| {
-            bad_query(
-                "day",
-                &format!("day {:?} is not a date like 2026-12-03", crate::protocol::truncate(text, 20)),
-            )
-        })?,
-        None => board.day.unwrap_or_else(|| hall.timezone.date_at(jiff::Timestamp::now())),
-    };
-    let path = shared.history.clone();
-    let frames = tokio::task::spawn_blocking(move || history::read_day(&path, day)).await.map_err(|_| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::BadFrame, "reading the history failed")
-    })?;
+/// The report of `day` as the HTTP API answers it.
+async fn build(shared: &Shared, day: Option<jiff::civil::Date>) -> Result<DayReport, ApiError> {
+    day_report(&shared.core, &shared.history, day).await.map_err(|e| match e {
+        ReportError::Stopping => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ShuttingDown, "the hub is stopping")
+        }
+        ReportError::History(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::JournalUnavailable,
+            "the day history cannot be read; see the hub's log",
+        ),
+    })
+}
+
+/// Why a day's report cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the hub is stopping")]
+    Stopping,
+    #[error("the day history cannot be read: {0}")]
+    History(String),
+}
+
+/// The report of `day` (the service day in progress when none), from the day history at
+/// `history` and the hall in use: for the HTTP API and for the city.
+pub(crate) async fn day_report(
+    core: &CoreHandle,
+    history: &std::path::Path,
+    day: Option<jiff::civil::Date>,
+) -> Result<DayReport, ReportError> {
+    let (board, hall) = core.board_and_hall().await.ok_or(ReportError::Stopping)?;
+    let day = day.or(board.day).unwrap_or_else(|| hall.timezone.date_at(jiff::Timestamp::now()));
+    let path = history.to_path_buf();
+    let frames = tokio::task::spawn_blocking(move || history::read_day(&path, day))
+        .await
+        .map_err(|e| ReportError::History(e.to_string()))?;
     let frames = match frames {
         Ok(frames) => frames,
         // A hub that has stored nothing yet has an empty day, not an error.
         Err(HistoryError::Missing(_)) => Vec::new(),
         Err(e) => {
             tracing::error!("reading the day history failed: {e}");
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::JournalUnavailable,
-                "the day history cannot be read; see the hub's log",
-            ));
+            return Err(ReportError::History(e.to_string()));
         }
     };
     let mut log = DayLog::from_events(&frames);
@@ -188,8 +229,9 @@ fn hours_chart(report: &DayReport) -> Drawn {
     Ok(svg)
 }
 
-/// Each agency's waits as a box plot (quartiles, whiskers at 1.5 IQR), in minutes.
-fn waits_chart(report: &DayReport) -> Drawn {
+/// Each row's waits (an agency's, or a hall's) as a box plot (quartiles, whiskers at 1.5 IQR),
+/// in minutes.
+fn waits_chart(report: &DayReport, rows_are: &str) -> Drawn {
     let rows: Vec<(&str, Quartiles)> = report
         .agencies
         .iter()
@@ -208,7 +250,7 @@ fn waits_chart(report: &DayReport) -> Drawn {
         let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Lama menunggu per instansi (menit)", (FONT, 22))
+            .caption(format!("Lama menunggu per {rows_are} (menit)"), (FONT, 22))
             .margin(12)
             .margin_right(28)
             .x_label_area_size(36)
@@ -246,25 +288,14 @@ fn waits_chart(report: &DayReport) -> Drawn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hall::Hall;
 
     /// Both charts of a simulated day: every busy hour and every agency is labelled. The SVGs are
     /// left in the temp folder for a look (`papan-report-hours.svg`, `papan-report-waits.svg`).
     #[test]
     fn the_charts_of_a_full_day_label_every_hour_and_agency() {
-        let hall = Hall::builtin();
-        let args = crate::day_sim::DayArgs {
-            tickets: 2500,
-            hours: 8.0,
-            days: 1,
-            seed: 7,
-            no_show: 0.06,
-            priority: 0.08,
-        };
-        let day = crate::day_sim::simulate(&hall, &args, 7);
-        let report = DayReport::build(&DayLog::from_events(&day.events), &hall);
+        let (_, report) = crate::day_report::simulated_day();
         let hours = hours_chart(&report).unwrap();
-        let waits = waits_chart(&report).unwrap();
+        let waits = waits_chart(&report, "instansi").unwrap();
         for (name, svg) in [("hours", &hours), ("waits", &waits)] {
             std::fs::write(std::env::temp_dir().join(format!("papan-report-{name}.svg")), svg).unwrap();
         }

@@ -60,7 +60,8 @@ impl Browser {
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("chromium printed its DevTools address");
+        // A cold start on a busy 2-core machine took 17 s once: a minute, to fail only when stuck.
+        let url = rx.recv_timeout(Duration::from_secs(60)).expect("chromium printed its DevTools address");
         let (ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
         let mut browser = Browser { process, ws, session: String::new(), next_id: 0, _profile: profile };
         browser.open_tab(width, height).await;

@@ -222,6 +222,46 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
     })
     .await;
 
+    // The day's report per hall and for the city: each hall adds up its own day (A-005 was
+    // served at the MPP until A-006's call; the kecamatan's A-009 is still at the counter).
+    let report_url = format!("{}/api/report", city.http_url());
+    let report = papan::tls::http_client().get(&report_url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(report.status(), 200);
+    let report: Value = report.json().await.unwrap();
+    let rows: Vec<(&str, u64)> = report["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["id"].as_str().unwrap(), h["served"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, [(KECAMATAN, 0), (PALEMBANG, 1)], "{report:#}");
+    assert_eq!(
+        (report["total"]["served"].as_u64(), report["total"]["service"]["count"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(report["unreachable"], json!({}), "{report:#}");
+    let unauthorized = papan::tls::http_client().get(&report_url).send().await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    let chart = papan::tls::http_client()
+        .get(format!("{report_url}/chart/waits"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chart.status(), 200);
+    assert!(chart.text().await.unwrap().contains("Lama menunggu per aula"));
+    // `papan report` reads the city as it reads a hub.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["report", "--csv", "--hub", &city.http_url(), "--token", &token])
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let csv = String::from_utf8_lossy(&cli.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[2].contains(&format!(",{PALEMBANG},{},", Hall::builtin().name)), "{csv}");
+    assert!(lines[3].contains(",total,Semua aula,"), "{csv}");
+
     // The city page: both halls listed, a ticker sent to the ticked halls from its form.
     let mut browser = super::super::browser::Browser::start(1280, 800).await;
     browser.open(&format!("{}/", city.http_url())).await;
