@@ -33,6 +33,7 @@ async fn call_from_form(browser: &mut browser::Browser, ticket: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_consoles_a_pulled_cable_and_signing_out_lose_no_call() {
+    let _turn = super::one_load_test_at_a_time();
     let t = start_hub(|_| {}).await;
     let proxy = Proxy::start(t.hub.addr).await;
     let base = format!("http://{}", proxy.addr);
@@ -118,6 +119,7 @@ async fn two_consoles_a_pulled_cable_and_signing_out_lose_no_call() {
 /// ticket called again from the list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_works_its_queue_from_the_console() {
+    let _turn = super::one_load_test_at_a_time();
     use papan::protocol::{Command, IssueCommand, Role};
     let t = start_hub(|_| {}).await;
     let mut kiosk = papan::client::Session::connect(&t.options(Role::Kiosk), 0).await.unwrap();
@@ -181,6 +183,7 @@ async fn a_counter_works_its_queue_from_the_console() {
 /// browser: the PDF holds the ticket and its QR code decodes to the ticket's phone page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ticket_kiosk_hands_out_a_number_and_prints_its_receipt() {
+    let _turn = super::one_load_test_at_a_time();
     let t = start_hub(|_| {}).await;
     let base = t.hub.http_url();
     let mut browser = browser::Browser::start(1280, 1024).await;
@@ -265,6 +268,7 @@ async fn the_ticket_kiosk_hands_out_a_number_and_prints_its_receipt() {
 /// hall's queues show beside it; a mistyped number gets a message. The page is one small file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_follows_a_ticket_on_the_phone_page() {
+    let _turn = super::one_load_test_at_a_time();
     let t = start_hub(|_| {}).await;
     let base = t.hub.http_url();
     let mut kiosk = t.session(papan::protocol::Role::Kiosk, 0).await;

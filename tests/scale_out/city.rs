@@ -105,6 +105,7 @@ async fn next_event(screen: &mut Session) -> EventFrame {
 /// announce from the city.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
+    let _turn = super::super::one_load_test_at_a_time();
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let config = loopback_config();
@@ -300,6 +301,7 @@ async fn the_city_view_shows_every_hall_and_sends_to_all_or_chosen_halls() {
 /// the hall again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
+    let _turn = super::super::one_load_test_at_a_time();
     // The site reaches the city's leaf port through a link the test can cut. The city advertises
     // the link's address: a leaf node also dials the addresses its hub advertises, and would
     // otherwise go round the cut.
@@ -419,6 +421,7 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
 /// journal, nor listen to the city's replies; a hub without a password is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_nats_permissions_keep_each_hall_to_its_own_subjects() {
+    let _turn = super::super::one_load_test_at_a_time();
     let password = |_| papan::random_id::random_id("pw");
     let users = [
         ("city", "PAPAN_CITY_PASSWORD"),

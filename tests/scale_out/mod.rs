@@ -202,6 +202,7 @@ async fn events_until(screen: &mut Session, last: Seq) -> Vec<(Seq, String)> {
 /// stream's expected last sequence and the loser decides again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
+    let _turn = super::one_load_test_at_a_time();
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let config = loopback_config();
@@ -304,6 +305,7 @@ fn hub_process_logging(nats: &NatsServer, config: &Path, data: &Path, log: Stdio
 /// given the same list reaches the hub that is still up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_fails_over_to_the_other_hub_and_misses_nothing() {
+    let _turn = super::one_load_test_at_a_time();
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let config_path: PathBuf = dir.path().join("hub.toml");
@@ -355,6 +357,7 @@ async fn a_screen_fails_over_to_the_other_hub_and_misses_nothing() {
 /// and a hub started later begins from that snapshot and the events after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_starts_from_the_shared_snapshot_and_the_events_after_it() {
+    let _turn = super::one_load_test_at_a_time();
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut config = loopback_config();
@@ -486,6 +489,7 @@ impl Drop for NatsCluster {
 /// and the screens of both hubs end on the same seq with the same events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_stream_leader_mid_burst_loses_no_acked_call() {
+    let _turn = super::one_load_test_at_a_time();
     let mut cluster = NatsCluster::start();
     let dir = tempfile::tempdir().unwrap();
     let mut config = loopback_config();
@@ -634,6 +638,7 @@ fn exit_within(
 /// once. When NATS comes back, every call either hub acked is in the stream at its seq.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hubs_stop_on_sigterm_while_nats_is_gone_and_lose_no_acked_call() {
+    let _turn = super::one_load_test_at_a_time();
     let mut nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("hub.toml");
