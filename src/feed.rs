@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::board::{Applied, Board};
 use crate::client::{ClientError, ClientOptions, Session};
-use crate::hall::Hall;
+use crate::hall::{Hall, PublishedStandards, ServiceStandards};
 use crate::layout::Layouts;
 use crate::protocol::{ClientFrame, ErrorCode, EventFrame, HubFrame, Resync, Status};
 
@@ -43,6 +43,11 @@ pub enum FeedUpdate {
     },
     /// The fleet page asks for a screenshot; answer with [`Feed::upload_screenshot`].
     Screenshot,
+    /// The hall's service standards, fetched over HTTP after each snapshot (the snapshot's hall
+    /// comes without them); `None` if they could not be had this time (the screen keeps its last).
+    Services {
+        standards: Option<ServiceStandards>,
+    },
     /// The hub is unreachable or silent; the screen keeps its last board and shows a badge.
     Offline {
         reason: String,
@@ -127,12 +132,16 @@ impl Feed {
                         tx.send(FeedUpdate::Offline { reason: "cannot start the network runtime".into() });
                     return;
                 };
+                let (standards_fetched, standards_rx) = tokio::sync::mpsc::unbounded_channel();
                 let link = Link {
                     options,
                     tx,
                     wake,
                     board: None,
                     layouts: Layouts::new(),
+                    standards: None,
+                    standards_fetched,
+                    standards_rx,
                     status: status_rx,
                     uploads: uploads_rx,
                     progress: counted,
@@ -190,6 +199,8 @@ struct Cached {
     board: Board,
     #[serde(default)]
     layouts: Layouts,
+    #[serde(default)]
+    standards: Option<ServiceStandards>,
 }
 
 const CACHE_FILE: &str = "last-board.json";
@@ -200,6 +211,10 @@ struct Link {
     wake: Option<Wake>,
     board: Option<(Board, Hall)>,
     layouts: Layouts,
+    /// The service standards last fetched, and where fetches report back.
+    standards: Option<ServiceStandards>,
+    standards_fetched: tokio::sync::mpsc::UnboundedSender<Option<ServiceStandards>>,
+    standards_rx: tokio::sync::mpsc::UnboundedReceiver<Option<ServiceStandards>>,
     status: tokio::sync::watch::Receiver<Option<Status>>,
     uploads: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     progress: Arc<Progress>,
@@ -222,6 +237,10 @@ impl Link {
             });
             self.layouts = cached.layouts;
             self.board = Some((cached.board, cached.hall));
+            if let Some(standards) = cached.standards {
+                self.send(FeedUpdate::Services { standards: Some(standards.clone()) });
+                self.standards = Some(standards);
+            }
         }
         let mut backoff = self.options.backoff_min;
         // With several hubs (`--hub a,b`), which one to try first.
@@ -273,6 +292,14 @@ impl Link {
                     }
                     continue;
                 }
+                Some(fetched) = self.standards_rx.recv() => {
+                    if let Some(standards) = &fetched {
+                        self.standards = Some(standards.clone());
+                        self.save_cache();
+                    }
+                    self.send(FeedUpdate::Services { standards: fetched });
+                    continue;
+                }
                 Some(png) = self.uploads.recv() => {
                     let Some(request) = asked.take() else {
                         tracing::debug!("a screenshot the hub did not ask for on this connection is not sent");
@@ -300,6 +327,12 @@ impl Link {
                     self.send(FeedUpdate::Board { board, hall, layouts, from_cache: false });
                     // After the screen has it: the cache's fsync must not delay what is shown.
                     self.save_cache();
+                    // A snapshot comes after every edit of the hall file, so the standards are
+                    // fetched again; in the background, so that no call waits for them.
+                    let (url, fetched) = (session.url().to_string(), self.standards_fetched.clone());
+                    tokio::spawn(async move {
+                        let _ = fetched.send(fetch_standards(&url).await);
+                    });
                 }
                 HubFrame::Event(event) => {
                     let Some((board, _)) = self.board.as_mut() else {
@@ -389,7 +422,7 @@ impl Link {
 
     fn save_cache(&self) {
         let (Some(dir), Some((board, hall))) = (&self.options.cache_dir, &self.board) else { return };
-        if let Err(e) = save_cache(dir, hall, board, &self.layouts) {
+        if let Err(e) = save_cache(dir, hall, board, &self.layouts, &self.standards) {
             tracing::warn!("cannot cache the board in {}: {e}", dir.display());
         }
     }
@@ -401,12 +434,49 @@ fn load_cache(dir: &Path) -> Option<Cached> {
 }
 
 /// Writes whole and durably: a power cut leaves the last cache or this one, never half of one.
-fn save_cache(dir: &Path, hall: &Hall, board: &Board, layouts: &Layouts) -> std::io::Result<()> {
+fn save_cache(
+    dir: &Path,
+    hall: &Hall,
+    board: &Board,
+    layouts: &Layouts,
+    standards: &Option<ServiceStandards>,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let json =
-        serde_json::to_vec(&Cached { hall: hall.clone(), board: board.clone(), layouts: layouts.clone() })
-            .expect("boards serialize");
+    let cached = Cached {
+        hall: hall.clone(),
+        board: board.clone(),
+        layouts: layouts.clone(),
+        standards: standards.clone(),
+    };
+    let json = serde_json::to_vec(&cached).expect("boards serialize");
     crate::durable_file::replace(&dir.join(CACHE_FILE), &json)
+}
+
+/// `GET {hub}/antrean/layanan` (no token: the phone page's data), by agency; `None` if the hub
+/// could not be asked or answered nonsense, which is logged.
+async fn fetch_standards(hub_url: &str) -> Option<ServiceStandards> {
+    let Some(base) = crate::client::http_base(hub_url) else {
+        tracing::warn!(url = hub_url, "cannot tell the hub's HTTP address; no service standards");
+        return None;
+    };
+    let fetched = async {
+        let response = crate::tls::http_client()
+            .get(format!("{base}/antrean/layanan"))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| e.to_string())?;
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        serde_json::from_slice::<PublishedStandards>(&body).map_err(|e| e.to_string())
+    };
+    match fetched.await {
+        Ok(published) => Some(published.by_agency()),
+        Err(e) => {
+            tracing::warn!("cannot fetch the service standards from the hub: {e}");
+            None
+        }
+    }
 }
 
 /// `POST {hub}/api/screens/{screen}/screenshot?request=…` with the display token.

@@ -310,6 +310,47 @@ impl ServiceStandard {
     }
 }
 
+/// Every agency's service standards by agency id: what a screen fetches from its hub
+/// (`GET /antrean/layanan`) because the hall it gets in the snapshot comes without them.
+pub type ServiceStandards = BTreeMap<String, Vec<ServiceStandard>>;
+
+/// `GET /antrean/layanan`'s body: the agencies that publish standards, in hall order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedStandards {
+    pub agencies: Vec<AgencyStandards>,
+}
+
+/// One agency's entry in [`PublishedStandards`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgencyStandards {
+    pub id: String,
+    pub short: String,
+    pub name: String,
+    pub services: Vec<ServiceStandard>,
+}
+
+impl PublishedStandards {
+    /// What a hall publishes: each agency that has standards, with them.
+    pub fn of(hall: &Hall) -> PublishedStandards {
+        let agencies = hall
+            .agencies
+            .iter()
+            .filter(|a| !a.services.is_empty())
+            .map(|a| AgencyStandards {
+                id: a.id.clone(),
+                short: a.short.clone(),
+                name: a.name.clone(),
+                services: a.services.clone(),
+            })
+            .collect();
+        PublishedStandards { agencies }
+    }
+
+    pub fn by_agency(self) -> ServiceStandards {
+        self.agencies.into_iter().map(|a| (a.id, a.services)).collect()
+    }
+}
+
 /// A prerecorded announcement staff can trigger, e.g. the lunch break.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -509,6 +550,20 @@ impl Hall {
             }
         }
         problems
+    }
+
+    /// Gives each agency the standards `standards` has for it (none if it has none); whether
+    /// anything changed.
+    pub fn fill_services(&mut self, standards: &ServiceStandards) -> bool {
+        let mut changed = false;
+        for agency in &mut self.agencies {
+            let services = standards.get(&agency.id).map_or(&[][..], Vec::as_slice);
+            if agency.services != services {
+                agency.services = services.to_vec();
+                changed = true;
+            }
+        }
+        changed
     }
 
     pub fn agency(&self, id: &str) -> Option<&Agency> {

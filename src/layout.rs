@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fit::Fitter;
 use crate::hall::{Agency, Hall};
 use crate::source_error::{PathStep, SourceErrors, error_at, parse_toml};
 
@@ -87,6 +88,9 @@ pub enum WidgetKind {
     Missed,
     /// The phone page's address (the hall's `public_url`) as a QR code, with a caption.
     Qr,
+    /// The region's agencies' service standards (persyaratan, jangka waktu, biaya), a page per
+    /// service, turned every [`SERVICE_PAGE_SECONDS`].
+    Services,
 }
 
 impl WidgetKind {
@@ -102,6 +106,7 @@ impl WidgetKind {
             WidgetKind::Queue => "queue",
             WidgetKind::Missed => "missed",
             WidgetKind::Qr => "qr",
+            WidgetKind::Services => "services",
         }
     }
 }
@@ -174,6 +179,7 @@ impl Layout {
                             | WidgetKind::AgencyPanels
                             | WidgetKind::Queue
                             | WidgetKind::Missed
+                            | WidgetKind::Services
                     )
                 }
                 _ => region.widget == WidgetKind::Image,
@@ -414,6 +420,201 @@ pub fn qr_boxes(area: Rect) -> QrBoxes {
     QrBoxes { code, caption }
 }
 
+/// How long a page of the `services` widget stays: time to read six lines from a few metres.
+pub const SERVICE_PAGE_SECONDS: u64 = 12;
+/// Lines of requirements, service time and cost on one page; more go on over the next.
+pub const SERVICE_BODY_ROWS: usize = 6;
+
+/// One page of the `services` widget: a service of an agency, or the part of it that did not fit
+/// the page before. Made for one region size (lines are wrapped to its width).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePage<'h> {
+    pub agency: &'h Agency,
+    pub service: &'h crate::hall::ServiceStandard,
+    /// The lines of the page's body, in order.
+    pub lines: Vec<BodyLine>,
+    /// Whether an earlier page showed the start of this service.
+    pub continued: bool,
+    /// Where a wrapped line goes on, in pixels right of a first line (past the "• ").
+    pub indent: f32,
+    /// This page's place in the region's turn, from 1, and how many pages the turn has.
+    pub number: usize,
+    pub of: usize,
+}
+
+/// A line of a services page's body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyLine {
+    pub text: String,
+    pub kind: ServiceText,
+    /// The first line of its requirement or detail (later ones are indented).
+    pub first: bool,
+}
+
+/// What a text of a services page is, for its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceText {
+    Title,
+    /// "CONTOH": shipped example text, not the hall's official standard.
+    Example,
+    Name,
+    Label,
+    Requirement,
+    Detail,
+    PageNumber,
+}
+
+/// A text of a services page in its box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedServiceText {
+    pub what: &'static str,
+    pub kind: ServiceText,
+    pub text: String,
+    pub rect: Rect,
+    pub bold: bool,
+    /// Lists read best from a common left edge; the badge and page number are centred.
+    pub left: bool,
+}
+
+/// Room left of a left-aligned text's box for glyphs that reach left of their origin (the J of
+/// "Jangka waktu" by 3 px at 30 px): the text is fitted to its box, its node starts this much
+/// further left.
+pub fn left_overhang(rect: Rect) -> f32 {
+    (rect.h * 0.15).ceil()
+}
+
+/// The body row `i` of a services page in `area`.
+fn service_row(area: Rect, i: usize) -> Rect {
+    area.part(0.05, 0.36 + 0.095 * i as f32, 0.92, 0.085)
+}
+
+/// The pages the `services` widget of `region` turns through in `area`: its agencies' services
+/// in hall order, each requirement, the service time and the cost wrapped at one text size (what
+/// the row height allows, as the ticker), a service that does not fit a page going on over the
+/// next. `regular` measures as the screen draws.
+pub fn service_pages<'h>(
+    region: &Region,
+    hall: &'h Hall,
+    area: Rect,
+    regular: &Fitter,
+) -> Vec<ServicePage<'h>> {
+    let row = service_row(area, 0);
+    let size = regular.fit(TICKER_SAMPLE, f32::INFINITY, row.h, 1).size;
+    let indent = regular.line_width(BULLET, size);
+    let width = (row.w - indent).max(1.0);
+    let mut pages = Vec::new();
+    for agency in region_agencies(region, hall) {
+        for service in &agency.services {
+            // Each requirement, then the service time and the cost, as blocks of wrapped lines.
+            let mut blocks: Vec<Vec<BodyLine>> = Vec::new();
+            let mut block = |kind, text: &str, bullet: &str| {
+                let lines = regular.pages(text, size, width).into_iter().enumerate();
+                let lines = lines.map(|(i, line)| BodyLine {
+                    text: if i == 0 { format!("{bullet}{line}") } else { line },
+                    kind,
+                    first: i == 0,
+                });
+                blocks.push(lines.collect());
+            };
+            if service.requirements.is_empty() {
+                block(ServiceText::Requirement, SERVICES_NO_REQUIREMENTS, "");
+            }
+            for requirement in &service.requirements {
+                block(ServiceText::Requirement, requirement, BULLET);
+            }
+            for (word, value) in [("Jangka waktu", &service.time), ("Biaya", &service.cost)] {
+                if let Some(value) = value {
+                    block(ServiceText::Detail, &format!("{word}: {value}"), "");
+                }
+            }
+            // A block stays on one page when it fits one; one longer than a page is split.
+            let mut page: Vec<BodyLine> = Vec::new();
+            let mut parts = Vec::new();
+            for block in blocks {
+                if !page.is_empty() && page.len() + block.len() > SERVICE_BODY_ROWS {
+                    parts.push(std::mem::take(&mut page));
+                }
+                for line in block {
+                    if page.len() == SERVICE_BODY_ROWS {
+                        parts.push(std::mem::take(&mut page));
+                    }
+                    page.push(line);
+                }
+            }
+            parts.push(page);
+            for (i, lines) in parts.into_iter().enumerate() {
+                pages.push(ServicePage {
+                    agency,
+                    service,
+                    lines,
+                    continued: i > 0,
+                    indent,
+                    number: 0,
+                    of: 0,
+                });
+            }
+        }
+    }
+    let of = pages.len();
+    for (i, page) in pages.iter_mut().enumerate() {
+        (page.number, page.of) = (i + 1, of);
+    }
+    pages
+}
+
+/// Words of the `services` widget.
+pub const SERVICES_TITLE: &str = "Standar Pelayanan";
+pub const SERVICES_EXAMPLE: &str = "CONTOH";
+pub const SERVICES_REQUIREMENTS: &str = "Persyaratan";
+pub const SERVICES_CONTINUED: &str = "(lanjutan)";
+/// A service whose standard lists no requirement.
+pub const SERVICES_NO_REQUIREMENTS: &str = "Tidak ada persyaratan";
+/// Before each requirement.
+const BULLET: &str = "• ";
+
+impl ServicePage<'_> {
+    /// Its texts in their boxes within the widget's `area` (the one it was made for).
+    pub fn texts(&self, area: Rect) -> Vec<PlacedServiceText> {
+        let mut texts = Vec::new();
+        let mut add = |what, kind, text: String, rect: Rect, bold, left| {
+            texts.push(PlacedServiceText { what, kind, text, rect, bold, left });
+        };
+        let title = format!("{SERVICES_TITLE} · {}", self.agency.short);
+        if self.service.example {
+            add("title", ServiceText::Title, title, area.part(0.03, 0.02, 0.72, 0.1), true, true);
+            let badge = area.part(0.78, 0.025, 0.19, 0.09);
+            add("example badge", ServiceText::Example, SERVICES_EXAMPLE.into(), badge, true, false);
+        } else {
+            add("title", ServiceText::Title, title, area.part(0.03, 0.02, 0.94, 0.1), true, true);
+        }
+        let name = area.part(0.03, 0.13, 0.94, 0.12);
+        add("service name", ServiceText::Name, self.service.name.clone(), name, true, true);
+        // The requirements' heading over the page's first requirement, or "(lanjutan)" over a
+        // page that goes on with them.
+        let label = match self.lines.first().map(|l| l.kind) {
+            Some(ServiceText::Requirement) if self.continued => {
+                format!("{SERVICES_REQUIREMENTS} {SERVICES_CONTINUED}")
+            }
+            Some(ServiceText::Requirement) => SERVICES_REQUIREMENTS.to_string(),
+            _ => SERVICES_CONTINUED.to_string(),
+        };
+        add("label", ServiceText::Label, label, area.part(0.03, 0.27, 0.7, 0.085), true, true);
+        if self.of > 1 {
+            let number = format!("{}/{}", self.number, self.of);
+            let rect = area.part(0.77, 0.27, 0.2, 0.085);
+            add("page", ServiceText::PageNumber, number, rect, false, false);
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            let row = service_row(area, i);
+            let rect =
+                if line.first { row } else { Rect { x: row.x + self.indent, w: row.w - self.indent, ..row } };
+            let what = if line.kind == ServiceText::Requirement { "requirement" } else { "detail" };
+            add(what, line.kind, line.text.clone(), rect, false, true);
+        }
+        texts
+    }
+}
+
 /// Missed tickets side by side in a row of the `missed` widget.
 pub const MISSED_PER_ROW: usize = 2;
 pub const DEFAULT_QUEUE_ROWS: u8 = 6;
@@ -485,6 +686,8 @@ const WAITING_GLYPHS: &str = "Menunggu 0123456789 · – ≤ mnt Tidak ada antre
 /// screen: what `layout check` fits, in the same boxes the screens lay text into.
 pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<TextSlot> {
     let mut slots = Vec::new();
+    // Made only for a services widget, which wraps its lines as the screen will.
+    let mut regular: Option<Fitter> = None;
     let longest_ticket = longest_ticket(hall);
     let last_counter = hall.agencies.iter().flat_map(|a| a.counters.iter()).max().copied().unwrap_or(1);
     for (i, region) in layout.regions.iter().enumerate() {
@@ -573,6 +776,14 @@ pub fn text_slots(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<
             WidgetKind::Qr => {
                 add("caption", QR_CAPTION.into(), qr_boxes(area).caption, 1, Emphasis::Text, true)
             }
+            // Every page, since each is shown in its turn.
+            WidgetKind::Services => {
+                for page in service_pages(region, hall, area, regular.get_or_insert_with(Fitter::regular)) {
+                    for text in page.texts(area) {
+                        add(text.what, text.text, text.rect, 1, Emphasis::Text, text.bold);
+                    }
+                }
+            }
             WidgetKind::Image => {}
         }
     }
@@ -608,6 +819,7 @@ pub struct ChangingText {
 /// a letter not yet called) is memory that only grows, built while a call waits to be drawn.
 pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> Vec<ChangingText> {
     let mut texts = Vec::new();
+    let mut regular: Option<Fitter> = None;
     let mut add = |rect: Rect, max_lines: usize, bold: bool, sample: String, glyphs: String| {
         texts.push(ChangingText { rect, max_lines, bold, sample, glyphs });
     };
@@ -635,6 +847,13 @@ pub fn changing_texts(layout: &Layout, hall: &Hall, width: f32, height: f32) -> 
         match region.widget {
             // The QR code's caption never changes.
             WidgetKind::Header | WidgetKind::Image | WidgetKind::Qr => {}
+            WidgetKind::Services => {
+                for page in service_pages(region, hall, area, regular.get_or_insert_with(Fitter::regular)) {
+                    for text in page.texts(area) {
+                        add(text.rect, 1, text.bold, text.text.clone(), text.text);
+                    }
+                }
+            }
             WidgetKind::Queue => {
                 let (_, rows) = queue_boxes(area, region.rows.unwrap_or(DEFAULT_QUEUE_ROWS));
                 let row = &rows[0];
@@ -829,5 +1048,126 @@ mod tests {
         assert!(c * r >= 28 && c > r, "{c}×{r}");
         let (c, r) = panel_grid(4, None, 1080.0, 1920.0);
         assert!(c * r >= 4 && c <= r, "{c}×{r}");
+    }
+
+    fn services_region(agencies: &[&str]) -> Region {
+        Region {
+            at: [0.0, 0.5, 1.0, 0.25],
+            widget: WidgetKind::Services,
+            rows: None,
+            columns: None,
+            agencies: Some(agencies.iter().map(|a| a.to_string()).collect()),
+            image: None,
+        }
+    }
+
+    #[test]
+    fn service_pages_turn_through_each_service_wrap_long_lines_and_go_on_over_the_next_page() {
+        let mut hall = Hall::builtin();
+        let shipped: Vec<String> =
+            hall.agency("disdukcapil").unwrap().services.iter().map(|s| s.name.clone()).collect();
+        assert!(shipped.len() >= 2, "the built-in hall ships example standards");
+        // A standard of the hall's own (not an example): six short requirements fill a page, a
+        // long one wraps, and the service time goes on over the next page.
+        let long = "Surat pengantar dari RT, RW, kelurahan dan kecamatan tempat tinggal yang masih \
+            berlaku, ditandatangani dan distempel";
+        let mut requirements: Vec<String> = (1..=6).map(|i| format!("Dokumen {i}")).collect();
+        requirements.push(long.into());
+        let bpjs = hall.agencies.iter_mut().find(|a| a.id == "bpjs-kesehatan").unwrap();
+        bpjs.services = vec![crate::hall::ServiceStandard {
+            name: "Pendaftaran peserta mandiri".into(),
+            requirements,
+            time: Some("Selesai di tempat".into()),
+            cost: None,
+            example: false,
+        }];
+        let region = services_region(&["disdukcapil", "bpjs-kesehatan", "bni"]);
+        let area = Rect { x: 0.0, y: 960.0, w: 1080.0, h: 480.0 };
+        let regular = Fitter::regular();
+        let pages = service_pages(&region, &hall, area, &regular);
+        let names: Vec<&str> = pages.iter().map(|p| p.service.name.as_str()).collect();
+        let mut expected: Vec<&str> = shipped.iter().map(String::as_str).collect();
+        expected.extend(["Pendaftaran peserta mandiri"; 2]);
+        assert_eq!(names, expected, "hall order; bni publishes none");
+        assert_eq!(pages.iter().map(|p| (p.number, p.of)).next_back(), Some((pages.len(), pages.len())));
+
+        let said =
+            |page: &ServicePage| -> Vec<String> { page.texts(area).into_iter().map(|t| t.text).collect() };
+        let example = said(&pages[0]);
+        for text in [SERVICES_EXAMPLE, "Persyaratan", "• Kartu Keluarga", "Biaya: Gratis"] {
+            assert!(example.contains(&text.to_string()), "{text:?} in {example:?}");
+        }
+        assert!(example.contains(&format!("1/{}", pages.len())), "{example:?}");
+        let (first, second) = (&pages[pages.len() - 2], &pages[pages.len() - 1]);
+        let lines =
+            |page: &ServicePage| -> Vec<String> { page.lines.iter().map(|l| l.text.clone()).collect() };
+        assert_eq!(lines(first), (1..=6).map(|i| format!("• Dokumen {i}")).collect::<Vec<_>>());
+        // The long requirement stays whole on the next page, wrapped, then the service time.
+        let rest = lines(second);
+        assert!(rest.len() >= 3 && rest[0].starts_with("• Surat pengantar"), "{rest:?}");
+        assert_eq!(rest.last().unwrap(), "Jangka waktu: Selesai di tempat");
+        let wrapped = rest[..rest.len() - 1].join(" ");
+        assert_eq!(wrapped, format!("• {}", long.split_whitespace().collect::<Vec<_>>().join(" ")));
+        let own = said(second);
+        assert!(!own.contains(&SERVICES_EXAMPLE.to_string()), "the hall's own text is not marked: {own:?}");
+        assert!(own.contains(&"Persyaratan (lanjutan)".to_string()), "{own:?}");
+        assert!(own.contains(&"Standar Pelayanan · BPJS Kesehatan".to_string()), "{own:?}");
+
+        // Every line fits its row at one size, wrapped lines indented past the bullet; every box
+        // is inside the widget and none overlaps another.
+        let size = regular.fit(TICKER_SAMPLE, f32::INFINITY, service_row(area, 0).h, 1).size;
+        for page in &pages {
+            let texts = page.texts(area);
+            for (i, t) in texts.iter().enumerate() {
+                let r = t.rect;
+                let inside = r.x >= area.x
+                    && r.y >= area.y
+                    && r.x + r.w <= area.x + area.w + 0.01
+                    && r.y + r.h <= area.y + area.h + 0.01;
+                assert!(inside, "{t:?}");
+                for u in &texts[..i] {
+                    let o = overlap([r.x, r.y, r.w, r.h], [u.rect.x, u.rect.y, u.rect.w, u.rect.h]);
+                    assert!(o < 1e-3, "{:?} overlaps {:?}", t.text, u.text);
+                }
+                if matches!(t.kind, ServiceText::Requirement | ServiceText::Detail) {
+                    assert!(regular.line_width(&t.text, size) <= r.w, "{:?} is wider than its row", t.text);
+                    let starts = ["• ", "Jangka waktu: ", "Biaya: "].iter().any(|p| t.text.starts_with(p));
+                    assert_eq!(
+                        r.x > service_row(area, 0).x,
+                        !starts,
+                        "{:?} indented only if it goes on",
+                        t.text
+                    );
+                }
+            }
+        }
+
+        // The layout check and the glyph warm-up see every page.
+        let layout = Layout {
+            name: "s".into(),
+            orientation: Orientation::Portrait,
+            background: default_background(),
+            regions: vec![Region { at: [0.0, 0.5, 1.0, 0.25], ..region }],
+        };
+        let slots = text_slots(&layout, &hall, 1080.0, 1920.0);
+        assert!(
+            slots
+                .iter()
+                .any(|s| s.text == "Jangka waktu: Selesai di tempat" && s.widget == WidgetKind::Services)
+        );
+        let warmed = changing_texts(&layout, &hall, 1080.0, 1920.0);
+        assert!(warmed.iter().any(|t| t.sample == "• Dokumen 6"));
+    }
+
+    #[test]
+    fn a_services_region_takes_agencies_and_nothing_else() {
+        let hall = Hall::builtin();
+        let file = "name = \"s\"\n\n[[region]]\nat = [0.0, 0.0, 1.0, 1.0]\nwidget = \"services\"\nagencies = [\"disdukcapil\"]\n";
+        assert!(Layout::parse("s.toml", file, Some(&hall)).is_ok());
+        let error =
+            Layout::parse("s.toml", &file.replace("disdukcapil", "dukcapil"), Some(&hall)).unwrap_err();
+        assert!(error.to_string().contains("region 1: unknown agencies dukcapil"), "{error}");
+        let error = Layout::parse("s.toml", &format!("{file}rows = 3\n"), Some(&hall)).unwrap_err();
+        assert!(error.to_string().contains("region 1: rows does not apply to services"), "{error}");
     }
 }

@@ -378,6 +378,17 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
                     let amber = share_near(&image, area, (255, 196, 0));
                     assert!(amber > 0.005, "{name}: the missed ticket is shown in amber ({amber})");
                 }
+                papan::layout::WidgetKind::Services => {
+                    // The shipped standards are examples, and the screen says so in amber.
+                    let pages =
+                        papan::layout::service_pages(region, &hall, area, &papan::fit::Fitter::regular());
+                    let texts = pages[0].texts(area);
+                    let badge = texts.iter().find(|t| t.text == "CONTOH").expect("an example badge");
+                    let amber = share_near(&image, badge.rect, (255, 196, 0));
+                    assert!(amber > 0.3, "{name}: the CONTOH badge is amber ({amber})");
+                    let white = share_near(&image, area, (255, 255, 255));
+                    assert!(white > 0.005, "{name}: the service standard is written ({white})");
+                }
                 papan::layout::WidgetKind::Qr => {
                     // What a phone's camera reads off the screen: the hall's phone page.
                     let decoded =
@@ -413,7 +424,12 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
                 .await
                 .unwrap();
         let (outside, _) = ink_outside_boxes(&image, &boxes);
-        assert!(outside.is_empty(), "{name}: {} lit pixels outside every box", outside.len());
+        assert!(
+            outside.is_empty(),
+            "{name}: {} lit pixels outside every box, first at {:?}",
+            outside.len(),
+            &outside[..outside.len().min(6)]
+        );
         assert!(boxes.iter().any(|b| b.text == "ANTREAN PRIORITAS"), "{name}: the hero says PRIORITAS");
         if name == "counter-portrait" {
             for text in [
@@ -422,6 +438,13 @@ async fn queues_show_on_the_panels_and_a_priority_call_in_the_hero() {
                 "Disdukcapil",
                 "Disdukcapil · PRIORITAS",
                 "Pantau antrean Anda",
+                // The services widget, from the standards the screen fetched after the snapshot.
+                "Standar Pelayanan · Disdukcapil",
+                "CONTOH",
+                "Perekaman KTP-el",
+                "• Kartu Keluarga",
+                "Jangka waktu: Selesai di tempat",
+                "1/2",
             ] {
                 assert!(boxes.iter().any(|b| b.text == text), "{name}: {text:?} is shown");
             }

@@ -1251,9 +1251,32 @@ fn next_update(feed: &Feed) -> FeedUpdate {
     update_within(feed, WAIT)
 }
 
-/// The next update, which must come within `limit`.
+/// The next update, which must come within `limit`. Service standards are skipped: a screen
+/// fetches them over HTTP after each snapshot, so they arrive whenever that answer does, between
+/// the updates these tests put in order ([`next_standards_where`] waits for them).
 fn update_within(feed: &Feed, limit: Duration) -> FeedUpdate {
-    feed.updates.recv_timeout(limit).unwrap_or_else(|_| panic!("no feed update within {limit:?}"))
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match feed.updates.recv_timeout(left) {
+            Ok(FeedUpdate::Services { .. }) => {}
+            Ok(update) => return update,
+            Err(_) => panic!("no feed update within {limit:?}"),
+        }
+    }
+}
+
+/// Waits for the feed's next service standards that satisfy `pred`, skipping everything else.
+fn next_standards_where(feed: &Feed, pred: impl Fn(&papan::hall::ServiceStandards) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let update = feed.updates.recv_timeout(WAIT).expect("service standards within the wait");
+        if let FeedUpdate::Services { standards: Some(standards) } = update
+            && pred(&standards)
+        {
+            return started.elapsed();
+        }
+    }
 }
 
 #[tokio::test]
@@ -1482,6 +1505,8 @@ async fn screen_feed_asks_for_a_resync_when_events_are_missing() {
     let offline = loop {
         feed.report(papan::protocol::Status { layout: "lobby".into(), ..Default::default() });
         match feed.updates.recv_timeout(Duration::from_millis(300)) {
+            // The scripted hub serves no HTTP: the fetch of the standards fails in the background.
+            Ok(FeedUpdate::Services { .. }) => {}
             Ok(update) => break update,
             Err(_) => assert!(silent_since.elapsed() < WAIT, "never went offline"),
         }
@@ -1647,6 +1672,20 @@ async fn edited_hall_and_layout_files_reach_connected_screens_and_broken_edits_d
     )
     .unwrap();
     let took = next_board_where(&feed, |hall, _| hall.name.ends_with("(Uji)"));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    // The service standards come apart from the hall (GET /antrean/layanan after each snapshot),
+    // and an edited standard reaches the screens as fast as the hall does.
+    let shipped = |s: &papan::hall::ServiceStandards| {
+        s.get("disdukcapil").is_some_and(|d| d.iter().any(|x| x.name == "Perekaman KTP-el" && x.example))
+    };
+    next_standards_where(&feed, shipped);
+    std::fs::write(
+        &hall_file,
+        hall_src.replacen("name = \"Perekaman KTP-el\"", "name = \"Perekaman KTP-el baru\"", 1),
+    )
+    .unwrap();
+    let took = next_standards_where(&feed, |s| s["disdukcapil"][0].name == "Perekaman KTP-el baru");
     assert!(took < Duration::from_secs(1), "took {took:?}");
 
     // A typo: nothing is sent, calls are still checked against the last good hall.

@@ -119,6 +119,39 @@ fn layout_check_passes_shipped_layouts_and_reports_cuts_and_positions() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("cut:  region 1 agency_panels agency name \"Disdukcapil\""), "{stdout}");
 
+    // Service standards in the portrait screen's services widget: the check reads every page as
+    // the screen wraps it. A long requirement goes on over more lines at a readable size; a
+    // "word" no line holds (a code, a run-together address) is named.
+    let hall = std::fs::read_to_string("assets/halls/mpp-palembang.toml").unwrap();
+    let fitting = |stdout: &str| -> u32 {
+        let line = stdout.lines().find(|l| l.contains("texts fit at a readable size")).unwrap();
+        line.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let check = |requirement: &str| {
+        let edited =
+            hall.replacen("\"Kartu Keluarga\", \"Berusia", &format!("\"{requirement}\", \"Berusia"), 1);
+        assert!(edited != hall, "the shipped example is where the test expects it");
+        let hall_file = dir.path().join("hall.toml");
+        std::fs::write(&hall_file, edited).unwrap();
+        let layout = "assets/layouts/counter-portrait.toml";
+        let out = papan(&["layout", "check", layout, "--hall", hall_file.to_str().unwrap()]);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (status, shipped) = check("Kartu Keluarga asli");
+    assert_eq!(status, Some(0), "{shipped}");
+    assert!(shipped.contains("0 are smaller, 0 are cut"), "{shipped}");
+    let (status, long) = check(
+        "Surat pengantar dari RT, RW, kelurahan dan kecamatan tempat tinggal yang masih berlaku, \
+         ditandatangani dan distempel, beserta fotokopi Kartu Keluarga dan KTP-el orang tua atau wali",
+    );
+    assert_eq!(status, Some(0), "{long}");
+    assert!(long.contains("0 are smaller, 0 are cut"), "{long}");
+    assert!(fitting(&long) >= fitting(&shipped) + 2, "its lines are checked: {shipped}{long}");
+    let (status, unbreakable) = check(&"Kependudukan".repeat(10));
+    assert_eq!(status, Some(1), "{unbreakable}");
+    let cut = unbreakable.lines().find(|l| l.starts_with("cut:")).unwrap_or_else(|| panic!("{unbreakable}"));
+    assert!(cut.starts_with("cut:  region 5 services requirement \"• KependudukanKependudukan"), "{cut}");
+
     let broken = dir.path().join("broken.toml");
     std::fs::write(
         &broken,

@@ -239,6 +239,13 @@ fn show_screen(
                 seq = board.seq;
             }
             Ok(FeedUpdate::Online) => println!("  screen  online"),
+            Ok(FeedUpdate::Services { standards }) => match standards {
+                Some(standards) => {
+                    let services: usize = standards.values().map(Vec::len).sum();
+                    println!("  screen  {services} service standards of {} agencies", standards.len());
+                }
+                None => println!("  screen  service standards not available"),
+            },
             Ok(FeedUpdate::Identify { .. } | FeedUpdate::Screenshot) => {
                 println!("  screen  (the fleet page's identify and screenshot need the window)");
             }

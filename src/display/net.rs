@@ -23,6 +23,11 @@ pub struct BoardState {
     pub layouts: Layouts,
     pub online: bool,
     pub offline_reason: Option<String>,
+    /// The service standards last fetched (the hall in a snapshot comes without them), given to
+    /// every hall that arrives; `hall` carries them.
+    pub standards: crate::hall::ServiceStandards,
+    /// Whether a fetch of them has ended since the last board arrived (a screenshot waits for it).
+    pub standards_settled: bool,
 }
 
 /// An event just applied to the board.
@@ -135,9 +140,12 @@ fn receive_updates(
     let Ok(updates) = source.updates.lock() else { return };
     for update in updates.try_iter() {
         match update {
-            FeedUpdate::Board { board, hall, layouts, .. } => {
+            FeedUpdate::Board { board, mut hall, layouts, from_cache } => {
                 state.board = Some(*board);
                 state.layouts = layouts;
+                hall.fill_services(&state.standards);
+                // A fresh snapshot is followed by a fetch of the standards.
+                state.standards_settled = from_cache;
                 if state.hall.as_ref() != Some(&*hall) {
                     state.hall = Some(*hall);
                     state.hall_version += 1;
@@ -155,6 +163,16 @@ fn receive_updates(
                     Applied::Gap { expected, got } => {
                         warn!("display board out of step: expected {expected}, got {got}")
                     }
+                }
+            }
+            FeedUpdate::Services { standards } => {
+                state.standards_settled = true;
+                let Some(standards) = standards else { continue };
+                let changed = state.hall.as_mut().is_some_and(|hall| hall.fill_services(&standards));
+                state.standards = standards;
+                if changed {
+                    state.hall_version += 1;
+                    hall_changed.write(HallChanged);
                 }
             }
             FeedUpdate::Identify { seconds } => {

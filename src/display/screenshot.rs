@@ -44,7 +44,9 @@ fn take_screenshot(
     proof: Option<Res<TextProof>>,
 ) {
     let now = Instant::now();
-    if plan.requested || now < plan.not_before || (state.board.is_none() && now < plan.not_after) {
+    // The board, and while the hub is reachable the service standards fetched after it.
+    let ready = state.board.is_some() && (state.standards_settled || !state.online);
+    if plan.requested || now < plan.not_before || (!ready && now < plan.not_after) {
         return;
     }
     plan.requested = true;

@@ -428,6 +428,66 @@ fn a_long_ticker_turns_pages_that_each_fit() {
     let mut query = h.app.world_mut().query::<(&TickerPages, &Text)>();
     assert_eq!(query.single(h.app.world()).unwrap().1.0, pages[1]);
     h.assert_next_frame_within(Duration::from_secs(4)..=Duration::from_secs(5));
+
+    // A call rebuilds the board: the ticker goes on from the page it was on, so that in a busy
+    // hall its later pages are read too.
+    h.feed.send(FeedUpdate::Event { frame: call(2, "A-7", 1), replayed: false }).unwrap();
+    h.app.update();
+    assert_eq!(h.hero_ticket().as_deref(), Some("A-007"));
+    let mut query = h.app.world_mut().query::<(&TickerPages, &Text)>();
+    assert_eq!(query.single(h.app.world()).unwrap().1.0, pages[1]);
+}
+
+#[test]
+fn service_standards_fetched_after_the_board_turn_page_by_page_and_outlive_new_snapshots() {
+    use crate::hall::PublishedStandards;
+    use crate::layout::SERVICE_PAGE_SECONDS;
+    let mut h = test_app_showing(false, LayoutChoice::Named("counter-portrait".into()));
+    h.app.update();
+    // The hall in a snapshot comes without standards: the widget is empty until they are fetched.
+    assert!(!h.texts().iter().any(|t| t.starts_with("Standar Pelayanan")), "{:?}", h.texts());
+    let hall = Hall::builtin();
+    let services: Vec<String> =
+        hall.agency("disdukcapil").unwrap().services.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(services.len(), 2, "the shipped examples");
+    let standards = PublishedStandards::of(&hall).by_agency();
+    h.feed.send(FeedUpdate::Services { standards: Some(standards.clone()) }).unwrap();
+    h.app.update();
+    let texts = h.texts();
+    for shown in ["Standar Pelayanan · Disdukcapil", "CONTOH", services[0].as_str(), "1/2", "Biaya: Gratis"]
+    {
+        assert!(texts.iter().any(|t| t == shown), "{shown:?} in {texts:?}");
+    }
+    assert!(!texts.contains(&services[1]), "one service per page: {texts:?}");
+    // The screen wakes for the next page and not much earlier (the clock may turn first).
+    let next = h.next_frame_in().expect("a frame for the next page");
+    assert!(next <= Duration::from_secs(SERVICE_PAGE_SECONDS), "{next:?}");
+
+    let turn = |h: &mut Harness| {
+        let mut turns = h.app.world_mut().resource_mut::<super::view::ServiceTurns>();
+        turns.since -= Duration::from_secs(SERVICE_PAGE_SECONDS);
+        h.app.update();
+    };
+    turn(&mut h);
+    let texts = h.texts();
+    assert!(texts.contains(&services[1]) && texts.iter().any(|t| t == "2/2"), "{texts:?}");
+    assert!(texts.iter().any(|t| t.starts_with("• ")), "requirements are listed: {texts:?}");
+
+    // A call, a hall edit's snapshot, a fetch that failed: the page and the standards stay.
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-7", 1), replayed: false }).unwrap();
+    h.send_board(Hall::builtin(), Default::default());
+    h.feed.send(FeedUpdate::Services { standards: None }).unwrap();
+    h.app.update();
+    assert!(h.texts().contains(&services[1]), "{:?}", h.texts());
+    turn(&mut h);
+    assert!(h.texts().contains(&services[0]), "the turn starts over after the last page");
+
+    // The hall dropped its standards: the widget is empty again.
+    h.feed.send(FeedUpdate::Services { standards: Some(Default::default()) }).unwrap();
+    h.app.update();
+    // (The glyphs warmed for them stay, hidden, in texts of their own: bevy keeps the atlases.)
+    let texts = h.texts();
+    assert!(!texts.iter().any(|t| services.contains(t) || t == "CONTOH"), "{texts:?}");
 }
 
 #[test]

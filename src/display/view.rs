@@ -17,10 +17,10 @@ use crate::hall::{Agency, Hall, parse_colour};
 use crate::layout::{
     CONNECTING, DEFAULT_HISTORY_ROWS, DEFAULT_MISSED_ROWS, DEFAULT_QUEUE_ROWS, HERO_LABEL,
     HERO_PRIORITY_LABEL, HISTORY_TITLE, Layout, MISSED_TITLE, NO_TICKET, OFFLINE_BADGE, QR_CAPTION,
-    QUEUE_TITLE, Rect, TICKER_SAMPLE, WidgetKind, changing_texts, connecting_box, counter_label, hero_boxes,
-    hero_counter, history_boxes, line_box, missed_boxes, missed_label, offline_badge_box, panel_boxes,
-    panel_cells, priority_agency, qr_boxes, queue_boxes, region_agencies, region_rect, waiting_count,
-    waiting_line, widest_missed,
+    QUEUE_TITLE, Rect, SERVICE_PAGE_SECONDS, ServiceText, TICKER_SAMPLE, WidgetKind, changing_texts,
+    connecting_box, counter_label, hero_boxes, hero_counter, history_boxes, left_overhang, line_box,
+    missed_boxes, missed_label, offline_badge_box, panel_boxes, panel_cells, priority_agency, qr_boxes,
+    queue_boxes, region_agencies, region_rect, service_pages, waiting_count, waiting_line, widest_missed,
 };
 use crate::protocol::Seq;
 
@@ -103,6 +103,59 @@ struct Built {
     hall_version: u64,
     online: bool,
     size: (u32, u32),
+    /// The page of the `services` widgets (0 while none has more than one).
+    service_turn: u64,
+}
+
+/// When the `services` widgets' pages started turning: the page shown follows from this alone,
+/// so rebuilds for calls do not send the widget back to its first page.
+#[derive(Resource)]
+pub(super) struct ServiceTurns {
+    pub(super) since: Instant,
+    /// Whether some widget has several pages, for the hall version and window size it was
+    /// worked out for (wrapping every line at every frame would be work for nothing).
+    turning: Option<(PagesMadeFor, bool)>,
+}
+
+/// A hall version and a window size.
+type PagesMadeFor = (u64, (u32, u32));
+
+impl Default for ServiceTurns {
+    fn default() -> Self {
+        ServiceTurns { since: Instant::now(), turning: None }
+    }
+}
+
+impl ServiceTurns {
+    /// The turn due now and when the next one is, if some `services` widget of `layout` has more
+    /// than one page for `hall`.
+    fn due(
+        &mut self,
+        (layout, layout_changed): (&Layout, bool),
+        state: &BoardState,
+        size: (u32, u32),
+        regular: &crate::fit::Fitter,
+    ) -> Option<(u64, Instant)> {
+        let hall = state.hall.as_ref()?;
+        let key = (state.hall_version, size);
+        let turning = match self.turning {
+            Some((made_for, turning)) if made_for == key && !layout_changed => turning,
+            _ => {
+                let (width, height) = (size.0 as f32, size.1 as f32);
+                let turning = layout.regions.iter().any(|region| {
+                    region.widget == WidgetKind::Services
+                        && service_pages(region, hall, region_rect(region, width, height), regular).len() > 1
+                });
+                self.turning = Some((key, turning));
+                turning
+            }
+        };
+        if !turning {
+            return None;
+        }
+        let turn = self.since.elapsed().as_secs() / SERVICE_PAGE_SECONDS;
+        Some((turn, self.since + Duration::from_secs(SERVICE_PAGE_SECONDS * (turn + 1))))
+    }
 }
 
 const WHITE: Color = Color::WHITE;
@@ -110,10 +163,13 @@ const DIM: Color = Color::srgb(0.75, 0.8, 0.88);
 const PANEL_EMPTY: Color = Color::srgb(0.14, 0.2, 0.3);
 const HEADER_BG: Color = Color::srgb(0.03, 0.09, 0.2);
 const OFFLINE: Color = Color::srgb(0.75, 0.1, 0.1);
+/// Dark text on an amber badge.
+const INK: Color = Color::srgb(0.04, 0.07, 0.12);
 
 pub(super) fn plugin(app: &mut App, layout: Layout) {
     app.insert_resource(ScreenLayout(layout))
         .init_resource::<Built>()
+        .init_resource::<ServiceTurns>()
         .init_resource::<WarmGlyphs>()
         // Normally registered by the window plugin; test apps run without it.
         .add_message::<RequestRedraw>()
@@ -162,24 +218,40 @@ fn rebuild_board(
         Pictures,
         Option<ResMut<TextProof>>,
     ),
+    (mut turns, mut wakeups, tickers): (ResMut<ServiceTurns>, ResMut<Wakeups>, Query<&TickerPages>),
 ) {
     let (Some(fonts), Ok(window)) = (fonts, window.single()) else { return };
     let size = (window.width() as u32, window.height() as u32);
+    let turn = turns.due((&layout.0, layout.is_changed()), &state, size, &fonts.fit_regular);
+    if let Some((_, next)) = turn {
+        wakeups.at(next);
+    }
     let now = Built {
         seq: state.board.as_ref().map(|b| b.seq),
         hall_version: state.hall_version,
         online: state.online,
         size,
+        service_turn: turn.map_or(0, |(turn, _)| turn),
     };
     if *built == now && !roots.is_empty() && !layout.is_changed() {
         return;
     }
+    // A ticker whose text is unchanged goes on turning where it was, rather than from its first
+    // page at every call.
+    let ticker_since: Vec<(Vec<String>, Instant)> =
+        tickers.iter().map(|t| (t.pages.clone(), t.since)).collect();
     for root in &roots {
         commands.entity(root).despawn();
     }
     let (width, height) = (size.0 as f32, size.1 as f32);
     let Pictures { store, assets } = &mut pictures;
-    let mut painter = Painter { fonts: &fonts, store, image_assets: assets, nodes: Vec::new() };
+    let mut painter = Painter {
+        fonts: &fonts,
+        store,
+        image_assets: assets,
+        nodes: Vec::new(),
+        service_turn: now.service_turn,
+    };
     match (&state.hall, &state.board) {
         (Some(hall), Some(board)) => {
             for region in &layout.0.regions {
@@ -200,8 +272,12 @@ fn rebuild_board(
         .spawn((BoardRoot, Node { width: percent(100), height: percent(100), ..default() }))
         .with_children(|root| {
             for node in nodes {
+                let mut node_style = node.node;
+                if node.left {
+                    node_style.justify_content = JustifyContent::FlexStart;
+                }
                 let mut entity =
-                    root.spawn((node.node, BackgroundColor(node.background.unwrap_or(Color::NONE))));
+                    root.spawn((node_style, BackgroundColor(node.background.unwrap_or(Color::NONE))));
                 if let Some(part) = node.hero {
                     entity.insert(part);
                 }
@@ -209,13 +285,14 @@ fn rebuild_board(
                     entity.insert(ImageNode::new(image));
                 }
                 let role = node.text_role;
+                let justify = if node.left { Justify::Left } else { Justify::Center };
                 if let Some((text, font, color)) = node.text {
                     entity.with_children(|cell| {
                         let mut spawned = cell.spawn((
                             Text::new(text),
                             font,
                             TextColor(color),
-                            TextLayout::new(Justify::Center, LineBreak::NoWrap),
+                            TextLayout::new(justify, LineBreak::NoWrap),
                         ));
                         match role {
                             Some(TextRole::Clock) => {
@@ -225,7 +302,11 @@ fn rebuild_board(
                                 spawned.insert(HeroTicket);
                             }
                             Some(TextRole::Ticker(pages)) => {
-                                spawned.insert(TickerPages { pages, since: Instant::now() });
+                                let since = ticker_since
+                                    .iter()
+                                    .find(|(shown, _)| *shown == pages)
+                                    .map_or_else(Instant::now, |(_, since)| *since);
+                                spawned.insert(TickerPages { pages, since });
                             }
                             None => {}
                         }
@@ -428,6 +509,8 @@ struct Placed {
     text_role: Option<TextRole>,
     hero: Option<HeroPart>,
     image: Option<Handle<Image>>,
+    /// The text starts at the box's left edge instead of its middle.
+    left: bool,
 }
 
 enum TextRole {
@@ -443,6 +526,8 @@ struct Painter<'a> {
     store: &'a mut ImageStore,
     image_assets: &'a mut Assets<Image>,
     nodes: Vec<Placed>,
+    /// Which page the `services` widgets show.
+    service_turn: u64,
 }
 
 impl Painter<'_> {
@@ -752,6 +837,31 @@ impl Painter<'_> {
                     ..Default::default()
                 });
                 self.text(boxes.caption, QR_CAPTION, true, WHITE, 1, None);
+            }
+            WidgetKind::Services => {
+                let pages = service_pages(region, hall, area, &self.fonts.fit_regular);
+                // A region whose agencies publish no standards stays empty.
+                if pages.is_empty() {
+                    return;
+                }
+                self.fill(area.part(0.01, 0.01, 0.98, 0.98), PANEL_EMPTY);
+                let page = &pages[(self.service_turn % pages.len() as u64) as usize];
+                for text in page.texts(area) {
+                    let (colour, background) = match text.kind {
+                        ServiceText::Title | ServiceText::Label | ServiceText::PageNumber => (DIM, None),
+                        ServiceText::Example => (INK, Some(AMBER)),
+                        ServiceText::Name | ServiceText::Requirement | ServiceText::Detail => (WHITE, None),
+                    };
+                    self.text(text.rect, &text.text, text.bold, colour, 1, background);
+                    let placed = self.nodes.last_mut().expect("just placed");
+                    placed.left = text.left;
+                    if text.left {
+                        let overhang = left_overhang(text.rect);
+                        placed.node.left = px(text.rect.x - overhang);
+                        placed.node.width = px(text.rect.w + overhang);
+                        placed.node.padding = UiRect::left(px(overhang));
+                    }
+                }
             }
             WidgetKind::Image => {
                 if let Some(name) = &region.image {

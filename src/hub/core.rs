@@ -161,10 +161,6 @@ enum Request {
     Public {
         reply: oneshot::Sender<watch::Receiver<Arc<PublicFrame>>>,
     },
-    /// The hall in use now.
-    Hall {
-        reply: oneshot::Sender<Arc<Hall>>,
-    },
     /// Bytes the journal takes where it is stored (asked at each /metrics scrape).
     JournalSize {
         reply: oneshot::Sender<Option<u64>>,
@@ -182,6 +178,8 @@ enum Request {
 #[derive(Clone)]
 pub struct CoreHandle {
     tx: mpsc::Sender<Request>,
+    /// The hall in use, as the writer last set it.
+    hall: watch::Receiver<Arc<Hall>>,
     metrics: Arc<super::metrics::Metrics>,
     shutdown: Shutdown,
 }
@@ -231,11 +229,10 @@ impl CoreHandle {
     }
 
     /// The journal's size on disk (or on its servers), if it can be read now.
-    /// The hall in use now (cheap: no board is copied).
-    pub async fn hall(&self) -> Option<Arc<Hall>> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::Hall { reply }).await.ok()?;
-        rx.await.ok()
+    /// The hall in use now, without asking the writer (a new `Arc` after every edit, so callers
+    /// may keep what they made of it while the pointer stays the same).
+    pub fn hall(&self) -> Arc<Hall> {
+        self.hall.borrow().clone()
     }
 
     pub async fn journal_size(&self) -> Option<u64> {
@@ -301,6 +298,7 @@ pub fn spawn(
     let (public, _) =
         watch::channel(Arc::new(PublicFrame::new(PublicView::build(&board, &hall, (options.clock)()), None)));
     let published = (board.seq, hall.clone());
+    let (hall_watch, hall_rx) = watch::channel(hall.clone());
     let (history, day_log) = match &options.history {
         Some(path) => open_history(path, journal.as_mut(), &board, hall.timezone),
         None => (None, DayLog::default()),
@@ -308,6 +306,7 @@ pub fn spawn(
     let mut writer = Writer {
         journal,
         hall,
+        hall_watch,
         layouts,
         board,
         events,
@@ -327,7 +326,7 @@ pub fn spawn(
             let _ = done.send(());
         })
         .expect("spawning the journal thread");
-    Ok((CoreHandle { tx, metrics, shutdown }, writer_done))
+    Ok((CoreHandle { tx, hall: hall_rx, metrics, shutdown }, writer_done))
 }
 
 /// Opens the day history, fills in what the journal stored after it (a crash between the two
@@ -376,6 +375,8 @@ fn open_history(
 struct Writer {
     journal: Box<dyn Journal>,
     hall: Arc<Hall>,
+    /// Where handlers read the hall without a trip through the writer's queue.
+    hall_watch: watch::Sender<Arc<Hall>>,
     layouts: Arc<Layouts>,
     board: Board,
     events: broadcast::Sender<Fanned>,
@@ -485,9 +486,6 @@ impl Writer {
                 self.publish_public();
                 let _ = reply.send(self.public.subscribe());
             }
-            Request::Hall { reply } => {
-                let _ = reply.send(self.hall.clone());
-            }
             Request::JournalSize { reply } => {
                 let size = self.journal.size_bytes();
                 if let Err(e) = &size {
@@ -501,6 +499,7 @@ impl Writer {
                 self.catch_up(false);
             }
             Request::Reconfigure { hall, layouts } => {
+                self.hall_watch.send_replace(hall.clone());
                 self.hall = hall;
                 self.layouts = layouts;
                 // No receivers (no clients) is not an error.
@@ -1156,6 +1155,9 @@ mod tests {
         assert!(f.handle.reconfigure(Arc::new(edited), layouts).await);
         let (_, hall) = f.handle.board_and_hall().await.unwrap();
         assert_eq!(hall.name, "Mal Pelayanan Publik Jakabaring");
+        // Handlers that read the hall without the writer (the standards phones and screens
+        // fetch) have the edit once the writer took it.
+        assert!(Arc::ptr_eq(&f.handle.hall(), &hall));
         assert_eq!(
             f.handle.command("after".into(), break_time()).await.unwrap_err().code,
             ErrorCode::UnknownPhrase

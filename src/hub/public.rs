@@ -57,37 +57,27 @@ struct Subscribe {
     ticket: Option<String>,
 }
 
-/// How long the service standards' JSON is reused before the hall is asked again (an edited
-/// hall file shows on phones within this).
-const STANDARDS_FRESH: Duration = Duration::from_secs(10);
-
-/// The service standards' JSON as last made, and when.
-pub type StandardsCache = std::sync::Mutex<Option<(Instant, axum::body::Bytes)>>;
+/// The service standards' JSON as last made, and the hall it was made from: made again only
+/// after an edit of the hall file, so phones and screens asking at once cost one serialisation.
+pub type StandardsCache = std::sync::Mutex<Option<(Arc<crate::hall::Hall>, axum::body::Bytes)>>;
 
 /// `GET /antrean/layanan`: the Standar Pelayanan of every agency that has them in the hall file
-/// (persyaratan, jangka waktu, biaya), in hall order, for the phone page; no token.
-async fn service_standards(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+/// (persyaratan, jangka waktu, biaya), in hall order, for the phone page and the screens'
+/// `services` widget; no token.
+async fn service_standards(State(shared): State<Arc<Shared>>) -> Response {
+    let hall = shared.core.hall();
     let cached = shared.standards.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let body = match cached {
-        Some((made, body)) if made.elapsed() < STANDARDS_FRESH => body,
+        Some((made_from, body)) if Arc::ptr_eq(&made_from, &hall) => body,
         _ => {
-            let hall = shared.core.hall().await.ok_or_else(|| {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ShuttingDown, "the hub is stopping")
-            })?;
-            let agencies: Vec<_> = hall
-                .agencies
-                .iter()
-                .filter(|a| !a.services.is_empty())
-                .map(|a| json!({ "id": a.id, "short": a.short, "name": a.name, "services": a.services }))
-                .collect();
-            let body = axum::body::Bytes::from(json!({ "agencies": agencies }).to_string());
-            *shared.standards.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some((Instant::now(), body.clone()));
+            let published = crate::hall::PublishedStandards::of(&hall);
+            let body = axum::body::Bytes::from(serde_json::to_vec(&published).expect("standards serialize"));
+            *shared.standards.lock().unwrap_or_else(|p| p.into_inner()) = Some((hall, body.clone()));
             body
         }
     };
-    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "max-age=10")], body)
-        .into_response())
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "max-age=10")], body)
+        .into_response()
 }
 
 /// `POST /antrean/penilaian`: what the phone page sends after "Selesai".
