@@ -269,3 +269,44 @@ fn two_thousand_phone_pages_leave_the_screens_alone() {
     });
     hub_runtime.block_on(t.hub.stop()).unwrap();
 }
+
+/// A phone's feed takes a subscription and nothing else: a ticket to follow gets its status, a
+/// frame bigger than any subscription (256 bytes) or one with other fields ends the feed, a
+/// refused frame saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_that_sends_more_than_a_ticket_number_is_cut_off() {
+    let t = start_hub_with(papan::hall::Hall::builtin(), tempfile::tempdir().unwrap(), |_| {}).await;
+    let mut kiosk = t.session(Role::Kiosk, 0).await;
+    kiosk.command("k1", super::issue("disdukcapil", None)).await.unwrap();
+
+    let mut phone = open_phone(t.hub.addr, "127.0.0.1").await.unwrap();
+    assert_eq!(next_json(&mut phone).await.unwrap()["type"], "view", "the hall's view first");
+    phone.send(Message::text(r#"{"ticket":"A-001"}"#)).await.unwrap();
+    let status = loop {
+        let frame = next_json(&mut phone).await.expect("the feed stays open");
+        if frame["type"] == "ticket" {
+            break frame;
+        }
+    };
+    assert_eq!(status["ticket"], "A-001", "{status}");
+
+    // 300 bytes: more than a subscription can be.
+    let oversized = format!(r#"{{"ticket":"{}"}}"#, "A".repeat(290));
+    phone.send(Message::text(oversized)).await.unwrap();
+    while let Some(frame) = next_json(&mut phone).await {
+        assert_ne!(frame["type"], "ticket", "an oversized frame is not read: {frame}");
+    }
+
+    let mut phone = open_phone(t.hub.addr, "127.0.0.1").await.unwrap();
+    next_json(&mut phone).await.unwrap();
+    phone.send(Message::text(r#"{"ticket":"A-001","token":"staff"}"#)).await.unwrap();
+    let refused = loop {
+        let frame = next_json(&mut phone).await.expect("told why before the end");
+        if frame["type"] == "error" {
+            break frame;
+        }
+    };
+    assert_eq!(refused["code"], "bad_frame", "{refused}");
+    assert!(next_json(&mut phone).await.is_none(), "then the feed ends");
+    t.hub.stop().await.unwrap();
+}

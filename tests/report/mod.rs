@@ -90,6 +90,17 @@ async fn survey_answers_are_taken_once_per_served_ticket_and_the_day_report_coun
     drop(hub);
     let hub = HubProcess::start_on(data, &listen);
     assert_eq!(rate(&http, answer("A-001", "tidak_baik")).await, (409, Some("already_answered".into())));
+    // 5 KB is more than any answer: refused before it is read. An address that keeps sending is
+    // held to 20 answers at once, then one a second.
+    let huge = json!({ "ticket": "A-001", "rating": "baik", "comment": "x".repeat(5 * 1024) });
+    assert_eq!(rate(&http, huge).await, (413, Some("frame_too_large".into())));
+    let mut answered = Vec::new();
+    for _ in 0..25 {
+        answered.push(rate(&http, answer("A-001", "baik")).await);
+    }
+    let refused = (409, Some("already_answered".to_string()));
+    assert!(answered[..15].iter().all(|a| *a == refused), "{answered:?}");
+    assert!(answered.contains(&(429, Some("rate_limited".into()))), "{answered:?}");
 
     let token = hub.options(data, Role::Staff).token;
     let display_token = hub.options(data, Role::Display).token;

@@ -358,6 +358,11 @@ async fn a_leaf_site_keeps_calling_while_cut_off_and_the_city_sees_it_after() {
         (status, &unreachable["halls"][KECAMATAN]["error"]["code"]),
         (502, &json!("hall_unreachable"))
     );
+    // The day's report names the site it could not ask, rather than counting it as an empty day.
+    let report = super::super::get_json(format!("{}/api/report", city.http_url()), Some(&token)).await;
+    let why = report["unreachable"][KECAMATAN].as_str().unwrap_or_else(|| panic!("{report:#}"));
+    assert!(why.contains(KECAMATAN), "{why}");
+    assert!(report["agencies"].as_array().unwrap().iter().all(|row| row["id"] != KECAMATAN), "{report:#}");
 
     // The city view restarts meanwhile: it still lists the site, offline at what it last heard, and
     // "all halls" still means the site too, so its staff learn the ticker did not reach it.
