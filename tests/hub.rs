@@ -1847,7 +1847,6 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
         client: "t".into(),
         timeout: WAIT,
     };
-    let mut screen = Session::connect(&screen_options, 0).await.unwrap();
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
 
     let mut browser = browser::Browser::start(1280, 900).await;
@@ -1875,6 +1874,9 @@ async fn staff_console_and_fleet_page_work_in_a_real_browser() {
         papan::protocol::Event::Recall(c) => format!("recall {} {} {}", c.ticket, c.counter, c.agency),
         other => format!("{other:?}"),
     };
+    // The screen connects once the console is up: a session that is not read answers no pings,
+    // and the hub drops it after 15 s, less than a cold Chromium start took in CI once.
+    let mut screen = Session::connect(&screen_options, 0).await.unwrap();
     browser.click("#next").await;
     browser.wait_for("document.getElementById('serving').innerText === 'A-001'").await;
     assert_eq!(called(&expect_event(&mut screen, 2).await), "call A-001 1 disdukcapil");
