@@ -272,12 +272,8 @@ fn rebuild_board(
         .spawn((BoardRoot, Node { width: percent(100), height: percent(100), ..default() }))
         .with_children(|root| {
             for node in nodes {
-                let mut node_style = node.node;
-                if node.left {
-                    node_style.justify_content = JustifyContent::FlexStart;
-                }
                 let mut entity =
-                    root.spawn((node_style, BackgroundColor(node.background.unwrap_or(Color::NONE))));
+                    root.spawn((node.node, BackgroundColor(node.background.unwrap_or(Color::NONE))));
                 if let Some(part) = node.hero {
                     entity.insert(part);
                 }
@@ -587,6 +583,19 @@ impl Painter<'_> {
         }
     }
 
+    /// Places `text` on one line like [`Self::text`], but from the box's left edge; its node
+    /// reaches [`left_overhang`] further left, for glyphs that start left of their origin.
+    fn text_from_left(&mut self, rect: Rect, text: &str, bold: bool, colour: Color) {
+        self.text(rect, text, bold, colour, 1, None);
+        let overhang = left_overhang(rect);
+        let placed = self.nodes.last_mut().expect("just placed");
+        placed.left = true;
+        placed.node.left = px(rect.x - overhang);
+        placed.node.width = px(rect.w + overhang);
+        placed.node.padding = UiRect::left(px(overhang));
+        placed.node.justify_content = JustifyContent::FlexStart;
+    }
+
     /// Places already fitted lines.
     fn place(&mut self, rect: Rect, fit: crate::fit::Fit, bold: bool, colour: Color) {
         let font = if bold { &self.fonts.bold } else { &self.fonts.regular };
@@ -852,14 +861,10 @@ impl Painter<'_> {
                         ServiceText::Example => (INK, Some(AMBER)),
                         ServiceText::Name | ServiceText::Requirement | ServiceText::Detail => (WHITE, None),
                     };
-                    self.text(text.rect, &text.text, text.bold, colour, 1, background);
-                    let placed = self.nodes.last_mut().expect("just placed");
-                    placed.left = text.left;
                     if text.left {
-                        let overhang = left_overhang(text.rect);
-                        placed.node.left = px(text.rect.x - overhang);
-                        placed.node.width = px(text.rect.w + overhang);
-                        placed.node.padding = UiRect::left(px(overhang));
+                        self.text_from_left(text.rect, &text.text, text.bold, colour);
+                    } else {
+                        self.text(text.rect, &text.text, text.bold, colour, 1, background);
                     }
                 }
             }
