@@ -295,7 +295,7 @@ function missedItem(missed) {
   const offset = papan.zoneOffset(state.hall.timezone);
   const again = papan.el("button", { type: "button" }, "Panggil lagi");
   again.addEventListener("click", () => {
-    if (state.online) send({ type: "call", ticket: missed.ticket, ...target() }, `Panggil lagi ${missed.ticket}`);
+    if (state.online) sendAtCounter({ type: "call", ticket: missed.ticket }, `Panggil lagi ${missed.ticket}`);
   });
   return papan.el(
     "li",
@@ -329,30 +329,40 @@ function render() {
 
 // ---- actions ------------------------------------------------------------------------------
 
-function target() {
+// Sends `command` for this console's counter. There is none before the snapshot has brought the
+// hall, or once another tab of this browser chose its counter anew ("Ganti loket" forgets it for
+// every tab): say so rather than drop the action without a word.
+function sendAtCounter(command, label) {
   const mine = chosenCounter();
-  return { counter: mine.counter, agency: mine.agency.id };
+  if (!mine) {
+    const why = state.hall
+      ? "loket untuk halaman ini belum dipilih. Muat ulang halaman lalu pilih loket."
+      : "data loket dari hub belum diterima. Coba lagi sebentar.";
+    papan.say(`${label}: belum bisa, ${why}`, "error");
+    return;
+  }
+  send({ ...command, counter: mine.counter, agency: mine.agency.id }, label);
 }
 
 function callNext() {
-  if (state.online) send({ type: "call_next", ...target() }, "Panggil berikutnya");
+  if (state.online) sendAtCounter({ type: "call_next" }, "Panggil berikutnya");
 }
 
 function recall() {
-  if (state.online) send({ type: "recall", ...target() }, "Panggil ulang");
+  if (state.online) sendAtCounter({ type: "recall" }, "Panggil ulang");
 }
 
 function finish() {
-  if (state.online) send({ type: "done", ...target() }, "Selesai");
+  if (state.online) sendAtCounter({ type: "done" }, "Selesai");
 }
 
 $("next").addEventListener("click", callNext);
 $("recall").addEventListener("click", recall);
 $("done").addEventListener("click", finish);
 $("no-show").addEventListener("click", () => {
-  if (state.online) send({ type: "no_show", ...target() }, "Tidak hadir");
+  if (state.online) sendAtCounter({ type: "no_show" }, "Tidak hadir");
 });
-$("clear").addEventListener("click", () => send({ type: "clear", ...target() }, "Kosongkan loket"));
+$("clear").addEventListener("click", () => sendAtCounter({ type: "clear" }, "Kosongkan loket"));
 $("call-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const ticket = $("ticket").value.trim();
@@ -362,7 +372,7 @@ $("call-form").addEventListener("submit", (e) => {
     papan.say("Tulis nomor antrean seperti A-123.", "error");
     return;
   }
-  send({ type: "call", ticket, ...target() }, `Panggil ${ticket.toUpperCase()}`);
+  sendAtCounter({ type: "call", ticket }, `Panggil ${ticket.toUpperCase()}`);
   $("ticket").value = "";
 });
 $("announce-form").addEventListener("submit", (e) => {

@@ -96,7 +96,8 @@ impl Browser {
         if !self.session.is_empty() {
             message["sessionId"] = json!(self.session);
         }
-        self.ws.send(Message::Text(message.to_string().into())).await.unwrap();
+        let sent = message.to_string();
+        self.ws.send(Message::Text(sent.clone().into())).await.unwrap();
         loop {
             let reply = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
                 .await
@@ -106,7 +107,9 @@ impl Browser {
             let Message::Text(text) = reply else { continue };
             let value: Value = serde_json::from_str(&text).unwrap();
             if value["id"] == json!(id) {
-                assert!(value.get("error").is_none(), "{method}: {}", value["error"]);
+                // The whole command in the message: "Execution context was destroyed" alone
+                // does not say which wait or script met a navigation.
+                assert!(value.get("error").is_none(), "{sent}: {}", value["error"]);
                 return value["result"].clone();
             }
         }

@@ -12,7 +12,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use super::proxy::{Link, Proxy};
 use super::{browser, get_json, start_hub};
 
-/// Signs a console in at counter 1 of Disdukcapil, as staff would, and waits for "Terhubung".
+/// Signs a console in at counter 1 of Disdukcapil, as staff would, and waits for what they wait
+/// for: "Terhubung" and the counter's desk. "Terhubung" alone comes with the welcome, before the
+/// snapshot that brings the hall; a call typed in between was refused, which in CI (a busy
+/// machine, a snapshot late by a few CDP round trips) once made A-6 look lost.
 async fn open_console(browser: &mut browser::Browser, base: &str, staff: &str) {
     browser.open(&format!("{base}/")).await;
     let setup = format!(
@@ -20,7 +23,11 @@ async fn open_console(browser: &mut browser::Browser, base: &str, staff: &str) {
     );
     browser.eval(&setup).await;
     browser.open(&format!("{base}/")).await;
-    browser.wait_for("document.getElementById('link').innerText === 'Terhubung'").await;
+    browser
+        .wait_for(
+            "document.getElementById('link').innerText === 'Terhubung' && !document.getElementById('desk').hidden",
+        )
+        .await;
 }
 
 /// Calls `ticket` from the console's own form.
@@ -58,6 +65,16 @@ async fn two_consoles_a_pulled_cable_and_signing_out_lose_no_call() {
     let called: Vec<&str> =
         state["board"]["recent"].as_array().unwrap().iter().map(|r| r["ticket"].as_str().unwrap()).collect();
     assert_eq!(called, ["A-006", "A-005"], "both consoles' calls happened: {state}");
+
+    // "Ganti loket" in one tab forgets the counter for every tab of the browser: the other tab's
+    // call is refused in words, not dropped without a trace (and not sent: #next below gets A-007).
+    browser.click("#change-counter").await;
+    let first = browser.switch_to(second);
+    call_from_form(&mut browser, "A-7").await;
+    browser.wait_for("document.getElementById('message').innerText.includes('belum bisa')").await;
+    assert!(browser.text("message").await.contains("Muat ulang halaman lalu pilih loket"));
+    browser.eval("localStorage.setItem('papan.counter', 'disdukcapil/1'); true").await;
+    let second = browser.switch_to(first);
 
     // The cable is pulled: nothing closes, nothing arrives. The console says so within its
     // silence limit (8 s, checked every second) and is back once the cable is.
