@@ -9,22 +9,13 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{read_capture, write_asoundrc};
+use common::{find, read_capture, write_asoundrc};
 use papan::hall::Hall;
 use papan::protocol::{Call, Event};
 use papan::voice::pack::Pack;
 use papan::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use papan::voice::render::render;
 use papan::voice::script::script;
-
-/// Where `needle` occurs in `haystack` at or after `from`.
-fn find(haystack: &[i16], needle: &[i16], from: usize) -> Option<usize> {
-    let start = needle.iter().position(|&s| s != 0)?;
-    let key = &needle[start..start + 64];
-    (from + start..haystack.len().saturating_sub(needle.len() - start))
-        .find(|&i| &haystack[i..i + 64] == key && haystack[i - start..i - start + needle.len()] == *needle)
-        .map(|i| i - start)
-}
 
 fn rendered(hall: &Hall, pack: &Pack, ticket: &str, counter: u16) -> Vec<i16> {
     let agency = hall.resolve_counter(counter, None).unwrap().id.clone();

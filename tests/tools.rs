@@ -1,6 +1,8 @@
 //! `papan voice`, `papan layout` and `papan bench fanout`/`display` through the real binary, with the committed
 //! clip pack and layouts.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -15,6 +17,18 @@ fn papan(args: &[&str]) -> std::process::Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap()
+}
+
+/// The clips of "A-123 to counter 4" (Disdukcapil), as `papan voice say A-123 --counter 4` says it.
+fn a123_to_counter_4(hall: &Hall) -> Vec<String> {
+    let call = Call {
+        ticket: "A-123".parse().unwrap(),
+        counter: 4,
+        agency: "disdukcapil".into(),
+        service: None,
+        priority: None,
+    };
+    script(hall, &Event::Call(call)).unwrap()
 }
 
 fn pack_dir() -> std::path::PathBuf {
@@ -43,14 +57,7 @@ fn voice_say_renders_clips_and_exact_gaps() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let hall = Hall::builtin();
-    let call = Call {
-        ticket: "A-123".parse().unwrap(),
-        counter: 4,
-        agency: "disdukcapil".into(),
-        service: None,
-        priority: None,
-    };
-    let tokens = script(&hall, &Event::Call(call)).unwrap();
+    let tokens = a123_to_counter_4(&hall);
     let pack = Pack::load(&pack_dir()).unwrap();
     let clip_samples: usize = tokens.iter().map(|t| pack.clips[t].len()).sum();
     let gap_samples = (tokens.len() - 1) * (hall.voice.gap_ms as usize * 48);
@@ -98,6 +105,87 @@ fn voice_check_finds_removed_clips() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("no usable clip \"sebelas\""), "{stderr}");
+}
+
+/// A hall's recording session becomes a pack: the shipped clips as a facility team would hand
+/// them over (FLAC and Ogg at 44.1 kHz stereo, MP3, WAV at 22.05 kHz), each 0 to 12 dB quieter
+/// than the next, with silence around it, plus a misspelt file and a note. `papan voice pack
+/// build` brings every clip to the target, `voice check` passes, and an announcement from the
+/// new pack reaches the ALSA file device whole.
+#[test]
+fn recordings_in_mixed_formats_become_a_loudness_matched_pack() {
+    let raw = tempfile::tempdir().unwrap();
+    let shipped = Pack::load(&pack_dir()).unwrap();
+    let tokens: Vec<&String> = shipped.manifest.clips.keys().filter(|t| *t != "chime").collect();
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    for (i, token) in tokens.iter().enumerate() {
+        let source = pack_dir().join(format!("{token}.wav"));
+        let source = source.to_str().unwrap();
+        let gain = ["-12", "0", "-7", "-3"][i % 4];
+        let file = |ending: &str| raw.path().join(format!("{token}.{ending}")).to_str().unwrap().to_string();
+        let effects = ["gain", gain, "pad", "0.4", "0.3"];
+        match i % 4 {
+            0 => run("sox", &[&[source, "-r", "44100", "-c", "2", &file("flac")][..], &effects].concat()),
+            1 => {
+                let wav = raw.path().join(format!("{token}.tmp")).to_str().unwrap().to_string();
+                run("sox", &[&[source, "-r", "44100", "-c", "2", "-t", "wav", &wav][..], &effects].concat());
+                run("lame", &["--quiet", "-b", "160", &wav, &file("mp3")]);
+                std::fs::remove_file(&wav).unwrap();
+            }
+            2 => run("sox", &[&[source, "-r", "44100", "-c", "2", &file("ogg")][..], &effects].concat()),
+            _ => run("sox", &[&[source, "-r", "22050", &file("wav")][..], &effects].concat()),
+        }
+    }
+    std::fs::copy(pack_dir().join("sepuluh.wav"), raw.path().join("sepulu.wav")).unwrap();
+    std::fs::write(raw.path().join("catatan.txt"), "rekam ulang: dua").unwrap();
+
+    let out_dir = raw.path().join("pack");
+    let out_dir = out_dir.to_str().unwrap();
+    let out =
+        papan(&["voice", "pack", "build", raw.path().to_str().unwrap(), out_dir, "--name", "Rekaman uji"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("sepulu.wav is no clip"), "{stdout}");
+    assert!(stdout.contains("catatan.txt is not a recording"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("seratus ")), "a row per clip: {stdout}");
+
+    let built = Pack::load(Path::new(out_dir)).unwrap();
+    assert!(built.broken.is_empty(), "{:?}", built.broken);
+    let levels = built.levels();
+    for token in &tokens {
+        let lufs = levels.levels[token.as_str()].loudness_lufs.unwrap();
+        assert!((lufs - -20.0).abs() <= 0.5, "{token} at {lufs} LUFS");
+    }
+    let spread = levels.number_spread.unwrap();
+    assert!(spread.lu <= 1.0, "number words within 1 LU after the build: {spread:?}");
+    let check = papan(&["voice", "check", out_dir]);
+    let check_out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success() && !check_out.contains("warning"), "{check_out}");
+
+    // Played from the new pack, the device gets the announcement bit for bit.
+    let home = tempfile::tempdir().unwrap();
+    let capture = home.path().join("say.raw");
+    common::write_asoundrc(home.path(), &capture);
+    let out = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["voice", "say", "A-123", "--counter", "4", "--pack", out_dir, "--play"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hall = Hall::builtin();
+    let spoken = a123_to_counter_4(&hall);
+    let expected = papan::voice::render::render(&spoken, &built, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    assert!(expected.skipped.is_empty(), "{:?}", expected.skipped);
+    let captured = common::read_capture(&capture);
+    assert!(
+        common::find(&captured, &expected.samples, 0).is_some(),
+        "the capture holds the announcement whole"
+    );
 }
 
 #[test]

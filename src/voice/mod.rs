@@ -3,9 +3,13 @@
 
 #[cfg(feature = "display")]
 pub mod announcer;
+pub mod decode;
+pub mod master;
 pub mod pack;
+pub mod pack_build;
 #[cfg(feature = "display")]
 pub mod player;
+pub mod recording_script;
 pub mod render;
 pub mod script;
 pub mod terbilang;

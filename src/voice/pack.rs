@@ -18,6 +18,9 @@ pub struct Manifest {
     pub name: String,
     /// Sample rate every clip must have (one rate keeps playback gapless and unresampled).
     pub rate: u32,
+    /// The loudness its clips were matched to (LUFS), where `papan voice pack build` made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness_lufs: Option<f64>,
     pub clips: BTreeMap<String, ClipSpec>,
 }
 
@@ -114,6 +117,95 @@ impl Pack {
         CheckReport {
             missing: needed.iter().filter(|t| !self.manifest.clips.contains_key(*t)).cloned().collect(),
             broken: self.broken.iter().filter(|(t, _)| needed.contains(t)).cloned().collect(),
+        }
+    }
+}
+
+/// Above this spread between the number words, a number sounds uneven ("dua" louder than
+/// "sepuluh" inside "dua puluh sepuluh").
+pub const MAX_NUMBER_SPREAD_LU: f64 = 2.0;
+/// A single word (a number word or a letter) longer than this has silence or a breath left in it.
+pub const MAX_WORD_MS: f64 = 1500.0;
+/// A peak this close to full scale has clipped, or will on the next gain.
+pub const CLIPPING_DBFS: f64 = -0.1;
+
+/// How loud and long one decoded clip is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipLevel {
+    /// Loudness of the word itself (silence around it left out), LUFS; `None` if silent.
+    pub loudness_lufs: Option<f64>,
+    pub peak_dbfs: f64,
+    pub duration_ms: f64,
+}
+
+/// The quietest and the loudest of a group of clips.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub lu: f64,
+    pub quietest: (String, f64),
+    pub loudest: (String, f64),
+}
+
+/// What `papan voice check` says of a pack's levels.
+#[derive(Debug, Default)]
+pub struct LevelReport {
+    pub levels: BTreeMap<String, ClipLevel>,
+    /// Among the number words, which carry every number said.
+    pub number_spread: Option<Spread>,
+    /// Clips whose peak reaches full scale.
+    pub clipping: Vec<String>,
+    /// Single words much longer than a word is.
+    pub too_long: Vec<String>,
+}
+
+impl Pack {
+    /// Measures every decoded clip (BS.1770 loudness of the word, peak, length).
+    pub fn levels(&self) -> LevelReport {
+        use super::master::{loudness_lufs, peak_dbfs, speech_span};
+        let rate = self.rate();
+        let levels: BTreeMap<String, ClipLevel> = self
+            .clips
+            .iter()
+            .map(|(token, samples)| {
+                let samples: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
+                let loudness =
+                    speech_span(&samples, rate).and_then(|word| loudness_lufs(&samples[word], rate));
+                let level = ClipLevel {
+                    loudness_lufs: loudness,
+                    peak_dbfs: peak_dbfs(&samples),
+                    duration_ms: samples.len() as f64 * 1000.0 / f64::from(rate),
+                };
+                (token.clone(), level)
+            })
+            .collect();
+        let numbers: Vec<(String, f64)> = super::terbilang::NUMBER_CLIPS
+            .iter()
+            .filter_map(|token| Some((token.to_string(), levels.get(*token)?.loudness_lufs?)))
+            .collect();
+        let quietest = numbers.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+        let loudest = numbers.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+        let number_spread = quietest.zip(loudest).map(|(quietest, loudest)| Spread {
+            lu: loudest.1 - quietest.1,
+            quietest: quietest.clone(),
+            loudest: loudest.clone(),
+        });
+        let is_word = |token: &str| {
+            super::terbilang::NUMBER_CLIPS.contains(&token)
+                || super::recording_script::letter_name(token).is_some()
+        };
+        LevelReport {
+            clipping: levels
+                .iter()
+                .filter(|(_, l)| l.peak_dbfs >= CLIPPING_DBFS)
+                .map(|(t, _)| t.clone())
+                .collect(),
+            too_long: levels
+                .iter()
+                .filter(|(t, l)| is_word(t) && l.duration_ms > MAX_WORD_MS)
+                .map(|(t, _)| t.clone())
+                .collect(),
+            levels,
+            number_spread,
         }
     }
 }
