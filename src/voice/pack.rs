@@ -236,18 +236,14 @@ fn decode(path: &Path, rate: u32, options: &ClipOptions) -> Result<Samples, Stri
     };
     let raw = raw.map_err(|e| format!("{}: {e}", path.display()))?;
     // Stereo (or more) is mixed down to mono.
-    let channels = usize::from(spec.channels.max(1));
-    let mono = raw.chunks(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32);
+    let mono = super::master::downmix(&raw, usize::from(spec.channels));
     let per_ms = rate as usize / 1000;
-    let frames = raw.len() / channels;
+    let frames = mono.len();
     let start = (options.trim_start_ms as usize * per_ms).min(frames);
     let end = frames.saturating_sub(options.trim_end_ms as usize * per_ms).max(start);
     let gain = 10f32.powf(options.gain_db / 20.0);
-    let samples: Vec<i16> = mono
-        .skip(start)
-        .take(end - start)
-        .map(|s| (s * gain * 32767.0).clamp(-32768.0, 32767.0) as i16)
-        .collect();
+    let samples: Vec<i16> =
+        mono[start..end].iter().map(|s| (s * gain * 32767.0).clamp(-32768.0, 32767.0) as i16).collect();
     if samples.is_empty() {
         return Err(format!("{}: no audio left after trimming", path.display()));
     }

@@ -118,38 +118,32 @@ pub fn build_pack(
         return Err(BuildError::SameDir(out.to_path_buf()));
     }
     for token in needed {
-        let Some(sources) = by_token.remove(token) else {
-            if token == CHIME {
+        let sources = by_token.remove(token).unwrap_or_default();
+        let built = match sources.as_slice() {
+            [] if token == CHIME => {
                 let chime = two_tone_chime(options.rate);
-                match master(&chime, options.rate, options.rate, options.loudness_lufs) {
-                    Ok(mastered) => report.clips.push(BuiltClip {
-                        token: token.clone(),
-                        source: None,
-                        mastered,
-                        rate: options.rate,
-                    }),
-                    Err(e) => report.failed.push((token.clone(), e.to_string())),
-                }
-            } else {
-                report.missing.push(token.clone());
+                master(&chime, options.rate, options.rate, options.loudness_lufs)
+                    .map(|mastered| (None, mastered))
+                    .map_err(|e| e.to_string())
             }
-            continue;
-        };
-        let [source] = sources.as_slice() else {
-            report.ambiguous.push((token.clone(), sources));
-            continue;
-        };
-        let mastered = read_recording(source).and_then(|recording| {
-            master(&recording.samples, recording.rate, options.rate, options.loudness_lufs)
-                .map_err(|e| format!("{}: {e}", source.display()))
-        });
-        match mastered {
-            Ok(mastered) => report.clips.push(BuiltClip {
-                token: token.clone(),
-                source: Some(source.clone()),
-                mastered,
-                rate: options.rate,
+            [] => {
+                report.missing.push(token.clone());
+                continue;
+            }
+            [source] => read_recording(source).and_then(|recording| {
+                master(&recording.samples, recording.rate, options.rate, options.loudness_lufs)
+                    .map(|mastered| (Some(source.clone()), mastered))
+                    .map_err(|e| format!("{}: {e}", source.display()))
             }),
+            _ => {
+                report.ambiguous.push((token.clone(), sources));
+                continue;
+            }
+        };
+        match built {
+            Ok((source, mastered)) => {
+                report.clips.push(BuiltClip { token: token.clone(), source, mastered, rate: options.rate })
+            }
             Err(reason) => report.failed.push((token.clone(), reason)),
         }
     }
