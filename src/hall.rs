@@ -134,22 +134,141 @@ pub struct VoiceSettings {
     /// Calls older than this many seconds when their turn comes (after an outage, a replay of
     /// missed calls) are not spoken: citizens would go to a counter that has moved on.
     pub stale_after_s: u32,
+    /// The languages every announcement is said in, one after the other (an agency may have its
+    /// own list). The templates above are Indonesian's; another language's are in its own table.
+    #[serde(skip_serializing_if = "Language::is_indonesian_only")]
+    pub languages: Vec<Language>,
+    /// English templates (`[voice.en]`), used where a hall or agency speaks English.
+    #[serde(skip_serializing_if = "LanguageTemplates::is_english_default")]
+    pub en: LanguageTemplates,
+}
+
+/// A language announcements can be said in: one with number words papan knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Bahasa Indonesia: the `[voice]` templates and the default pack (assets/voice/id).
+    Id,
+    /// English: `[voice.en]` templates and its pack beside the Indonesian one (assets/voice/en).
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::Id, Language::En];
+
+    /// The code used in hall files and pack folder names.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Id => "id",
+            Language::En => "en",
+        }
+    }
+
+    fn is_indonesian_only(languages: &Vec<Language>) -> bool {
+        languages.as_slice() == [Language::Id]
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One language's announcement templates, as `[voice]` has Indonesian's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LanguageTemplates {
+    pub call: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_call: Option<Vec<String>>,
+    pub recall: Vec<String>,
+    pub announce: Vec<String>,
+}
+
+/// The clip an English priority call says after its chime.
+pub const PRIORITY_CLIP_EN: &str = "priority_ticket";
+
+impl Default for LanguageTemplates {
+    /// English: "Ticket number A one hundred twenty three, please proceed to counter five". The
+    /// destination, agency names and phrases are the hall's clips, recorded in English in the
+    /// English pack (its `loket` says "counter").
+    fn default() -> Self {
+        let template = |tokens: &[&str]| tokens.iter().map(|t| t.to_string()).collect::<Vec<String>>();
+        let call = template(&[
+            "chime",
+            "ticket_number",
+            "{letter}",
+            "{number}",
+            "please_proceed_to",
+            "{destination}",
+            "{counter}",
+        ]);
+        let mut recall = call.clone();
+        recall.insert(1, "calling_again".into());
+        LanguageTemplates { call, priority_call: None, recall, announce: template(&["chime", "{phrase}"]) }
+    }
+}
+
+impl LanguageTemplates {
+    fn is_english_default(&self) -> bool {
+        *self == LanguageTemplates::default()
+    }
+}
+
+/// The templates of one language, borrowed from the hall's voice settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Templates<'a> {
+    pub call: &'a [String],
+    pub priority_call: Option<&'a [String]>,
+    pub recall: &'a [String],
+    pub announce: &'a [String],
+    /// What a priority call made from `call` says after the chime.
+    pub priority_clip: &'static str,
+}
+
+impl Templates<'_> {
+    /// A priority ticket's call: the hall's own template, or its call with the language's
+    /// priority clip after the chime.
+    pub fn priority_call(&self) -> Vec<String> {
+        if let Some(template) = self.priority_call {
+            return template.to_vec();
+        }
+        let mut template = self.call.to_vec();
+        let at = usize::from(template.first().is_some_and(|t| t == "chime"));
+        template.insert(at, self.priority_clip.to_string());
+        template
+    }
 }
 
 /// The clip a priority call says after its chime (or first).
 pub const PRIORITY_CLIP: &str = "antrean_prioritas";
 
 impl VoiceSettings {
-    /// The template of a priority ticket's call: the hall's own, or its call with
+    /// The template of a priority ticket's Indonesian call: the hall's own, or its call with
     /// [`PRIORITY_CLIP`] after the chime.
     pub fn priority_call(&self) -> Vec<String> {
-        if let Some(template) = &self.priority_call {
-            return template.clone();
+        self.templates(Language::Id).priority_call()
+    }
+
+    /// The templates `language` is said with.
+    pub fn templates(&self, language: Language) -> Templates<'_> {
+        match language {
+            Language::Id => Templates {
+                call: &self.call,
+                priority_call: self.priority_call.as_deref(),
+                recall: &self.recall,
+                announce: &self.announce,
+                priority_clip: PRIORITY_CLIP,
+            },
+            Language::En => Templates {
+                call: &self.en.call,
+                priority_call: self.en.priority_call.as_deref(),
+                recall: &self.en.recall,
+                announce: &self.en.announce,
+                priority_clip: PRIORITY_CLIP_EN,
+            },
         }
-        let mut template = self.call.clone();
-        let at = usize::from(template.first().is_some_and(|t| t == "chime"));
-        template.insert(at, PRIORITY_CLIP.to_string());
-        template
     }
 }
 
@@ -181,6 +300,8 @@ impl Default for VoiceSettings {
             between_ms: 400,
             merge_window_s: 10,
             stale_after_s: 60,
+            languages: vec![Language::Id],
+            en: LanguageTemplates::default(),
         }
     }
 }
@@ -247,6 +368,9 @@ pub struct Agency {
     /// Clip for this agency's destination word, instead of the hall's (e.g. "meja").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
+    /// The languages its calls are said in, instead of the hall's (Imigrasi: `["id", "en"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages: Option<Vec<Language>>,
     /// When its priority tickets are called.
     #[serde(default, skip_serializing_if = "PriorityRule::is_first")]
     pub priority: PriorityRule,
@@ -480,6 +604,9 @@ impl Hall {
                     add(at(field), format!("{field} {token:?} must be a clip name (a-z, 0-9, _)"));
                 }
             }
+            if let Some(problem) = agency.languages.as_deref().and_then(languages_problem) {
+                add(at("languages"), format!("agency {}: languages {problem}", agency.id));
+            }
             for letter in &agency.letters {
                 if Ticket::new(letter, 1).map(|t| t.letters() != letter).unwrap_or(true) {
                     add(at("letters"), format!("ticket letters {letter:?} must be 1 to 3 capital letters"));
@@ -492,26 +619,37 @@ impl Hall {
             }
         }
         let voice = &self.voice;
-        // A priority call made from `call` has its faults reported there, once.
-        let own_priority_call = voice.priority_call.clone().unwrap_or_else(|| voice.call.clone());
-        for (name, template) in [
-            ("call", &voice.call),
-            ("priority_call", &own_priority_call),
-            ("recall", &voice.recall),
-            ("announce", &voice.announce),
-        ]
-        .into_iter()
-        .filter(|(name, _)| *name != "priority_call" || voice.priority_call.is_some())
+        for (language, own) in
+            [(Language::Id, voice.priority_call.as_ref()), (Language::En, voice.en.priority_call.as_ref())]
         {
-            if template.is_empty() {
-                add(FieldPath::item_key("voice", name), format!("voice.{name} template is empty"));
+            let templates = voice.templates(language);
+            let (prefix, key) = match language {
+                Language::Id => ("voice.", None),
+                Language::En => ("voice.en.", Some("en")),
+            };
+            // A priority call made from `call` has its faults reported there, once.
+            for (name, template) in [
+                ("call", Some(templates.call)),
+                ("priority_call", own.map(Vec::as_slice)),
+                ("recall", Some(templates.recall)),
+                ("announce", Some(templates.announce)),
+            ] {
+                let Some(template) = template else { continue };
+                let path = FieldPath::item_key("voice", key.unwrap_or(name));
+                if template.is_empty() {
+                    add(path, format!("{prefix}{name} template is empty"));
+                } else if let Some(bad) = template.iter().find(|t| !is_clip_token(t)) {
+                    add(
+                        path,
+                        format!(
+                            "{prefix}{name}: {bad:?} is neither a clip name (a-z, 0-9, _) nor a placeholder"
+                        ),
+                    );
+                }
             }
-            if let Some(bad) = template.iter().find(|t| !is_clip_token(t)) {
-                add(
-                    FieldPath::item_key("voice", name),
-                    format!("voice.{name}: {bad:?} is neither a clip name (a-z, 0-9, _) nor a placeholder"),
-                );
-            }
+        }
+        if let Some(problem) = languages_problem(&voice.languages) {
+            add(FieldPath::item_key("voice", "languages"), format!("voice.languages {problem}"));
         }
         if !(1..=3).contains(&voice.repeat) {
             add(FieldPath::item_key("voice", "repeat"), "voice.repeat must be 1, 2 or 3".into());
@@ -568,6 +706,19 @@ impl Hall {
 
     pub fn agency(&self, id: &str) -> Option<&Agency> {
         self.agencies.iter().find(|a| a.id == id)
+    }
+
+    /// The languages an agency's calls are said in (the hall's, unless it has its own); `None`
+    /// for announcements that belong to no agency.
+    pub fn languages_of<'a>(&'a self, agency: Option<&'a Agency>) -> &'a [Language] {
+        agency.and_then(|a| a.languages.as_deref()).unwrap_or(&self.voice.languages)
+    }
+
+    /// Every language some announcement of this hall is said in.
+    pub fn languages_spoken(&self) -> BTreeSet<Language> {
+        let mut spoken: BTreeSet<Language> = self.voice.languages.iter().copied().collect();
+        spoken.extend(self.agencies.iter().flat_map(|a| a.languages.iter().flatten().copied()));
+        spoken
     }
 
     pub fn phrase(&self, id: &str) -> Option<&Phrase> {
@@ -632,6 +783,18 @@ pub fn parse_colour(s: &str) -> Option<(u8, u8, u8)> {
     }
     let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
     Some((byte(0)?, byte(2)?, byte(4)?))
+}
+
+/// What is wrong with a list of announcement languages, if anything.
+fn languages_problem(languages: &[Language]) -> Option<String> {
+    let distinct: BTreeSet<&Language> = languages.iter().collect();
+    if languages.is_empty() {
+        Some("is empty: name at least one, e.g. [\"id\"] or [\"id\", \"en\"]".into())
+    } else if distinct.len() < languages.len() {
+        Some("names a language twice: each is said once per announcement".into())
+    } else {
+        None
+    }
 }
 
 /// The placeholders a voice template may use.

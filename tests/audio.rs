@@ -12,16 +12,16 @@ use std::time::{Duration, Instant};
 use common::{find, read_capture, write_asoundrc};
 use papan::hall::Hall;
 use papan::protocol::{Call, Event};
-use papan::voice::pack::Pack;
+use papan::voice::pack::{Pack, Packs};
 use papan::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use papan::voice::render::render;
 use papan::voice::script::script;
 
-fn rendered(hall: &Hall, pack: &Pack, ticket: &str, counter: u16) -> Vec<i16> {
+fn rendered(hall: &Hall, pack: &Packs, ticket: &str, counter: u16) -> Vec<i16> {
     let agency = hall.resolve_counter(counter, None).unwrap().id.clone();
     let call = Call { ticket: ticket.parse().unwrap(), counter, agency, service: None, priority: None };
-    let tokens = script(hall, &Event::Call(call)).unwrap();
-    let out = render(&tokens, pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    let parts = script(hall, &Event::Call(call)).unwrap();
+    let out = render(&parts, pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
     assert!(out.skipped.is_empty());
     out.samples
 }
@@ -49,7 +49,7 @@ fn playback_through_alsa_is_exact_ordered_merged_and_survives_no_device() {
     let home = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let hall = Hall::builtin();
-    let pack = Pack::load(&root.join("assets/voice/id")).unwrap();
+    let pack = Packs::new(Pack::load(&root.join("assets/voice/id")).unwrap(), []);
 
     // 1. `papan voice say --play` hands the device exactly the rendered announcement.
     let capture = home.path().join("say.raw");

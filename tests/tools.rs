@@ -6,10 +6,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use papan::hall::Hall;
+use papan::hall::{Hall, Language};
 use papan::protocol::{Call, Event};
-use papan::voice::pack::{DEFAULT_PACK_DIR, Pack};
-use papan::voice::script::script;
+use papan::voice::pack::{DEFAULT_PACK_DIR, Pack, Packs};
+use papan::voice::script::{Said, script};
 
 fn papan(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_papan"))
@@ -20,7 +20,7 @@ fn papan(args: &[&str]) -> std::process::Output {
 }
 
 /// The clips of "A-123 to counter 4" (Disdukcapil), as `papan voice say A-123 --counter 4` says it.
-fn a123_to_counter_4(hall: &Hall) -> Vec<String> {
+fn a123_to_counter_4(hall: &Hall) -> Vec<Said> {
     let call = Call {
         ticket: "A-123".parse().unwrap(),
         counter: 4,
@@ -57,7 +57,9 @@ fn voice_say_renders_clips_and_exact_gaps() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let hall = Hall::builtin();
-    let tokens = a123_to_counter_4(&hall);
+    let parts = a123_to_counter_4(&hall);
+    assert_eq!(parts.len(), 1, "one language, said once");
+    let tokens = &parts[0].tokens;
     let pack = Pack::load(&pack_dir()).unwrap();
     let clip_samples: usize = tokens.iter().map(|t| pack.clips[t].len()).sum();
     let gap_samples = (tokens.len() - 1) * (hall.voice.gap_ms as usize * 48);
@@ -155,7 +157,7 @@ fn recordings_in_mixed_formats_become_a_loudness_matched_pack() {
 
     let built = Pack::load(Path::new(out_dir)).unwrap();
     assert!(built.broken.is_empty(), "{:?}", built.broken);
-    let levels = built.levels();
+    let levels = built.levels(Language::Id);
     for token in &tokens {
         let lufs = levels.levels[token.as_str()].loudness_lufs.unwrap();
         assert!((lufs - -20.0).abs() <= 0.5, "{token} at {lufs} LUFS");
@@ -179,6 +181,7 @@ fn recordings_in_mixed_formats_become_a_loudness_matched_pack() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let hall = Hall::builtin();
     let spoken = a123_to_counter_4(&hall);
+    let built = Packs::new(built, []);
     let expected = papan::voice::render::render(&spoken, &built, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
     assert!(expected.skipped.is_empty(), "{:?}", expected.skipped);
     let captured = common::read_capture(&capture);
@@ -186,6 +189,69 @@ fn recordings_in_mixed_formats_become_a_loudness_matched_pack() {
         common::find(&captured, &expected.samples, 0).is_some(),
         "the capture holds the announcement whole"
     );
+}
+
+/// A hall whose Imigrasi calls in Indonesian and English: the shipped English pack covers it
+/// (`voice check` checks both packs), and `voice say --play` hands the device both languages in
+/// one announcement, Indonesian first, bit for bit.
+#[test]
+fn a_second_language_is_checked_and_said_after_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let hall_file = dir.path().join("hall.toml");
+    let source = papan::hall::DEFAULT_HALL_TOML
+        .replace("id = \"imigrasi\"", "id = \"imigrasi\"\nlanguages = [\"id\", \"en\"]");
+    std::fs::write(&hall_file, &source).unwrap();
+    let hall_arg = hall_file.to_str().unwrap();
+
+    let check = papan(&["voice", "check", "--hall", hall_arg]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{stdout}{}", String::from_utf8_lossy(&check.stderr));
+    assert!(stdout.contains("language en") && stdout.contains("needs in en"), "{stdout}");
+    assert!(!stdout.contains("warning"), "the English number words are loudness-matched too: {stdout}");
+
+    let listed = papan(&["voice", "script", "--hall", hall_arg, "--language", "en"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("ticket_number") && listed.contains("(\"ess\")"), "{listed}");
+
+    let home = tempfile::tempdir().unwrap();
+    let capture = home.path().join("say.raw");
+    common::write_asoundrc(home.path(), &capture);
+    let out = Command::new(env!("CARGO_BIN_EXE_papan"))
+        .args(["voice", "say", "S-123", "--counter", "29", "--hall", hall_arg, "--play"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("| ticket_number s one hundred twenty three please_proceed_to loket twenty nine"),
+        "{stdout}"
+    );
+
+    let hall = Hall::parse("hall.toml", &source).unwrap();
+    let call = Call {
+        ticket: "S-123".parse().unwrap(),
+        counter: 29,
+        agency: "imigrasi".into(),
+        service: None,
+        priority: None,
+    };
+    let parts = script(&hall, &Event::Call(call)).unwrap();
+    let packs = Packs::new(Pack::load(&pack_dir()).unwrap(), hall.languages_spoken());
+    let whole = papan::voice::render::render(&parts, &packs, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    assert!(whole.skipped.is_empty(), "{:?}", whole.skipped);
+    let english_only =
+        papan::voice::render::render(&parts[1..], &packs, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    let indonesian_only =
+        papan::voice::render::render(&parts[..1], &packs, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    let captured = common::read_capture(&capture);
+    let at = common::find(&captured, &whole.samples, 0).expect("the capture holds both languages whole");
+    // Indonesian first, then the pause between repeats, then English.
+    let pause = hall.voice.repeat_gap_ms as usize * 48;
+    assert_eq!(&captured[at..at + indonesian_only.samples.len()], &indonesian_only.samples[..]);
+    let english_at = at + indonesian_only.samples.len() + pause;
+    assert_eq!(&captured[english_at..english_at + english_only.samples.len()], &english_only.samples[..]);
 }
 
 #[test]

@@ -26,10 +26,10 @@ pub(super) fn run(args: VoiceArgs) -> anyhow::Result<()> {
     use crate::voice::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 
     let hall = Hall::builtin();
-    let pack = Pack::load(&args.pack)?;
+    let packs = crate::voice::pack::Packs::new(Pack::load(&args.pack)?, hall.languages_spoken());
     let (events, rx) = std::sync::mpsc::channel();
     let player = AudioPlayer::spawn(
-        PlayerOptions { rate: pack.rate(), between: Duration::ZERO, ..PlayerOptions::default() },
+        PlayerOptions { rate: packs.rate(), between: Duration::ZERO, ..PlayerOptions::default() },
         events,
     );
     let wait = |want: &dyn Fn(&PlayerEvent) -> bool| -> anyhow::Result<PlayerEvent> {
@@ -55,9 +55,9 @@ pub(super) fn run(args: VoiceArgs) -> anyhow::Result<()> {
             priority: None,
         });
         let received = Instant::now();
-        let tokens = crate::voice::script::script(&hall, &event).context("calls are spoken")?;
+        let parts = crate::voice::script::script(&hall, &event).context("calls are spoken")?;
         let rendered =
-            crate::voice::render::render(&tokens, &pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+            crate::voice::render::render(&parts, &packs, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
         render_ms.push(received.elapsed().as_secs_f64() * 1e3);
         let seq = i as Seq + 1;
         player.enqueue(Queued {

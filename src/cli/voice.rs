@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use crate::hall::Hall;
+use crate::hall::{Hall, Language};
 use crate::protocol::{Call, Event};
 use crate::voice::master::DEFAULT_LOUDNESS_LUFS;
-use crate::voice::pack::{DEFAULT_PACK_DIR, MAX_NUMBER_SPREAD_LU, MAX_WORD_MS, Pack};
+use crate::voice::pack::{DEFAULT_PACK_DIR, MAX_NUMBER_SPREAD_LU, MAX_WORD_MS, Pack, Packs};
 use crate::voice::pack_build::{BuildOptions, build_pack};
-use crate::voice::recording_script::{RECORDING_SETTINGS, recording_script};
+use crate::voice::recording_script::{recording_script, recording_settings};
 use crate::voice::render::{render, write_wav};
-use crate::voice::script::{required_tokens, script};
+use crate::voice::script::{Said, required_tokens, script};
 
 #[derive(Subcommand)]
 pub enum VoiceCmd {
@@ -44,6 +44,16 @@ pub struct ScriptArgs {
     /// One line per clip, `token<TAB>words`, for scripts (scripts/make-voice-pack reads it).
     #[arg(long)]
     tsv: bool,
+    /// The language of the pack to record: id or en.
+    #[arg(long, default_value = "id", value_parser = parse_language)]
+    language: Language,
+}
+
+fn parse_language(code: &str) -> Result<Language, String> {
+    Language::ALL
+        .into_iter()
+        .find(|l| l.code() == code)
+        .ok_or_else(|| format!("{code:?} is no language papan speaks: id (Indonesian) or en (English)"))
 }
 
 #[derive(Args)]
@@ -64,6 +74,9 @@ pub struct BuildArgs {
     /// Hall file whose announcements the pack must cover.
     #[arg(long)]
     hall: Option<PathBuf>,
+    /// The language of the recordings: id or en.
+    #[arg(long, default_value = "id", value_parser = parse_language)]
+    language: Language,
 }
 
 #[derive(Args)]
@@ -85,9 +98,9 @@ pub struct SayArgs {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// Pack folder (with pack.toml).
-    #[arg(default_value = DEFAULT_PACK_DIR)]
-    pack: PathBuf,
+    /// Pack folder (with pack.toml), checked in its own language. Without it: the Indonesian
+    /// pack (assets/voice/id) and every language's pack beside it.
+    pack: Option<PathBuf>,
     /// Hall file whose templates, letters, agencies and phrases must be covered.
     #[arg(long)]
     hall: Option<PathBuf>,
@@ -108,6 +121,25 @@ fn load_hall(path: &Option<PathBuf>) -> anyhow::Result<Hall> {
     })
 }
 
+/// The hall whose announcements a pack in `language` must cover: the hall itself if it speaks
+/// the language anywhere, else the hall as if it announced everything in it too (a pack made
+/// ahead, like the shipped English one, serves whichever agency turns it on).
+fn hall_speaking(hall: &Hall, language: Language) -> Hall {
+    let mut hall = hall.clone();
+    if !hall.languages_spoken().contains(&language) {
+        hall.voice.languages.push(language);
+        for agency in &mut hall.agencies {
+            agency.languages = None;
+        }
+    }
+    hall
+}
+
+/// An announcement's clips as text, its parts (repeats, languages) apart.
+fn spoken(parts: &[Said]) -> String {
+    parts.iter().map(|part| part.tokens.join(" ")).collect::<Vec<_>>().join(" | ")
+}
+
 pub(super) fn run(cmd: VoiceCmd) -> anyhow::Result<()> {
     match cmd {
         VoiceCmd::Say(args) => say(args),
@@ -118,16 +150,21 @@ pub(super) fn run(cmd: VoiceCmd) -> anyhow::Result<()> {
 }
 
 fn print_script(args: ScriptArgs) -> anyhow::Result<()> {
-    let hall = load_hall(&args.hall)?;
-    let script = recording_script(&hall);
+    let hall = hall_speaking(&load_hall(&args.hall)?, args.language);
+    let script = recording_script(&hall, args.language);
     if args.tsv {
         for line in &script {
             println!("{}\t{}", line.token, line.words);
         }
         return Ok(());
     }
-    println!("Naskah rekaman suara — {} ({} klip)\n", hall.name, script.len());
-    println!("{RECORDING_SETTINGS}\n");
+    match args.language {
+        Language::Id => println!("Naskah rekaman suara — {} ({} klip)\n", hall.name, script.len()),
+        Language::En => {
+            println!("Recording script, English voice — {} ({} clips)\n", hall.name, script.len())
+        }
+    }
+    println!("{}\n", recording_settings(args.language));
     let width = script.iter().map(|l| l.token.len()).max().unwrap_or(0);
     for (i, line) in script.iter().enumerate() {
         println!("{:>3}. {:<width$}  \"{}\"  — {}", i + 1, line.token, line.words, line.hint);
@@ -136,10 +173,11 @@ fn print_script(args: ScriptArgs) -> anyhow::Result<()> {
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {
-    let hall = load_hall(&args.hall)?;
-    let needed = required_tokens(&hall);
+    let hall = hall_speaking(&load_hall(&args.hall)?, args.language);
+    let needed = required_tokens(&hall, args.language);
     let name = args.name.unwrap_or_else(|| format!("Rekaman {}", args.raw_dir.display()));
-    let options = BuildOptions { rate: args.rate, loudness_lufs: args.loudness, name };
+    let options =
+        BuildOptions { rate: args.rate, loudness_lufs: args.loudness, name, language: args.language };
     let report = build_pack(&args.raw_dir, &args.out_dir, &needed, &options)?;
     println!(
         "{:<20} {:>8} {:>10} {:>10} {:>9} {:>12}",
@@ -205,23 +243,29 @@ fn say(args: SayArgs) -> anyhow::Result<()> {
     hall.check_ticket(agency, &ticket)?;
     let call = Call { ticket, counter, agency: agency.id.clone(), service: None, priority: None };
     let event = if args.recall { Event::Recall(call) } else { Event::Call(call) };
-    let tokens = script(&hall, &event).context("calls are always spoken")?;
-    let pack = Pack::load(&args.files.pack)?;
-    let rendered = render(&tokens, &pack, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
+    let parts = script(&hall, &event).context("calls are always spoken")?;
+    let packs = Packs::new(Pack::load(&args.files.pack)?, hall.languages_spoken());
+    for language in hall.languages_of(Some(agency)) {
+        if let Some(reason) = packs.unusable(*language) {
+            eprintln!("warning: {reason}; the {language} words are left out");
+        }
+    }
+    let rendered = render(&parts, &packs, hall.voice.gap_ms, hall.voice.repeat_gap_ms);
     for token in &rendered.skipped {
         eprintln!("warning: the pack has no usable clip {token:?}; skipped");
     }
+    let tokens = spoken(&parts);
     if rendered.samples.is_empty() {
-        bail!("nothing to say: the pack {} has none of the clips {tokens:?}", args.files.pack.display());
+        bail!("nothing to say: the pack {} has none of the clips {tokens}", args.files.pack.display());
     }
     let seconds = rendered.duration_ms() / 1000.0;
     if let Some(out) = &args.out {
         write_wav(out, &rendered).with_context(|| format!("writing {}", out.display()))?;
-        println!("{} ({seconds:.2} s): {}", out.display(), tokens.join(" "));
+        println!("{} ({seconds:.2} s): {tokens}", out.display());
     }
     if args.play {
-        play(rendered.samples, pack.rate(), seconds)?;
-        println!("played ({seconds:.2} s): {}", tokens.join(" "));
+        play(rendered.samples, packs.rate(), seconds)?;
+        println!("played ({seconds:.2} s): {tokens}");
     }
     Ok(())
 }
@@ -260,8 +304,50 @@ fn play(_samples: Vec<i16>, _rate: u32, _seconds: f64) -> anyhow::Result<()> {
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     let hall = load_hall(&args.hall)?;
-    let pack = Pack::load(&args.pack)?;
-    let needed = required_tokens(&hall);
+    let packs: Vec<PathBuf> = match &args.pack {
+        Some(dir) => vec![dir.clone()],
+        None => {
+            // The Indonesian pack, and each other language's pack the hall speaks or that is there.
+            let main = PathBuf::from(DEFAULT_PACK_DIR);
+            let beside = |language: Language| main.parent().unwrap_or(&main).join(language.code());
+            let spoken = hall.languages_spoken();
+            let mut dirs = vec![main.clone()];
+            dirs.extend(
+                Language::ALL
+                    .into_iter()
+                    .filter(|l| *l != Language::Id && (spoken.contains(l) || beside(*l).is_dir()))
+                    .map(beside),
+            );
+            dirs
+        }
+    };
+    let mut failed = Vec::new();
+    for dir in &packs {
+        if let Err(e) = check_pack(&hall, dir) {
+            failed.push(e.to_string());
+        }
+        println!();
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("\n"));
+    }
+    Ok(())
+}
+
+/// Checks one pack, in the language its pack.toml names, against what the hall needs said in it.
+fn check_pack(hall: &Hall, dir: &std::path::Path) -> anyhow::Result<()> {
+    let pack = Pack::load(dir)?;
+    let language = pack.manifest.language;
+    let spoken_here = hall.languages_spoken().contains(&language);
+    let hall = hall_speaking(hall, language);
+    let needed = required_tokens(&hall, language);
+    println!("pack {} ({}, language {language}):", dir.display(), pack.manifest.name);
+    if !spoken_here {
+        println!(
+            "  {} says nothing in {language} yet; checked for every agency, should one turn it on",
+            hall.short_name
+        );
+    }
     let report = pack.check(&needed);
     for token in &report.missing {
         println!("missing: {token}");
@@ -269,7 +355,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     for (token, reason) in &report.broken {
         println!("broken:  {token}: {reason}");
     }
-    let levels = pack.levels();
+    let levels = pack.levels(language);
     if let Some(spread) = &levels.number_spread {
         let (quiet, quiet_lufs) = &spread.quietest;
         let (loud, loud_lufs) = &spread.loudest;
@@ -297,8 +383,8 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     }
     if !report.is_ok() {
         bail!(
-            "pack {} lacks {} and cannot decode {} of the {} clips {} needs",
-            args.pack.display(),
+            "pack {} lacks {} and cannot decode {} of the {} clips {} needs in {language}",
+            dir.display(),
             report.missing.len(),
             report.broken.len(),
             needed.len(),
@@ -306,8 +392,8 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "pack {} ({}) has all {} clips {} needs",
-        args.pack.display(),
+        "pack {} ({}) has all {} clips {} needs in {language}",
+        dir.display(),
         pack.manifest.name,
         needed.len(),
         hall.short_name

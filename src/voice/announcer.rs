@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::pack::Pack;
+use super::pack::{Pack, Packs};
 use super::player::{AudioPlayer, PlayerEvent, PlayerOptions, Queued};
 use super::render::{render, write_wav};
 use super::script::{merge_key, required_tokens, script};
@@ -25,7 +25,7 @@ pub enum Announced {
 
 pub struct Announcer {
     hall: Hall,
-    pack: Pack,
+    packs: Packs,
     player: AudioPlayer,
     /// Every announcement is also written here as a WAV (the demo keeps them to listen to).
     wav_dir: Option<PathBuf>,
@@ -46,10 +46,12 @@ impl PlayerOptions {
 }
 
 impl Announcer {
-    /// Starts the player thread; it reports on `events`.
+    /// Starts the player thread; it reports on `events`. `pack` is the Indonesian pack; the
+    /// packs of the hall's other languages are read from beside it.
     pub fn start(hall: Hall, pack: Pack, events: mpsc::Sender<PlayerEvent>) -> Announcer {
-        let player = AudioPlayer::spawn(PlayerOptions::for_hall(&hall, pack.rate()), events);
-        Announcer { hall, pack, player, wav_dir: None }
+        let packs = Packs::new(pack, hall.languages_spoken());
+        let player = AudioPlayer::spawn(PlayerOptions::for_hall(&hall, packs.rate()), events);
+        Announcer { hall, packs, player, wav_dir: None }
     }
 
     pub fn keep_wavs_in(mut self, dir: PathBuf) -> std::io::Result<Announcer> {
@@ -58,51 +60,60 @@ impl Announcer {
         Ok(self)
     }
 
-    pub fn pack(&self) -> &Pack {
-        &self.pack
-    }
-
-    /// What the voice pack lacks for this hall's announcements, in one line for the fleet page
-    /// (None: every clip is there and decodes).
+    /// What the voice packs lack for this hall's announcements, in one line for the fleet page
+    /// (None: every clip of every language the hall speaks is there and decodes).
     pub fn pack_problem(&self) -> Option<String> {
-        let report = self.pack.check(&required_tokens(&self.hall));
-        if report.is_ok() {
+        let mut unusable = Vec::new();
+        let mut count = 0;
+        let mut dirs = Vec::new();
+        for language in self.hall.languages_spoken() {
+            let needed = required_tokens(&self.hall, language);
+            let Some(pack) = self.packs.get(language) else {
+                let reason = self.packs.unusable(language).unwrap_or("not loaded");
+                unusable.push(format!("all {} {language} clips ({reason})", needed.len()));
+                count += needed.len();
+                dirs.push(self.packs.dir(language).display().to_string());
+                continue;
+            };
+            let report = pack.check(&needed);
+            if report.is_ok() {
+                continue;
+            }
+            dirs.push(pack.dir.display().to_string());
+            count += report.missing.len() + report.broken.len();
+            unusable.extend(report.missing.iter().map(|t| format!("{t} (not in pack.toml)")));
+            unusable.extend(report.broken.iter().map(|(t, reason)| format!("{t} ({reason})")));
+        }
+        if unusable.is_empty() {
             return None;
         }
-        let unusable: Vec<String> = (report.missing.iter().map(|t| format!("{t} (not in pack.toml)")))
-            .chain(report.broken.iter().map(|(t, reason)| format!("{t} ({reason})")))
-            .collect();
         let shown = unusable.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
         let more =
             if unusable.len() > 3 { format!("; and {} more", unusable.len() - 3) } else { String::new() };
         Some(format!(
-            "voice pack {}: {} clip(s) the hall needs cannot be used, those words are left out: {shown}{more}",
-            self.pack.dir.display(),
-            unusable.len()
+            "voice pack {}: {count} clip(s) the hall needs cannot be used, those words are left out: {shown}{more}",
+            dirs.join(", ")
         ))
     }
 
-    /// Loads the pack from its folder again (after a clip was put back); keeps the old one if the
-    /// folder cannot be read or its sample rate changed.
+    /// Loads the packs from their folders again (after a clip was put back); keeps the old one if
+    /// a folder cannot be read or its sample rate changed.
     pub fn reload_pack(&mut self) {
-        match Pack::load(&self.pack.dir) {
-            Ok(pack) if pack.rate() == self.pack.rate() => self.pack = pack,
-            Ok(_) => tracing::warn!("the voice pack's sample rate changed; restart the screen to use it"),
-            Err(e) => tracing::warn!("cannot reload the voice pack: {e}"),
-        }
+        self.packs.reload();
     }
 
     /// Templates and player limits follow the hall file when it changes.
     pub fn set_hall(&mut self, hall: Hall) {
         if hall.voice != self.hall.voice {
-            self.player.set_options(PlayerOptions::for_hall(&hall, self.pack.rate()));
+            self.player.set_options(PlayerOptions::for_hall(&hall, self.packs.rate()));
         }
+        self.packs.load_missing(hall.languages_spoken());
         self.hall = hall;
     }
 
     /// Speaks `frame` unless it is silent or, when `replayed`, older than the hall's limit.
     pub fn announce(&self, frame: &EventFrame, replayed: bool) -> Announced {
-        let (Some(tokens), Some(key)) = (script(&self.hall, &frame.event), merge_key(&frame.event)) else {
+        let (Some(parts), Some(key)) = (script(&self.hall, &frame.event), merge_key(&frame.event)) else {
             return Announced::Silent;
         };
         // Live events count from now, whatever the two clocks say; caught-up ones by the hub's
@@ -117,7 +128,7 @@ impl Announcer {
             tracing::info!(seq = frame.seq, ?age, "caught-up call too old to announce");
             return Announced::Stale { age };
         }
-        let rendered = render(&tokens, &self.pack, self.hall.voice.gap_ms, self.hall.voice.repeat_gap_ms);
+        let rendered = render(&parts, &self.packs, self.hall.voice.gap_ms, self.hall.voice.repeat_gap_ms);
         if !rendered.skipped.is_empty() {
             tracing::warn!(seq = frame.seq, skipped = ?rendered.skipped, "clips missing from the voice pack");
         }

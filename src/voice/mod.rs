@@ -4,6 +4,7 @@
 #[cfg(feature = "display")]
 pub mod announcer;
 pub mod decode;
+pub mod english;
 pub mod master;
 pub mod pack;
 pub mod pack_build;

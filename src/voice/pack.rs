@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hall::Language;
 use crate::source_error::{SourceError, parse_toml};
 
 /// The default pack, relative to the working folder.
@@ -18,10 +19,21 @@ pub struct Manifest {
     pub name: String,
     /// Sample rate every clip must have (one rate keeps playback gapless and unresampled).
     pub rate: u32,
+    /// The language its words are in (Indonesian unless it says).
+    #[serde(default = "indonesian", skip_serializing_if = "is_indonesian")]
+    pub language: Language,
     /// The loudness its clips were matched to (LUFS), where `papan voice pack build` made it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness_lufs: Option<f64>,
     pub clips: BTreeMap<String, ClipSpec>,
+}
+
+fn indonesian() -> Language {
+    Language::Id
+}
+
+fn is_indonesian(language: &Language) -> bool {
+    *language == Language::Id
 }
 
 /// A clip entry: just a file name, or a file with adjustments.
@@ -121,6 +133,115 @@ impl Pack {
     }
 }
 
+/// The packs of the languages a hall speaks: Indonesian's from the folder given (`--pack`), every
+/// other language's from the folder beside it named by its code (`assets/voice/en`). All play at
+/// the Indonesian pack's rate, so one announcement in two languages is one gapless stream.
+pub struct Packs {
+    main: Pack,
+    others: BTreeMap<Language, Pack>,
+    /// Languages whose pack could not be used, and why.
+    unusable: BTreeMap<Language, String>,
+}
+
+impl Packs {
+    /// The Indonesian pack, with the packs of `languages` beside it.
+    pub fn new(main: Pack, languages: impl IntoIterator<Item = Language>) -> Packs {
+        if main.manifest.language != Language::Id {
+            tracing::warn!(
+                "voice pack {} is in {}, but --pack names the Indonesian pack: its words stand in for Indonesian",
+                main.dir.display(),
+                main.manifest.language
+            );
+        }
+        let mut packs = Packs { main, others: BTreeMap::new(), unusable: BTreeMap::new() };
+        packs.load_missing(languages);
+        packs
+    }
+
+    /// Where `language`'s pack is read from.
+    pub fn dir(&self, language: Language) -> PathBuf {
+        match language {
+            Language::Id => self.main.dir.clone(),
+            other => self.main.dir.parent().unwrap_or(Path::new(".")).join(other.code()),
+        }
+    }
+
+    pub fn rate(&self) -> u32 {
+        self.main.rate()
+    }
+
+    pub fn get(&self, language: Language) -> Option<&Pack> {
+        match language {
+            Language::Id => Some(&self.main),
+            other => self.others.get(&other),
+        }
+    }
+
+    /// Why `language`'s pack cannot be used, if it was tried and cannot.
+    pub fn unusable(&self, language: Language) -> Option<&str> {
+        self.unusable.get(&language).map(String::as_str)
+    }
+
+    /// Loads the packs of `languages` that are not loaded yet (a hall file that now asks for
+    /// English); one that cannot be read is kept in [`Packs::unusable`] and tried again on reload.
+    pub fn load_missing(&mut self, languages: impl IntoIterator<Item = Language>) {
+        for language in languages {
+            if language != Language::Id && !self.others.contains_key(&language) {
+                self.load(language);
+            }
+        }
+    }
+
+    /// Reads every pack again (a clip was put back); keeps a loaded one whose folder now fails.
+    pub fn reload(&mut self) {
+        match Pack::load(&self.main.dir) {
+            Ok(pack) if pack.rate() == self.rate() => self.main = pack,
+            Ok(_) => tracing::warn!("the voice pack's sample rate changed; restart the screen to use it"),
+            Err(e) => tracing::warn!("cannot reload the voice pack: {e}"),
+        }
+        let tried: Vec<Language> = self.others.keys().chain(self.unusable.keys()).copied().collect();
+        for language in tried {
+            self.load(language);
+        }
+    }
+
+    fn load(&mut self, language: Language) {
+        let dir = self.dir(language);
+        let loaded = Pack::load(&dir).map_err(|e| e.to_string()).and_then(|pack| {
+            if pack.manifest.language != language {
+                Err(format!(
+                    "voice pack {}: its pack.toml says language = \"{}\", but it stands where the {language} \
+                     pack is read from",
+                    dir.display(),
+                    pack.manifest.language
+                ))
+            } else if pack.rate() == self.rate() {
+                Ok(pack)
+            } else {
+                Err(format!(
+                    "voice pack {} is {} Hz but the Indonesian pack is {} Hz: build it again with \
+                     papan voice pack build --rate {}",
+                    dir.display(),
+                    pack.rate(),
+                    self.rate(),
+                    self.rate()
+                ))
+            }
+        });
+        match loaded {
+            Ok(pack) => {
+                self.unusable.remove(&language);
+                self.others.insert(language, pack);
+            }
+            // A pack that was loaded keeps serving while its folder is being fixed.
+            Err(_) if self.others.contains_key(&language) => {}
+            Err(reason) => {
+                self.unusable.insert(language, reason);
+            }
+        }
+    }
+}
+
 /// Above this spread between the number words, a number sounds uneven ("dua" louder than
 /// "sepuluh" inside "dua puluh sepuluh").
 pub const MAX_NUMBER_SPREAD_LU: f64 = 2.0;
@@ -160,7 +281,7 @@ pub struct LevelReport {
 
 impl Pack {
     /// Measures every decoded clip (BS.1770 loudness of the word, peak, length).
-    pub fn levels(&self) -> LevelReport {
+    pub fn levels(&self, language: Language) -> LevelReport {
         use super::master::{loudness_lufs, peak_dbfs, speech_span};
         let rate = self.rate();
         let levels: BTreeMap<String, ClipLevel> = self
@@ -178,7 +299,8 @@ impl Pack {
                 (token.clone(), level)
             })
             .collect();
-        let numbers: Vec<(String, f64)> = super::terbilang::NUMBER_CLIPS
+        let number_clips = super::script::number_clips(language);
+        let numbers: Vec<(String, f64)> = number_clips
             .iter()
             .filter_map(|token| Some((token.to_string(), levels.get(*token)?.loudness_lufs?)))
             .collect();
@@ -190,8 +312,7 @@ impl Pack {
             loudest: loudest.clone(),
         });
         let is_word = |token: &str| {
-            super::terbilang::NUMBER_CLIPS.contains(&token)
-                || super::recording_script::letter_name(token).is_some()
+            number_clips.contains(&token) || super::recording_script::letter_name(token).is_some()
         };
         LevelReport {
             clipping: levels

@@ -10,6 +10,7 @@ use super::decode::{RECORDING_EXTENSIONS, read_recording};
 use super::master::{Mastered, master};
 use super::pack::{ClipSpec, Manifest};
 use super::recording_script::CHIME;
+use crate::hall::Language;
 
 /// How to build.
 #[derive(Debug, Clone)]
@@ -17,6 +18,8 @@ pub struct BuildOptions {
     pub rate: u32,
     pub loudness_lufs: f64,
     pub name: String,
+    /// The language its recordings are in, written to pack.toml.
+    pub language: Language,
 }
 
 /// One clip written, for the table.
@@ -153,6 +156,7 @@ pub fn build_pack(
     let manifest = Manifest {
         name: options.name.clone(),
         rate: options.rate,
+        language: options.language,
         loudness_lufs: Some(options.loudness_lufs),
         clips: report
             .clips
@@ -260,7 +264,8 @@ mod tests {
         write_tone(&raw.path().join("sepulu.wav"), 48_000, 1, 0.3, 0.6);
         std::fs::write(raw.path().join("catatan.txt"), "ambil ulang: tiga").unwrap();
         std::fs::write(raw.path().join("empat.mp3"), "not an mp3 at all").unwrap();
-        let options = BuildOptions { rate: 48_000, loudness_lufs: -20.0, name: "uji".into() };
+        let options =
+            BuildOptions { rate: 48_000, loudness_lufs: -20.0, name: "uji".into(), language: Language::Id };
         let needed = needed(&["satu", "dua", "tiga", "empat", "lima", "chime"]);
         let report = build_pack(raw.path(), out.path(), &needed, &options).unwrap();
 
@@ -285,7 +290,7 @@ mod tests {
         let pack = Pack::load(out.path()).unwrap();
         assert!(pack.broken.is_empty(), "{:?}", pack.broken);
         assert_eq!((pack.rate(), pack.manifest.loudness_lufs, pack.clips.len()), (48_000, Some(-20.0), 3));
-        for (token, level) in pack.levels().levels {
+        for (token, level) in pack.levels(Language::Id).levels {
             let lufs = level.loudness_lufs.unwrap();
             assert!((lufs - -20.0).abs() <= 0.5, "{token} at {lufs} LUFS");
         }
@@ -300,7 +305,8 @@ mod tests {
     fn the_pack_folder_may_not_be_the_recordings_folder() {
         let raw = tempfile::tempdir().unwrap();
         write_tone(&raw.path().join("satu.wav"), 48_000, 1, 0.3, 0.6);
-        let options = BuildOptions { rate: 48_000, loudness_lufs: -20.0, name: "uji".into() };
+        let options =
+            BuildOptions { rate: 48_000, loudness_lufs: -20.0, name: "uji".into(), language: Language::Id };
         let error = build_pack(raw.path(), raw.path(), &needed(&["satu"]), &options).unwrap_err();
         assert!(matches!(error, BuildError::SameDir(_)), "{error}");
         let quiet = BuildOptions { loudness_lufs: -60.0, ..options.clone() };
