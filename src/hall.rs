@@ -708,8 +708,8 @@ impl Hall {
         self.agencies.iter().find(|a| a.id == id)
     }
 
-    /// The languages an agency's calls are said in (the hall's, unless it has its own); `None`
-    /// for announcements that belong to no agency.
+    /// The languages an agency's calls are said in: its own, else the hall's (which is also what
+    /// announcements of no agency, `agency: None`, are said in).
     pub fn languages_of<'a>(&'a self, agency: Option<&'a Agency>) -> &'a [Language] {
         agency.and_then(|a| a.languages.as_deref()).unwrap_or(&self.voice.languages)
     }
