@@ -189,12 +189,16 @@ pub struct LanguageTemplates {
 /// The clip an English priority call says after its chime.
 pub const PRIORITY_CLIP_EN: &str = "priority_ticket";
 
+/// A default template, written as its tokens.
+fn template(tokens: &[&str]) -> Vec<String> {
+    tokens.iter().map(|t| t.to_string()).collect()
+}
+
 impl Default for LanguageTemplates {
     /// English: "Ticket number A one hundred twenty three, please proceed to counter five". The
     /// destination, agency names and phrases are the hall's clips, recorded in English in the
     /// English pack (its `loket` says "counter").
     fn default() -> Self {
-        let template = |tokens: &[&str]| tokens.iter().map(|t| t.to_string()).collect::<Vec<String>>();
         let call = template(&[
             "chime",
             "ticket_number",
@@ -274,7 +278,6 @@ impl VoiceSettings {
 
 impl Default for VoiceSettings {
     fn default() -> Self {
-        let template = |tokens: &[&str]| tokens.iter().map(|t| t.to_string()).collect::<Vec<String>>();
         let call = template(&[
             "chime",
             "nomor_antrean",

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use crate::hall::{Hall, Language};
 use crate::protocol::{Call, Event};
 use crate::voice::master::DEFAULT_LOUDNESS_LUFS;
-use crate::voice::pack::{DEFAULT_PACK_DIR, MAX_NUMBER_SPREAD_LU, MAX_WORD_MS, Pack, Packs};
+use crate::voice::pack::{DEFAULT_PACK_DIR, MAX_NUMBER_SPREAD_LU, MAX_WORD_MS, Pack, Packs, pack_dir_beside};
 use crate::voice::pack_build::{BuildOptions, build_pack};
 use crate::voice::recording_script::{recording_script, recording_settings};
 use crate::voice::render::{render, write_wav};
@@ -244,7 +244,7 @@ fn say(args: SayArgs) -> anyhow::Result<()> {
     let call = Call { ticket, counter, agency: agency.id.clone(), service: None, priority: None };
     let event = if args.recall { Event::Recall(call) } else { Event::Call(call) };
     let parts = script(&hall, &event).context("calls are always spoken")?;
-    let packs = Packs::new(Pack::load(&args.files.pack)?, hall.languages_spoken());
+    let packs = Packs::new(Pack::load(&args.files.pack)?, hall.languages_of(Some(agency)).iter().copied());
     for language in hall.languages_of(Some(agency)) {
         if let Some(reason) = packs.unusable(*language) {
             eprintln!("warning: {reason}; the {language} words are left out");
@@ -309,7 +309,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         None => {
             // The Indonesian pack, and each other language's pack the hall speaks or that is there.
             let main = PathBuf::from(DEFAULT_PACK_DIR);
-            let beside = |language: Language| main.parent().unwrap_or(&main).join(language.code());
+            let beside = |language: Language| pack_dir_beside(&main, language);
             let spoken = hall.languages_spoken();
             let mut dirs = vec![main.clone()];
             dirs.extend(

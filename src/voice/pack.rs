@@ -133,6 +133,15 @@ impl Pack {
     }
 }
 
+/// Where `language`'s pack lies, given the Indonesian pack's folder: that folder itself for
+/// Indonesian, the folder beside it named by the language's code for the others.
+pub fn pack_dir_beside(main: &Path, language: Language) -> PathBuf {
+    match language {
+        Language::Id => main.to_path_buf(),
+        other => main.parent().unwrap_or(Path::new(".")).join(other.code()),
+    }
+}
+
 /// The packs of the languages a hall speaks: Indonesian's from the folder given (`--pack`), every
 /// other language's from the folder beside it named by its code (`assets/voice/en`). All play at
 /// the Indonesian pack's rate, so one announcement in two languages is one gapless stream.
@@ -160,10 +169,7 @@ impl Packs {
 
     /// Where `language`'s pack is read from.
     pub fn dir(&self, language: Language) -> PathBuf {
-        match language {
-            Language::Id => self.main.dir.clone(),
-            other => self.main.dir.parent().unwrap_or(Path::new(".")).join(other.code()),
-        }
+        pack_dir_beside(&self.main.dir, language)
     }
 
     pub fn rate(&self) -> u32 {
@@ -312,7 +318,7 @@ impl Pack {
             loudest: loudest.clone(),
         });
         let is_word = |token: &str| {
-            number_clips.contains(&token) || super::recording_script::letter_name(token).is_some()
+            number_clips.contains(&token) || super::recording_script::letter_index(token).is_some()
         };
         LevelReport {
             clipping: levels

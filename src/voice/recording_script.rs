@@ -219,11 +219,7 @@ pub fn english_letter_name(token: &str) -> Option<&'static str> {
         "why",
         "zed",
     ];
-    let mut chars = token.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c @ 'a'..='z'), None) => Some(NAMES[usize::from(c as u8 - b'a')]),
-        _ => None,
-    }
+    letter_index(token).map(|i| NAMES[i])
 }
 
 /// Number words, each said as it sounds inside a longer number.
@@ -245,17 +241,22 @@ fn number_hint(token: &str) -> Option<&'static str> {
     })
 }
 
+/// Where a letter token (`a` to `z`, one character) stands in the alphabet.
+pub fn letter_index(token: &str) -> Option<usize> {
+    let mut chars = token.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c @ 'a'..='z'), None) => Some(usize::from(c as u8 - b'a')),
+        _ => None,
+    }
+}
+
 /// Letters by their Indonesian names, as tickets are spelled.
 pub fn letter_name(token: &str) -> Option<&'static str> {
     const NAMES: [&str; 26] = [
         "a", "be", "ce", "de", "e", "ef", "ge", "ha", "i", "je", "ka", "el", "em", "en", "o", "pe", "ki",
         "er", "es", "te", "u", "fe", "we", "eks", "ye", "zet",
     ];
-    let mut chars = token.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c @ 'a'..='z'), None) => Some(NAMES[usize::from(c as u8 - b'a')]),
-        _ => None,
-    }
+    letter_index(token).map(|i| NAMES[i])
 }
 
 #[cfg(test)]
