@@ -694,6 +694,7 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let woken = settled_frames(&frames).await.split_off(before);
     println!("a ticker on an idle board drew {} frames: {woken:?}", woken.len());
     assert_eq!(woken.len(), 1, "one change, one frame: {woken:#?}");
+    flash_turns_redraw_only_the_hero(&mut session, &frames, &x_display, &dir.path().join("flash")).await;
     session.close().await;
     let identify = http.post(api("/lobby-2/identify")).bearer_auth(&staff).send().await.unwrap();
     assert_eq!(identify.status(), 200);
@@ -726,6 +727,112 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let middle = papan::layout::Rect { x: 240.0, y: 230.0, w: 480.0, h: 110.0 };
     assert!(share_near(&image, middle, amber) > 0.05, "the id in amber in the middle");
     running.stop().await.unwrap();
+}
+
+/// What X shows at the top left (`size`), as the test's own X client reads it: the window of a
+/// screen started on an empty X server lies there.
+fn grab_x(x_display: &str, size: (u32, u32)) -> image::RgbImage {
+    let xlib = x11_dl::xlib::Xlib::open().expect("libX11");
+    let name = std::ffi::CString::new(x_display).unwrap();
+    // SAFETY: plain Xlib calls on a display opened here and closed before returning; the image
+    // is ZPixmap at 32 bits a pixel (Xvfb at depth 24), read within its bytes_per_line rows.
+    unsafe {
+        let display = (xlib.XOpenDisplay)(name.as_ptr());
+        assert!(!display.is_null(), "cannot open {x_display}");
+        let root = (xlib.XDefaultRootWindow)(display);
+        let ximage = (xlib.XGetImage)(display, root, 0, 0, size.0, size.1, !0, x11_dl::xlib::ZPixmap);
+        assert!(!ximage.is_null());
+        let (data, stride) = ((*ximage).data as *const u8, (*ximage).bytes_per_line as usize);
+        assert_eq!((*ximage).bits_per_pixel, 32);
+        let image = image::RgbImage::from_fn(size.0, size.1, |x, y| {
+            let pixel = data.add(y as usize * stride + x as usize * 4);
+            image::Rgb([*pixel.add(2), *pixel.add(1), *pixel])
+        });
+        (xlib.XDestroyImage)(ximage);
+        (xlib.XCloseDisplay)(display);
+        image
+    }
+}
+
+/// On a CPU adapter (lavapipe here) a flash turn draws only the hero over the kept picture. What
+/// X shows during the flash must be, outside the hero, exactly the board drawn whole after it;
+/// inside, either that (off) or the lit hero in its amber frame (on). Screen: 960x540, landscape.
+async fn flash_turns_redraw_only_the_hero(session: &mut Session, frames: &Path, x_display: &str, out: &Path) {
+    let size = (960, 540);
+    let call = CallCommand { ticket: "A-321".parse().unwrap(), counter: 2, agency: None, service: None };
+    let seq = session.command("flash", HubCommand::Call(call)).await.unwrap().seq;
+    let called_at = drawn(frames, seq).await;
+    // The log has the frame once its systems ran; it is on X a little later (rendering is
+    // pipelined, lavapipe then copies it to X).
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let during: Vec<image::RgbImage> = {
+        let mut grabs = Vec::new();
+        let flash_over = std::time::Instant::now() + std::time::Duration::from_millis(1700);
+        while std::time::Instant::now() < flash_over {
+            let x_display = x_display.to_string();
+            grabs.push(tokio::task::spawn_blocking(move || grab_x(&x_display, size)).await.unwrap());
+            tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        }
+        grabs
+    };
+    let after = settled_frames(frames).await;
+    let since_call: Vec<&String> = after.iter().skip_while(|l| **l != called_at).collect();
+    let partial = since_call.iter().filter(|l| frame_field(l, "partial") == 1).count();
+    println!("the flash drew {} frames after the call's, {partial} partial", since_call.len() - 1);
+    assert!(partial >= 3, "flash turns on lavapipe are partial frames: {since_call:#?}");
+    assert_eq!(frame_field(after.last().unwrap(), "partial"), 0, "the frame after the flash is whole");
+    let whole = tokio::task::spawn_blocking({
+        let x_display = x_display.to_string();
+        move || grab_x(&x_display, size)
+    })
+    .await
+    .unwrap();
+    std::fs::create_dir_all(out).unwrap();
+    whole.save(out.join("whole.png")).unwrap();
+    let layout = Layout::builtin("hall-landscape").unwrap();
+    let now_calling =
+        layout.regions.iter().find(|r| r.widget == papan::layout::WidgetKind::NowCalling).unwrap();
+    let hero = region_rect(now_calling, size.0 as f32, size.1 as f32);
+    let in_hero = |x: u32, y: u32| {
+        let (x, y) = (x as f32 + 0.5, y as f32 + 0.5);
+        x >= hero.x && x < hero.x + hero.w && y >= hero.y && y < hero.y + hero.h
+    };
+    let amber = (255, 196, 0);
+    // The frame's left margin, beside the card (2 % of the region's width, 7 px here).
+    let margin = papan::layout::Rect { x: hero.x + 1.0, y: hero.y + 20.0, w: 4.0, h: 100.0 };
+    let (mut lit, mut off) = (0, 0);
+    for (i, grab) in during.iter().enumerate() {
+        let stale: Vec<(u32, u32)> = grab
+            .enumerate_pixels()
+            .filter(|(x, y, p)| !in_hero(*x, *y) && whole.get_pixel(*x, *y) != *p)
+            .map(|(x, y, _)| (x, y))
+            .take(5)
+            .collect();
+        if !stale.is_empty() {
+            grab.save(out.join(format!("during-{i}.png"))).unwrap();
+        }
+        assert!(stale.is_empty(), "grab {i}: outside the hero, pixels unlike the whole board at {stale:?}");
+        let same_hero = grab.enumerate_pixels().all(|(x, y, p)| !in_hero(x, y) || whole.get_pixel(x, y) == p);
+        if same_hero {
+            off += 1;
+        } else {
+            grab.save(out.join(format!("lit-{i}.png"))).unwrap();
+            // Lit: the card brighter than the board's and the margin amber, both at once (a
+            // partial frame that left the last turn's amber, or missed the card, is neither).
+            let brightness = |p: &image::Rgb<u8>| p.0.iter().map(|c| u32::from(*c)).sum::<u32>();
+            let (card_x, card_y) = ((hero.x + hero.w * 0.03) as u32, (hero.y + hero.h * 0.5) as u32);
+            let brighter =
+                brightness(grab.get_pixel(card_x, card_y)) > brightness(whole.get_pixel(card_x, card_y)) + 60;
+            assert!(
+                brighter && share_near(grab, margin, amber) > 0.9,
+                "grab {i}: the hero is neither the board's nor lit (brighter card: {brighter}, amber margin: {:.2})",
+                share_near(grab, margin, amber)
+            );
+            lit += 1;
+        }
+    }
+    println!("{} grabs during the flash: {lit} lit, {off} off", during.len());
+    assert!(lit > 0 && off > 0, "both turns seen: {lit} lit, {off} off");
 }
 
 /// A staff client of `running`.

@@ -66,7 +66,7 @@ impl FrameLog<'_> {
             FrameLog::Papan(path) => frames(path),
             FrameLog::Chromium(path) => board_frames(&std::fs::read_to_string(path).unwrap_or_default())
                 .into_iter()
-                .map(|(seq, unix_us)| Frame { unix_us, seq, images: 0 })
+                .map(|(seq, unix_us)| Frame { unix_us, seq, images: 0, partial: false })
                 .collect(),
         }
     }
@@ -168,7 +168,9 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
         cpu_ticks(Process::Pid(pid)).unwrap_or(0)
     })
     .await?;
-    let frames_during_calls = frames(&log).len() - frames_before_calls;
+    let during_calls = frames(&log).split_off(frames_before_calls);
+    let frames_during_calls = during_calls.len();
+    let partial_during_calls = during_calls.iter().filter(|f| f.partial).count();
     // The hub drops a connection that does not read its pings for a while: a fresh one later.
     session.close().await;
 
@@ -202,8 +204,10 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
     println!("  cold start → first frame drawing the board: {cold_ms:.0} ms");
     calls.print();
     println!(
-        "  frames drawn while the calls came: {frames_during_calls} ({:.1}/s)",
-        frames_during_calls as f64 / calls.busy.as_secs_f64()
+        "  frames drawn while the calls came: {frames_during_calls} ({:.1}/s), {partial_during_calls} of them partial; {:.1} ms of CPU a frame",
+        frames_during_calls as f64 / calls.busy.as_secs_f64(),
+        calls.busy_cpu_percent / 100.0 * calls.busy.as_secs_f64() * 1000.0
+            / frames_during_calls.max(1) as f64
     );
     println!(
         "  drawn in the first frame after the call: {next_frame} of {} (most frames before it: {})",

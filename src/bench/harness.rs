@@ -75,6 +75,8 @@ pub(super) struct Frame {
     pub seq: Seq,
     /// Image assets alive (font atlases among them).
     pub images: usize,
+    /// Drawn as a partial frame (only the flashing hero redrawn; software rendering).
+    pub partial: bool,
 }
 
 pub(super) fn frames(log: &Path) -> Vec<Frame> {
@@ -83,9 +85,12 @@ pub(super) fn frames(log: &Path) -> Vec<Frame> {
         .filter_map(|line| {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
-                ["frame", _, "unix_us", t, "seq", s, "images", i] => {
-                    Some(Frame { unix_us: t.parse().ok()?, seq: s.parse().ok()?, images: i.parse().ok()? })
-                }
+                ["frame", _, "unix_us", t, "seq", s, "images", i, "partial", p] => Some(Frame {
+                    unix_us: t.parse().ok()?,
+                    seq: s.parse().ok()?,
+                    images: i.parse().ok()?,
+                    partial: *p == "1",
+                }),
                 _ => None,
             }
         })

@@ -7,6 +7,7 @@ mod images;
 mod kiosk;
 mod layouts;
 mod net;
+mod partial;
 mod probe;
 mod screenshot;
 mod status;
@@ -234,6 +235,7 @@ pub(crate) fn add_board_features(
     audio::plugin(app, voice);
     view::plugin(app, layout);
     fleet::plugin(app);
+    partial::plugin(app);
     wakeups::plugin(app, wake);
 }
 

@@ -1,4 +1,4 @@
-//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I`), written after the
+//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I partial P`), written after the
 //! frame's systems ran, so `papan bench display` can tell when a call was first drawn and how often
 //! an idle board wakes up, and `papan bench soak` whether images (font atlases among them) pile up.
 
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use bevy::prelude::*;
 
 use super::net::BoardState;
+use super::partial::PartialFrames;
 
 #[derive(Resource)]
 struct ProbeLog {
@@ -23,14 +24,19 @@ pub(super) fn plugin(app: &mut App, path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn log_frame(mut log: ResMut<ProbeLog>, state: Res<BoardState>, images: Res<Assets<Image>>) {
+fn log_frame(
+    mut log: ResMut<ProbeLog>,
+    state: Res<BoardState>,
+    images: Res<Assets<Image>>,
+    partial: Res<PartialFrames>,
+) {
     log.frame += 1;
     let seq = state.board.as_ref().map_or(0, |b| b.seq);
     let now = jiff::Timestamp::now().as_microsecond();
-    let (frame, images) = (log.frame, images.len());
+    let (frame, images, partial) = (log.frame, images.len(), u8::from(partial.this_frame));
     if let Ok(mut file) = log.file.lock() {
         // Flushed every frame: the reader polls the file while the display runs.
-        let line = writeln!(file, "frame {frame} unix_us {now} seq {seq} images {images}");
+        let line = writeln!(file, "frame {frame} unix_us {now} seq {seq} images {images} partial {partial}");
         let _ = line.and_then(|_| file.flush());
     }
 }

@@ -266,6 +266,115 @@ fn a_flash_asks_for_a_frame_at_each_turn_and_none_between() {
     h.assert_next_frame_within(FLASH_HALF_PERIOD - Duration::from_millis(100)..=FLASH_HALF_PERIOD);
 }
 
+/// What the next frame draws, as the partial-frame system left it: whether the camera keeps the
+/// last picture, and which cells (their texts) and flash patches are drawn.
+struct FrameKind {
+    keeps_picture: bool,
+    drawn_texts: Vec<String>,
+    hidden_cells: usize,
+    drawn_patches: Vec<crate::layout::Rect>,
+}
+
+impl Harness {
+    fn frame_kind(&mut self) -> FrameKind {
+        use super::partial::{BoardCell, FlashPatch};
+        use bevy::camera::ClearColorConfig;
+        let world = self.app.world_mut();
+        let keeps_picture =
+            world.query::<&Camera>().iter(world).all(|c| matches!(c.clear_color, ClearColorConfig::None));
+        let mut drawn_texts = Vec::new();
+        let mut hidden_cells = 0;
+        let mut cells = world.query_filtered::<(&Visibility, &Children), With<BoardCell>>();
+        let mut texts = world.query::<&Text>();
+        for (visibility, children) in cells.iter(world) {
+            if *visibility == Visibility::Hidden {
+                hidden_cells += 1;
+            } else {
+                drawn_texts
+                    .extend(children.iter().filter_map(|c| texts.get(world, c).ok()).map(|t| t.0.clone()));
+            }
+        }
+        let px = |v: Val| if let Val::Px(px) = v { px } else { f32::NAN };
+        let drawn_patches = world
+            .query_filtered::<(&Visibility, &Node), With<FlashPatch>>()
+            .iter(world)
+            .filter(|(v, _)| **v != Visibility::Hidden)
+            .map(|(_, n)| crate::layout::Rect {
+                x: px(n.left),
+                y: px(n.top),
+                w: px(n.width),
+                h: px(n.height),
+            })
+            .collect();
+        FrameKind { keeps_picture, drawn_texts, hidden_cells, drawn_patches }
+    }
+}
+
+/// Software rendering: a flash turn draws only the hero's patch over the kept picture; a call, or
+/// the flash ending, draws the whole board; and without a CPU adapter every frame is whole.
+#[test]
+fn a_flash_turn_redraws_only_the_hero_and_anything_else_the_whole_board() {
+    use super::partial::PartialFrames;
+    use super::view::FLASH_HALF_PERIOD;
+    let mut h = test_app(false);
+    h.app.world_mut().resource_mut::<PartialFrames>().forced = Some(true);
+    h.app.update();
+    h.app.update();
+    h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
+    h.app.update();
+    let whole = h.frame_kind();
+    assert!(
+        !whole.keeps_picture && whole.hidden_cells == 0 && whole.drawn_patches.is_empty(),
+        "a call draws the whole board"
+    );
+    assert!(whole.drawn_texts.contains(&"Panggilan Terakhir".to_string()), "{:?}", whole.drawn_texts);
+
+    // The first turn: only the hero's cells, on the patch over the hero region.
+    let partial_before = h.app.world().resource::<PartialFrames>().partial;
+    let started = h.app.world().resource::<Flash>().started;
+    h.app.world_mut().resource_mut::<Flash>().started =
+        started - FLASH_HALF_PERIOD - Duration::from_millis(10);
+    h.app.update();
+    let turn = h.frame_kind();
+    assert!(turn.keeps_picture, "the flash turn keeps the picture");
+    assert_eq!(turn.drawn_patches.len(), 1, "{:?}", turn.drawn_patches);
+    let layout = h.layout();
+    let region = layout.regions.iter().find(|r| r.widget == crate::layout::WidgetKind::NowCalling).unwrap();
+    let area = crate::layout::region_rect(region, 1920.0, 1080.0);
+    assert_eq!(turn.drawn_patches[0], area, "the patch is the hero's region");
+    assert!(turn.drawn_texts.contains(&"A-001".to_string()), "the hero's ticket: {:?}", turn.drawn_texts);
+    assert!(
+        !turn.drawn_texts.contains(&"Panggilan Terakhir".to_string()),
+        "history left out: {:?}",
+        turn.drawn_texts
+    );
+    assert!(turn.hidden_cells > 20, "the panels and the rest are left out: {}", turn.hidden_cells);
+    assert_eq!(h.app.world().resource::<PartialFrames>().partial, partial_before + 1);
+
+    // The flash ends: the frame is whole again.
+    h.app.world_mut().resource_mut::<Flash>().started = started - Duration::from_secs(10);
+    h.app.update();
+    assert_eq!(h.flash(), None);
+    let after = h.frame_kind();
+    assert!(!after.keeps_picture && after.hidden_cells == 0 && after.drawn_patches.is_empty());
+
+    // A GPU (or no adapter, as here): never partial.
+    h.app.world_mut().resource_mut::<PartialFrames>().forced = None;
+    h.feed.send(FeedUpdate::Event { frame: call(2, "A-002", 1), replayed: false }).unwrap();
+    h.app.update();
+    let started = h.app.world().resource::<Flash>().started;
+    h.app.world_mut().resource_mut::<Flash>().started =
+        started - FLASH_HALF_PERIOD - Duration::from_millis(10);
+    h.app.update();
+    let on_gpu = h.frame_kind();
+    assert!(!on_gpu.keeps_picture && on_gpu.hidden_cells == 0);
+    assert_eq!(
+        h.app.world().resource::<PartialFrames>().partial,
+        partial_before + 1,
+        "no more partial frames"
+    );
+}
+
 #[test]
 fn the_flash_ends_and_restores_the_agency_colour() {
     let mut h = test_app(false);

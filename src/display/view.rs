@@ -10,6 +10,7 @@ use bevy::window::{PrimaryWindow, RequestRedraw};
 use super::DisplaySet;
 use super::images::{ImageStore, Pictures, contain};
 use super::net::{BoardState, Highlight};
+use super::partial;
 use super::wakeups::Wakeups;
 use crate::board::CallRecord;
 use crate::fit::{BOLD_TTF, Fitter, REGULAR_TTF};
@@ -210,7 +211,7 @@ fn load_fonts(mut commands: Commands, mut fonts: ResMut<Assets<Font>>) {
 fn rebuild_board(
     mut commands: Commands,
     (state, layout): (Res<BoardState>, Res<ScreenLayout>),
-    fonts: Option<Res<Fonts>>,
+    (fonts, clear_colour): (Option<Res<Fonts>>, Option<Res<ClearColor>>),
     mut built: ResMut<Built>,
     roots: Query<Entity, With<BoardRoot>>,
     (window, mut pictures, mut proof): (
@@ -268,12 +269,32 @@ fn rebuild_board(
         proof.boxes = nodes.iter_mut().filter_map(prove_text).collect();
         nodes.retain(|node| node.text.is_some());
     }
+    let screen = Rect { x: 0.0, y: 0.0, w: width, h: height };
+    // A cell whose box is not in pixels is taken as the whole screen: a patch touching it covers
+    // everything, which is still right, only not cheaper.
+    let boxes: Vec<Rect> = nodes.iter().map(|node| px_rect(&node.node).unwrap_or(screen)).collect();
+    let flashing: Vec<usize> =
+        nodes.iter().enumerate().filter(|(_, n)| n.hero.is_some()).map(|(i, _)| i).collect();
+    let (patches, in_patch) = partial::flash_patches(&boxes, &flashing);
+    let background = clear_colour.map_or(Color::NONE, |c| c.0);
     commands
         .spawn((BoardRoot, Node { width: percent(100), height: percent(100), ..default() }))
         .with_children(|root| {
-            for node in nodes {
-                let mut entity =
-                    root.spawn((node.node, BackgroundColor(node.background.unwrap_or(Color::NONE))));
+            // First, so that they lie under every cell.
+            for patch in patches {
+                root.spawn((
+                    partial::FlashPatch,
+                    Painter::rect_node(patch),
+                    BackgroundColor(background),
+                    Visibility::Hidden,
+                ));
+            }
+            for (node, in_patch) in nodes.into_iter().zip(in_patch) {
+                let mut entity = root.spawn((
+                    node.node,
+                    BackgroundColor(node.background.unwrap_or(Color::NONE)),
+                    partial::BoardCell { in_patch },
+                ));
                 if let Some(part) = node.hero {
                     entity.insert(part);
                 }
@@ -311,6 +332,14 @@ fn rebuild_board(
             }
         });
     *built = now;
+}
+
+/// A node's box, when it is placed in pixels (every cell [`Painter`] places is).
+fn px_rect(node: &Node) -> Option<Rect> {
+    match (node.left, node.top, node.width, node.height) {
+        (Val::Px(x), Val::Px(y), Val::Px(w), Val::Px(h)) => Some(Rect { x, y, w, h }),
+        _ => None,
+    }
 }
 
 /// A placed text as its proof shows it (white, nothing behind, not clipped), and its box.
