@@ -754,6 +754,12 @@ fn grab_x(x_display: &str, size: (u32, u32)) -> image::RgbImage {
     }
 }
 
+/// [`grab_x`] off the async runtime's threads.
+async fn grab_x_blocking(x_display: &str, size: (u32, u32)) -> image::RgbImage {
+    let x_display = x_display.to_string();
+    tokio::task::spawn_blocking(move || grab_x(&x_display, size)).await.unwrap()
+}
+
 /// On a CPU adapter (lavapipe here) a flash turn draws only the hero over the kept picture. What
 /// X shows during the flash must be, outside the hero, exactly the board drawn whole after it;
 /// inside, either that (off) or the lit hero in its amber frame (on). Screen: 960x540, landscape.
@@ -769,8 +775,7 @@ async fn flash_turns_redraw_only_the_hero(session: &mut Session, frames: &Path, 
         let mut grabs = Vec::new();
         let flash_over = std::time::Instant::now() + std::time::Duration::from_millis(1700);
         while std::time::Instant::now() < flash_over {
-            let x_display = x_display.to_string();
-            grabs.push(tokio::task::spawn_blocking(move || grab_x(&x_display, size)).await.unwrap());
+            grabs.push(grab_x_blocking(x_display, size).await);
             tokio::time::sleep(std::time::Duration::from_millis(40)).await;
         }
         grabs
@@ -781,12 +786,7 @@ async fn flash_turns_redraw_only_the_hero(session: &mut Session, frames: &Path, 
     println!("the flash drew {} frames after the call's, {partial} partial", since_call.len() - 1);
     assert!(partial >= 3, "flash turns on lavapipe are partial frames: {since_call:#?}");
     assert_eq!(frame_field(after.last().unwrap(), "partial"), 0, "the frame after the flash is whole");
-    let whole = tokio::task::spawn_blocking({
-        let x_display = x_display.to_string();
-        move || grab_x(&x_display, size)
-    })
-    .await
-    .unwrap();
+    let whole = grab_x_blocking(x_display, size).await;
     std::fs::create_dir_all(out).unwrap();
     whole.save(out.join("whole.png")).unwrap();
     let layout = Layout::builtin("hall-landscape").unwrap();

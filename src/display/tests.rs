@@ -294,17 +294,11 @@ impl Harness {
                     .extend(children.iter().filter_map(|c| texts.get(world, c).ok()).map(|t| t.0.clone()));
             }
         }
-        let px = |v: Val| if let Val::Px(px) = v { px } else { f32::NAN };
         let drawn_patches = world
             .query_filtered::<(&Visibility, &Node), With<FlashPatch>>()
             .iter(world)
             .filter(|(v, _)| **v != Visibility::Hidden)
-            .map(|(_, n)| crate::layout::Rect {
-                x: px(n.left),
-                y: px(n.top),
-                w: px(n.width),
-                h: px(n.height),
-            })
+            .map(|(_, n)| super::view::px_rect(n).expect("a patch is placed in pixels"))
             .collect();
         FrameKind { keeps_picture, drawn_texts, hidden_cells, drawn_patches }
     }

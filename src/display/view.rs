@@ -335,7 +335,7 @@ fn rebuild_board(
 }
 
 /// A node's box, when it is placed in pixels (every cell [`Painter`] places is).
-fn px_rect(node: &Node) -> Option<Rect> {
+pub(super) fn px_rect(node: &Node) -> Option<Rect> {
     match (node.left, node.top, node.width, node.height) {
         (Val::Px(x), Val::Px(y), Val::Px(w), Val::Px(h)) => Some(Rect { x, y, w, h }),
         _ => None,
@@ -350,11 +350,8 @@ fn prove_text(node: &mut Placed) -> Option<ProofBox> {
     node.image = None;
     node.hero = None;
     node.node.overflow = Overflow::visible();
-    let px = |value: Val| match value {
-        Val::Px(px) => px,
-        _ => f32::NAN,
-    };
-    let (x, y, w, h) = (px(node.node.left), px(node.node.top), px(node.node.width), px(node.node.height));
+    let unplaced = Rect { x: f32::NAN, y: f32::NAN, w: f32::NAN, h: f32::NAN };
+    let Rect { x, y, w, h } = px_rect(&node.node).unwrap_or(unplaced);
     Some(ProofBox { x, y, w, h, text: text.clone() })
 }
 
