@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use papan::client::{ClientOptions, Session};
+use papan::display::LEAN_PASSES_LOG;
 use papan::hall::{Hall, parse_colour};
 use papan::hub::config::HubConfig;
 use papan::hub::{self, HubOptions};
@@ -978,6 +979,9 @@ fn demo_shows_and_speaks_its_calls_then_stops() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("Creating new window"), "the demo opens the display: {stderr}");
+    // Both of bevy's clearing 2D passes were replaced (a bevy upgrade that moved them would
+    // leave them silently, and every frame would pay their clears again).
+    assert!(stderr.contains(LEAN_PASSES_LOG), "the display's 2D passes without clears: {stderr}");
     assert!(stdout.contains("demo stopped"), "{stdout}");
 
     // Every simulated action was acked and spoken (three calls and a recall → four WAVs).

@@ -6,6 +6,7 @@ mod fleet;
 mod images;
 mod kiosk;
 mod layouts;
+mod lean_passes;
 mod net;
 mod partial;
 mod probe;
@@ -35,6 +36,7 @@ use crate::voice::pack::Pack;
 pub use audio::{Speaker, Voice};
 pub use fleet::{IdentifyOverlay, ScreenId};
 pub use layouts::{LayoutChoice, LayoutProblem};
+pub use lean_passes::LEAN_PASSES_LOG;
 pub use net::{Arrived, BoardState, FeedSource, HallChanged, Highlight, IdentifyWanted};
 pub use wakeups::Wakeups;
 pub use x_session::XSessionError;
@@ -190,6 +192,7 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         Some(Voice::new(Box::new(announcer), rx))
     });
     add_board_features(&mut app, screen, source, voice, layout, options.images, wake.clone());
+    lean_passes::plugin(&mut app);
     app.world_mut().resource_mut::<images::ImageStore>().hub_url = Some(hub_url);
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
     status::plugin(&mut app);
