@@ -3,8 +3,8 @@
 //! bevy's 2D camera clears a depth buffer each frame for sprites and meshes (the board draws
 //! neither: its nodes go through the UI pass, which uses no depth), and clears the window's image
 //! before copying its main texture into all of it. On lavapipe at 1920×1080 the copy is ~11 ms of
-//! CPU a frame and each clear a further pass over 8 MB; together the clears were ~3 ms of a
-//! 37–40 ms frame (docs/benchmark-notes.md). These two systems take the place of bevy's
+//! CPU a frame and each clear a further pass over 8 MB (the copy's clear ~1–1.5 ms a frame; at
+//! 3840×2160 both together ~9 ms; docs/benchmark-notes.md). These two systems take the place of bevy's
 //! `main_transparent_pass_2d` (it cleared the main texture and the depth buffer; this one clears
 //! the main texture only) and `upscaling` (the copy into the window; this one lets the driver skip
 //! loading or clearing what the full-screen copy overwrites anyway). On a GPU both are at least
@@ -47,7 +47,7 @@ pub(super) fn plugin(app: &mut App) {
         (main_pass, copy)
     });
     let (main_pass, copy) = match removed {
-        Ok((main_pass, copy)) => (main_pass, copy),
+        Ok(both) => both,
         Err(e) => {
             warn!("bevy's 2D schedule is not there ({e}); its own passes stay");
             return;
@@ -100,18 +100,18 @@ fn clear_main_texture(
     });
 }
 
-/// The copy pipeline of a view, as bevy's `upscaling` would choose it.
+/// The copy pipeline of a view, as bevy's `upscaling` would choose it, and the key it was made for.
 #[derive(Component)]
-struct CopyPipeline(CachedRenderPipelineId, Option<BlendState>);
+struct CopyPipeline(CachedRenderPipelineId, BlitPipelineKey);
 
 fn prepare_copy_pipelines(
     mut commands: Commands,
     pipeline_cache: Res<PipelineCache>,
     mut pipelines: ResMut<SpecializedRenderPipelines<BlitPipeline>>,
     blit_pipeline: Res<BlitPipeline>,
-    views: Query<(Entity, &ViewTarget, Option<&ExtractedCamera>)>,
+    views: Query<(Entity, &ViewTarget, Option<&ExtractedCamera>, Option<&CopyPipeline>)>,
 ) {
-    for (entity, target, camera) in &views {
+    for (entity, target, camera, prepared) in &views {
         let Some(target_format) = target.out_texture_view_format() else { continue };
         // A later camera on the same window blends over the earlier ones (bevy's rule).
         let blend_state = camera.and_then(|camera| match camera.output_mode {
@@ -127,15 +127,16 @@ fn prepare_copy_pipelines(
             samples: 1,
             source_space: target.compositing_space,
         };
-        // Specialising again is a lookup once the pipeline exists.
-        let pipeline = pipelines.specialize(&pipeline_cache, &blit_pipeline, key);
-        commands.entity(entity).insert(CopyPipeline(pipeline, blend_state));
+        // Only when the view is new or its key changed, not every frame.
+        if prepared.is_none_or(|CopyPipeline(_, prepared_key)| *prepared_key != key) {
+            let pipeline = pipelines.specialize(&pipeline_cache, &blit_pipeline, key);
+            commands.entity(entity).insert(CopyPipeline(pipeline, key));
+        }
     }
 }
 
 /// Copies the frame into the window's image, all of it; the image's old contents are neither
 /// loaded nor cleared when every pixel is overwritten (one camera, no blending, no viewport).
-#[allow(clippy::too_many_arguments)]
 fn copy_into_window(
     view: ViewQuery<(&ViewTarget, &CopyPipeline, Option<&ExtractedCamera>)>,
     pipeline_cache: Res<PipelineCache>,
@@ -144,7 +145,7 @@ fn copy_into_window(
     mut bind_group_cache: Local<Option<(TextureViewId, BindGroup)>>,
     mut ctx: RenderContext,
 ) {
-    let (target, CopyPipeline(pipeline, blend_state), camera) = view.into_inner();
+    let (target, CopyPipeline(pipeline, key), camera) = view.into_inner();
     let clear_color = match camera.map(|camera| camera.output_mode) {
         Some(CameraOutputMode::Skip) => return,
         Some(CameraOutputMode::Write { clear_color, .. }) => clear_color,
@@ -161,12 +162,14 @@ fn copy_into_window(
         }
     };
     let viewport = camera.and_then(|camera| camera.viewport.as_ref());
-    let overwrites_all = blend_state.is_none() && viewport.is_none();
+    let overwrites_all = key.blend_state.is_none() && viewport.is_none();
     let clear = match clear_color {
         ClearColorConfig::Default => Some(clear_color_global.0.into()),
         ClearColorConfig::Custom(color) => Some(color.into()),
         ClearColorConfig::None => None,
     };
+    // Taken from the view target even when its load is replaced below: that marks the window's
+    // image as written this frame, which is what makes bevy present it.
     let Some(mut attachment) = target.out_texture_color_attachment(clear) else { return };
     if overwrites_all {
         // SAFETY: the full-screen triangle below, unblended and unclipped, writes every pixel
