@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use papan::client::{ClientOptions, Session};
@@ -241,7 +241,9 @@ async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
     let through = |url: String, counter: u16, name: &'static str| {
         let options = client(url, &config, Role::Staff, name);
         tokio::spawn(async move {
+            let t0 = Instant::now();
             let mut staff = Session::connect(&options, 0).await.unwrap();
+            eprintln!("TEMP {name} connected in {:?}", t0.elapsed());
             let mut seqs = Vec::new();
             for n in 0..EACH {
                 let ack = staff.command(&format!("{name}-{n}"), call_next(counter)).await.unwrap();
@@ -593,25 +595,39 @@ struct Burst {
     last: Option<papan::client::ClientError>,
 }
 
-/// Calls one after another through one connection until a call is not acked.
+/// Calls one after another through one connection, a few milliseconds apart, until a call is
+/// not acked after NATS went away. Before that, a refusal is two hubs racing for the stream's
+/// next seq (the loser gives up after ten tries against a hub calling hundreds of times a
+/// second): the call is sent again with the same id, as staff clients do.
 fn burst(
     options: ClientOptions,
     name: &'static str,
     counter: u16,
-    acked_so_far: Arc<AtomicU32>,
+    acked_count: Arc<AtomicU32>,
+    nats_gone: Arc<AtomicBool>,
 ) -> JoinHandle<Burst> {
     tokio::spawn(async move {
         let mut staff = Session::connect(&options, 0).await.unwrap();
         let mut acked = Vec::new();
         for n in 1.. {
             let id = format!("{name}-{n}");
-            match staff.command(&id, call_next(counter)).await {
-                Ok(ack) => {
-                    acked.push((id, ack.seq));
-                    acked_so_far.fetch_add(1, Ordering::Relaxed);
+            loop {
+                match staff.command(&id, call_next(counter)).await {
+                    Ok(ack) => {
+                        acked.push((id, ack.seq));
+                        acked_count.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    Err(e) if nats_gone.load(Ordering::Relaxed) => return Burst { acked, last: Some(e) },
+                    Err(papan::client::ClientError::Refused {
+                        code: ErrorCode::JournalUnavailable, ..
+                    }) => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => panic!("{name}'s call {id} before NATS went away: {e:?}"),
                 }
-                Err(e) => return Burst { acked, last: Some(e) },
             }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         Burst { acked, last: None }
     })
@@ -659,15 +675,33 @@ async fn hubs_stop_on_sigterm_while_nats_is_gone_and_lose_no_acked_call() {
         .spawn()
         .unwrap();
 
-    let acked_so_far = Arc::new(AtomicU32::new(0));
-    let through_a = [
-        burst(client(url(&a), &config, Role::Staff, "a1"), "a1", 1, acked_so_far.clone()),
-        burst(client(url(&a), &config, Role::Staff, "a2"), "a2", 2, acked_so_far.clone()),
-    ];
-    let through_b = burst(client(url(&b), &config, Role::Staff, "b1"), "b1", 3, acked_so_far.clone());
-    while acked_so_far.load(Ordering::Relaxed) < 100 {
+    // One count per staff client, and NATS goes only once each has calls acked, so both hubs
+    // have calls in flight. With one count for all, hub A's clients reached it alone: hub B's,
+    // losing the race for the stream's next seq, was refused at its first call unnoticed, and
+    // in one CI run was still connecting when the second SIGTERM cut it.
+    let acked_by: [Arc<AtomicU32>; 3] = Default::default();
+    let nats_gone = Arc::new(AtomicBool::new(false));
+    let staff = |hub: &HubProcess, name: &'static str, counter: u16, acked: &Arc<AtomicU32>| {
+        let options = client(url(hub), &config, Role::Staff, name);
+        burst(options, name, counter, acked.clone(), nats_gone.clone())
+    };
+    let through_a = [staff(&a, "a1", 1, &acked_by[0]), staff(&a, "a2", 2, &acked_by[1])];
+    let through_b = staff(&b, "b1", 3, &acked_by[2]);
+    let started = Instant::now();
+    while acked_by.iter().any(|acked| acked.load(Ordering::Relaxed) < 30) {
+        let counts: Vec<u32> = acked_by.iter().map(|acked| acked.load(Ordering::Relaxed)).collect();
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "calls acked by a1, a2, b1 after 30 s: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let counts: Vec<u32> = acked_by.iter().map(|acked| acked.load(Ordering::Relaxed)).collect();
+    println!(
+        "calls acked by a1, a2, b1 when NATS went away: {counts:?} ({:?} after the start)",
+        started.elapsed()
+    );
+    nats_gone.store(true, Ordering::Relaxed);
     nats.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
