@@ -241,9 +241,7 @@ async fn two_hubs_on_one_jetstream_stream_show_the_same_sequence() {
     let through = |url: String, counter: u16, name: &'static str| {
         let options = client(url, &config, Role::Staff, name);
         tokio::spawn(async move {
-            let t0 = Instant::now();
             let mut staff = Session::connect(&options, 0).await.unwrap();
-            eprintln!("TEMP {name} connected in {:?}", t0.elapsed());
             let mut seqs = Vec::new();
             for n in 0..EACH {
                 let ack = staff.command(&format!("{name}-{n}"), call_next(counter)).await.unwrap();
@@ -687,18 +685,19 @@ async fn hubs_stop_on_sigterm_while_nats_is_gone_and_lose_no_acked_call() {
     };
     let through_a = [staff(&a, "a1", 1, &acked_by[0]), staff(&a, "a2", 2, &acked_by[1])];
     let through_b = staff(&b, "b1", 3, &acked_by[2]);
+    let counts = || acked_by.iter().map(|acked| acked.load(Ordering::Relaxed)).collect::<Vec<u32>>();
     let started = Instant::now();
-    while acked_by.iter().any(|acked| acked.load(Ordering::Relaxed) < 30) {
-        let counts: Vec<u32> = acked_by.iter().map(|acked| acked.load(Ordering::Relaxed)).collect();
+    while counts().iter().any(|acked| *acked < 30) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "calls acked by a1, a2, b1 after 30 s: {counts:?}"
+            "calls acked by a1, a2, b1 after 30 s: {:?}",
+            counts()
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let counts: Vec<u32> = acked_by.iter().map(|acked| acked.load(Ordering::Relaxed)).collect();
     println!(
-        "calls acked by a1, a2, b1 when NATS went away: {counts:?} ({:?} after the start)",
+        "calls acked by a1, a2, b1 when NATS went away: {:?} ({:?} after the start)",
+        counts(),
         started.elapsed()
     );
     nats_gone.store(true, Ordering::Relaxed);
