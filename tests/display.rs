@@ -695,7 +695,13 @@ async fn fleet_page_actions_reach_a_real_screen() {
     let woken = settled_frames(&frames).await.split_off(before);
     println!("a ticker on an idle board drew {} frames: {woken:?}", woken.len());
     assert_eq!(woken.len(), 1, "one change, one frame: {woken:#?}");
-    flash_turns_redraw_only_the_hero(&mut session, &frames, &x_display, &dir.path().join("flash")).await;
+    a_call_and_flash_turns_redraw_only_what_changed(
+        &mut session,
+        &frames,
+        &x_display,
+        &dir.path().join("flash"),
+    )
+    .await;
     session.close().await;
     let identify = http.post(api("/lobby-2/identify")).bearer_auth(&staff).send().await.unwrap();
     assert_eq!(identify.status(), 200);
@@ -761,10 +767,17 @@ async fn grab_x_blocking(x_display: &str, size: (u32, u32)) -> image::RgbImage {
     tokio::task::spawn_blocking(move || grab_x(&x_display, size)).await.unwrap()
 }
 
-/// On a CPU adapter (lavapipe here) a flash turn draws only the hero over the kept picture. What
-/// X shows during the flash must be, outside the hero, exactly the board drawn whole after it;
-/// inside, either that (off) or the lit hero in its amber frame (on). Screen: 960x540, landscape.
-async fn flash_turns_redraw_only_the_hero(session: &mut Session, frames: &Path, x_display: &str, out: &Path) {
+/// On a CPU adapter (lavapipe here) a call draws only what it changed (hero, history, a panel)
+/// and a flash turn only the hero, over the kept picture. What X shows during the flash must be,
+/// outside the hero, exactly the board drawn whole after it (a change the call's frame left out
+/// would show there); inside, either that (off) or the lit hero in its amber frame (on).
+/// Screen: 960x540, landscape.
+async fn a_call_and_flash_turns_redraw_only_what_changed(
+    session: &mut Session,
+    frames: &Path,
+    x_display: &str,
+    out: &Path,
+) {
     let size = (960, 540);
     let call = CallCommand { ticket: "A-321".parse().unwrap(), counter: 2, agency: None, service: None };
     let seq = session.command("flash", HubCommand::Call(call)).await.unwrap().seq;
@@ -786,6 +799,8 @@ async fn flash_turns_redraw_only_the_hero(session: &mut Session, frames: &Path, 
     let partial = since_call.iter().filter(|l| frame_field(l, "partial") == 1).count();
     println!("the flash drew {} frames after the call's, {partial} partial", since_call.len() - 1);
     assert!(partial >= 3, "flash turns on lavapipe are partial frames: {since_call:#?}");
+    let call_frame = after.iter().find(|l| frame_field(l, "seq") >= seq).expect("the call's frame");
+    assert_eq!(frame_field(call_frame, "partial"), 1, "the call's own frame is partial: {call_frame}");
     assert_eq!(frame_field(after.last().unwrap(), "partial"), 0, "the frame after the flash is whole");
     let whole = grab_x_blocking(x_display, size).await;
     std::fs::create_dir_all(out).unwrap();

@@ -398,6 +398,14 @@ fn bench_display_times_papan_and_a_live_browser_board() {
         // p50, p99 and max of each board's three calls.
         assert!(p.len() >= 3 && p[0] > 0.0 && p[0] <= p[1] && p[1] <= p[2], "{stdout}");
     }
+    // papan's frames by kind: each call's own frame, partial on lavapipe (unless something else
+    // changed in it too), with what it cost. (Calls 300 ms apart come before a flash turns.)
+    let kinds = numbers_after("ms of CPU a frame, by kind: call");
+    assert_eq!(kinds.len(), 1, "{stdout}");
+    // "call X ms over N frames, P partial, ...": X, N and P first.
+    assert!(kinds[0].len() >= 3, "{stdout}");
+    let (call_ms, call_frames, partial_calls) = (kinds[0][0], kinds[0][1], kinds[0][2]);
+    assert!(call_ms > 0.0 && call_frames == 3.0 && partial_calls >= 1.0, "{stdout}");
     let ratios: Vec<&str> = stdout.lines().filter_map(|l| l.split("papan / Chromium: ").nth(1)).collect();
     assert_eq!(ratios.len(), 1, "{stdout}");
     let ratio = |name: &str| -> Option<f64> {

@@ -66,7 +66,7 @@ impl FrameLog<'_> {
             FrameLog::Papan(path) => frames(path),
             FrameLog::Chromium(path) => board_frames(&std::fs::read_to_string(path).unwrap_or_default())
                 .into_iter()
-                .map(|(seq, unix_us)| Frame { unix_us, seq, images: 0, partial: false })
+                .map(|(seq, unix_us)| Frame { unix_us, seq, images: 0, partial: false, cpu_us: None })
                 .collect(),
         }
     }
@@ -178,6 +178,13 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
 
     // The static board: the clock still ticks, nothing else happens.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // The frames of the calls timed by kind, now that the last one has a line after it (its
+    // flash's next turn); from the frame before the first call's, whose seq tells that one.
+    let by_kind = {
+        let mut all = frames(&log);
+        all.truncate(frames_before_calls + frames_during_calls + 1);
+        FrameCosts::of(&all[frames_before_calls.saturating_sub(1)..])
+    };
     let frames_at_start = frames(&log).len();
     let silent_rest = measure_rest(pid, Duration::from_secs(args.idle_secs)).await?;
     let (cpu_percent, frames_at_end) = (silent_rest.cpu_percent, frames(&log).len());
@@ -211,6 +218,7 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
         calls.busy_cpu_percent / 100.0 * calls.busy.as_secs_f64() * 1000.0
             / frames_during_calls.max(1) as f64
     );
+    by_kind.print();
     println!(
         "  drawn in the first frame after the call: {next_frame} of {} (most frames before it: {})",
         calls.frames_before.len(),
@@ -283,6 +291,55 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// CPU a frame by kind while the calls came, from each frame's line of the log to the next's
+/// (the frame's rendering, which runs after its line, and the next frame's systems).
+#[derive(Default)]
+struct FrameCosts {
+    /// Frames showing a new call, and of them partial; CPU in µs.
+    calls: (usize, usize, u64),
+    /// Partial frames with no new call (the hero's flash turns).
+    flash_turns: (usize, u64),
+    /// Whole frames with no new call (the one after a flash, the clock's minute).
+    others: (usize, u64),
+}
+
+impl FrameCosts {
+    /// `frames` starts with the last frame before the first call.
+    fn of(frames: &[Frame]) -> FrameCosts {
+        let mut costs = FrameCosts::default();
+        for window in frames.windows(3) {
+            let [before, frame, next] = window else { continue };
+            let (Some(start), Some(end)) = (frame.cpu_us, next.cpu_us) else { continue };
+            let cpu = end.saturating_sub(start);
+            if frame.seq != before.seq {
+                costs.calls =
+                    (costs.calls.0 + 1, costs.calls.1 + usize::from(frame.partial), costs.calls.2 + cpu);
+            } else if frame.partial {
+                costs.flash_turns = (costs.flash_turns.0 + 1, costs.flash_turns.1 + cpu);
+            } else {
+                costs.others = (costs.others.0 + 1, costs.others.1 + cpu);
+            }
+        }
+        costs
+    }
+
+    fn print(&self) {
+        let ms = |count: usize, us: u64| {
+            if count == 0 { "-".to_string() } else { format!("{:.1}", us as f64 / count as f64 / 1000.0) }
+        };
+        println!(
+            "  ms of CPU a frame, by kind: call {} ms over {} frames, {} partial, flash turn {} ms over {}, other whole {} ms over {}",
+            ms(self.calls.0, self.calls.2),
+            self.calls.0,
+            self.calls.1,
+            ms(self.flash_turns.0, self.flash_turns.1),
+            self.flash_turns.0,
+            ms(self.others.0, self.others.1),
+            self.others.0
+        );
+    }
 }
 
 /// `papan display` as screen `name` of the bench hub, at the bench's layout and size, logging its

@@ -75,8 +75,11 @@ pub(super) struct Frame {
     pub seq: Seq,
     /// Image assets alive (font atlases among them).
     pub images: usize,
-    /// Drawn as a partial frame (only the flashing hero redrawn; software rendering).
+    /// Drawn as a partial frame (software rendering: only what a call changed, or the flashing
+    /// hero, redrawn over the kept picture).
     pub partial: bool,
+    /// The display process's CPU time when the line was written (all threads), in µs.
+    pub cpu_us: Option<u64>,
 }
 
 pub(super) fn frames(log: &Path) -> Vec<Frame> {
@@ -85,11 +88,12 @@ pub(super) fn frames(log: &Path) -> Vec<Frame> {
         .filter_map(|line| {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
-                ["frame", _, "unix_us", t, "seq", s, "images", i, "partial", p] => Some(Frame {
+                ["frame", _, "unix_us", t, "seq", s, "images", i, "partial", p, "cpu_us", c] => Some(Frame {
                     unix_us: t.parse().ok()?,
                     seq: s.parse().ok()?,
                     images: i.parse().ok()?,
                     partial: *p == "1",
+                    cpu_us: c.parse().ok(),
                 }),
                 _ => None,
             }

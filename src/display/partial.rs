@@ -1,14 +1,19 @@
-//! Partial frames for software rendering: while only the flashing hero changes, a frame keeps the last picture and redraws just the hero's patch.
+//! Partial frames for software rendering: when only part of the board changed (a call, a flash turn), a frame keeps the last picture and redraws just that part.
 //!
-//! On a CPU adapter (lavapipe, llvmpipe) a frame's cost is the pixels it shades, and a flash
-//! toggle used to redraw the whole board four times a second. The board's cells are absolute
-//! rectangles, so at each rebuild [`flash_patches`] finds, around each flashing part, the smallest
-//! rectangle that holds every cell touching it. In a partial frame the camera does not clear (the
-//! main texture keeps the last frame), that rectangle is painted with the layout's background,
-//! and only the cells inside it are drawn, in their usual order: inside the patch the pixels are
-//! those of a full frame, outside it nothing was drawn and nothing changed. Any other change (a
-//! rebuild, the clock's minute, a ticker page, a picture loading, a resize) draws a full frame,
-//! and so does the frame after a flash ends.
+//! On a CPU adapter (lavapipe, llvmpipe) a frame's cost is the pixels it shades. A flash toggle
+//! used to redraw the whole board four times a second, and a call the whole board although it
+//! changes the hero, the history and one panel. The board's cells are absolute rectangles, so at
+//! each rebuild [`patches_around`] finds, around each part that may change, the smallest rectangle
+//! that holds every cell touching it. In a partial frame the camera does not clear (the main
+//! texture keeps the last frame), that rectangle is painted with the layout's background, and
+//! only the cells inside it are drawn, in their usual order: inside the patch the pixels are
+//! those of a full frame, outside it nothing was drawn and nothing changed.
+//!
+//! Two kinds of patch: around the flashing hero (flash turns), and around what a rebuild changed
+//! ([`changed_boxes`] compares each cell's look, box included, with what was shown). Any other
+//! change (the clock's minute, a ticker page, a picture loading, a resize, an overlay) draws a
+//! full frame, and so does a rebuild with something else changing in its frame, the first build,
+//! and the frame after a flash ends.
 //!
 //! Only for CPU adapters (wgpu's device type): on a GPU a full frame costs next to nothing and
 //! nothing here runs. `PAPAN_PARTIAL_FRAMES=0` or `=1` overrides, for comparisons.
@@ -41,6 +46,8 @@ pub struct PartialFrames {
     /// Whether the frame being drawn now is partial.
     pub this_frame: bool,
     pub partial: u64,
+    /// Left by a rebuild of the board in this frame, for [`choose_frame_kind`].
+    pub(super) rebuilt: Option<Rebuilt>,
 }
 
 impl Default for PartialFrames {
@@ -54,26 +61,47 @@ impl Default for PartialFrames {
             }
             Err(_) => None,
         };
-        PartialFrames { forced, this_frame: false, partial: 0 }
+        PartialFrames { forced, this_frame: false, partial: 0, rebuilt: None }
     }
 }
+
+/// What a rebuild of a board that was already shown leaves for deciding its frame.
+#[derive(Debug, Default)]
+pub(super) struct Rebuilt {
+    /// Every part of the board it replaced, sorted: their removal is the rebuild's own.
+    pub replaced: Vec<Entity>,
+    /// Texts that other systems change in place (clock, ticker), as the rebuild drew them: if one
+    /// changed within the same frame, the change patches do not cover it.
+    pub texts: Vec<(Entity, String)>,
+}
+
+/// Every entity a rebuild of the board spawns (root, cells, their texts, patches).
+#[derive(Component)]
+pub(super) struct BoardPart;
 
 /// A cell of the board: a direct child of its root, with its own rectangle.
 #[derive(Component)]
 pub(super) struct BoardCell {
-    /// Drawn in partial frames: it lies inside a flash patch.
-    pub in_patch: bool,
+    /// Drawn in flash turns: it lies inside a flash patch.
+    pub in_flash_patch: bool,
+    /// Drawn in the rebuild's own frame: it lies inside a change patch.
+    pub in_change_patch: bool,
 }
 
-/// The background painted under a flash patch's cells in a partial frame (hidden otherwise).
+/// The background painted under a flash patch's cells in a flash turn (hidden otherwise).
 #[derive(Component)]
 pub(super) struct FlashPatch;
 
-/// Rectangles around the flashing parts (`flashing` indexes `cells`), each grown until every cell
-/// it touches lies wholly inside it, and merged where they meet; and, per cell, whether it lies
-/// in one. Cells that only share an edge with a patch stay out of it.
-pub fn flash_patches(cells: &[Rect], flashing: &[usize]) -> (Vec<Rect>, Vec<bool>) {
-    let mut patches: Vec<Rect> = flashing.iter().filter_map(|&i| cells.get(i).copied()).collect();
+/// The background painted under a change patch's cells in the frame of the rebuild that made
+/// it (hidden otherwise).
+#[derive(Component)]
+pub(super) struct ChangePatch;
+
+/// Rectangles around `seeds`, each grown until every cell it touches lies wholly inside it, and
+/// merged where they meet; and, per cell, whether it lies in one. Cells that only share an edge
+/// with a patch stay out of it.
+pub fn patches_around(cells: &[Rect], seeds: Vec<Rect>) -> (Vec<Rect>, Vec<bool>) {
+    let mut patches = seeds;
     loop {
         let mut grown = false;
         // Merge patches that overlap.
@@ -102,6 +130,36 @@ pub fn flash_patches(cells: &[Rect], flashing: &[usize]) -> (Vec<Rect>, Vec<bool
     }
     let inside = cells.iter().map(|cell| patches.iter().any(|p| overlaps(*p, *cell))).collect();
     (patches, inside)
+}
+
+/// Where a rebuild changes the picture, given each cell's box and look before and after, in
+/// drawing order: the boxes of cells shown before and not now, and of cells shown now and not
+/// before. A cell kept is one whose box and look are equal to one shown before; two kept cells
+/// that overlap and are now drawn in the other order count as changed, both.
+pub fn changed_boxes<L: PartialEq>(before: &[(Rect, L)], now: &[(Rect, L)]) -> Vec<Rect> {
+    let mut taken = vec![false; before.len()];
+    let mut kept: Vec<Option<usize>> = now
+        .iter()
+        .map(|cell| {
+            let found = (0..before.len()).find(|&j| !taken[j] && before[j] == *cell)?;
+            taken[found] = true;
+            Some(found)
+        })
+        .collect();
+    for i in 0..now.len() {
+        for k in i + 1..now.len() {
+            if let (Some(a), Some(b)) = (kept[i], kept[k])
+                && a > b
+                && overlaps(now[i].0, now[k].0)
+            {
+                (taken[a], taken[b]) = (false, false);
+                (kept[i], kept[k]) = (None, None);
+            }
+        }
+    }
+    let gone = before.iter().zip(&taken).filter(|(_, taken)| !**taken).map(|(cell, _)| cell.0);
+    let new = now.iter().zip(&kept).filter(|(_, kept)| kept.is_none()).map(|(cell, _)| cell.0);
+    gone.chain(new).collect()
 }
 
 fn overlaps(a: Rect, b: Rect) -> bool {
@@ -139,10 +197,32 @@ type PictureChanged = (
 );
 
 /// Nodes shown or hidden by anything but [`choose_frame_kind`] (an overlay).
-type ShownElsewhere = (Changed<Visibility>, Without<BoardCell>, Without<FlashPatch>);
+type ShownElsewhere = (Changed<Visibility>, Without<BoardPart>);
 
 /// Hero parts placed anew.
 type HeroMoved = (With<HeroPart>, Or<(Changed<ComputedNode>, Changed<UiGlobalTransform>, Changed<Node>)>);
+
+/// Nodes off the board whose picture changed.
+type PictureChangedOffBoard = (PictureChanged, Without<BoardPart>);
+
+/// A cell, whether it is drawn, and whether it is part of the hero.
+type CellShown = (&'static BoardCell, &'static mut Visibility, Has<HeroPart>);
+
+/// The board's cells, not its patches (both kinds of query write visibility).
+type CellsOnly = (With<BoardPart>, Without<FlashPatch>, Without<ChangePatch>);
+
+/// The board's patches, of either kind.
+type PatchesOnly = (With<BoardPart>, Or<(With<FlashPatch>, With<ChangePatch>)>);
+
+/// What a frame draws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FrameKind {
+    Whole,
+    /// The flash patches over the kept picture.
+    FlashTurn,
+    /// The change patches of this frame's rebuild over the kept picture.
+    Rebuild,
+}
 
 /// Decides, once the frame's layout and text are known, whether it may be partial, and sets the
 /// camera's clearing and the cells' visibility for it (before visibility propagates, so that it
@@ -151,35 +231,53 @@ type HeroMoved = (With<HeroPart>, Or<(Changed<ComputedNode>, Changed<UiGlobalTra
 fn choose_frame_kind(
     mut frames: ResMut<PartialFrames>,
     adapter: Option<Res<RenderAdapterInfo>>,
-    changed: Query<(), PictureChanged>,
-    shown_elsewhere: Query<(), ShownElsewhere>,
-    moved_heroes: Query<(), HeroMoved>,
+    (changed, changed_off_board): (Query<(), PictureChanged>, Query<(), PictureChangedOffBoard>),
+    (shown_elsewhere, moved_heroes, texts): (Query<(), ShownElsewhere>, Query<(), HeroMoved>, Query<&Text>),
     mut removed: RemovedComponents<Node>,
     mut image_events: MessageReader<AssetEvent<Image>>,
     (mut resized, mut occluded): (MessageReader<WindowResized>, MessageReader<WindowOccluded>),
     flash: Option<Res<Flash>>,
     mut flash_was_running: Local<bool>,
     mut cameras: Query<&mut Camera, With<Camera2d>>,
-    mut cells: Query<(&BoardCell, &mut Visibility), Without<FlashPatch>>,
-    mut patches: Query<&mut Visibility, With<FlashPatch>>,
+    mut cells: Query<CellShown, CellsOnly>,
+    mut patches: Query<(&mut Visibility, Has<FlashPatch>), PatchesOnly>,
 ) {
     let on_cpu = adapter.is_some_and(|a| a.device_type == wgpu::DeviceType::Cpu);
+    let rebuilt = frames.rebuilt.take();
     // Every event and removal is read, so none counts again next frame.
-    let removed_any = removed.read().count() > 0;
+    let removed: Vec<Entity> = removed.read().collect();
     let images_changed = image_events.read().count() > 0;
     let window_changed = resized.read().count() + occluded.read().count() > 0;
     // The frame after a flash is whole: if a full frame was ever not drawn (the window had no
     // image to draw into), what the partial frames since showed of the rest is put right.
     let flash_ended = *flash_was_running && flash.is_none();
     *flash_was_running = flash.is_some();
-    let partial = frames.forced.unwrap_or(on_cpu)
-        && changed.is_empty()
-        && shown_elsewhere.is_empty()
-        && moved_heroes.is_empty()
-        && !removed_any
+    let may_be_partial = frames.forced.unwrap_or(on_cpu)
         && !images_changed
         && !window_changed
-        && !flash_ended;
+        && !flash_ended
+        && shown_elsewhere.is_empty();
+    let kind = match rebuilt {
+        _ if !may_be_partial => FrameKind::Whole,
+        // A rebuild's own frame: everything of the new board counts as changed, so the rebuild
+        // said what did; anything else that changed makes the frame whole.
+        Some(rebuilt) => {
+            let only_the_old_board_went = removed.iter().all(|e| rebuilt.replaced.binary_search(e).is_ok());
+            let texts_as_drawn =
+                rebuilt.texts.iter().all(|(entity, drawn)| texts.get(*entity).is_ok_and(|t| t.0 == *drawn));
+            // A flash lights the hero in this frame: the hero must be among what it draws.
+            let hero_drawn =
+                flash.is_none() || cells.iter().all(|(cell, _, hero)| !hero || cell.in_change_patch);
+            if changed_off_board.is_empty() && only_the_old_board_went && texts_as_drawn && hero_drawn {
+                FrameKind::Rebuild
+            } else {
+                FrameKind::Whole
+            }
+        }
+        None if changed.is_empty() && moved_heroes.is_empty() && removed.is_empty() => FrameKind::FlashTurn,
+        None => FrameKind::Whole,
+    };
+    let partial = kind != FrameKind::Whole;
     frames.this_frame = partial;
     frames.partial += u64::from(partial);
     for mut camera in &mut cameras {
@@ -189,12 +287,21 @@ fn choose_frame_kind(
             camera.clear_color = if partial { ClearColorConfig::None } else { ClearColorConfig::Default };
         }
     }
-    for (cell, mut visibility) in &mut cells {
-        let wanted = if partial && !cell.in_patch { Visibility::Hidden } else { Visibility::Inherited };
-        visibility.set_if_neq(wanted);
+    for (cell, mut visibility, _) in &mut cells {
+        let drawn = match kind {
+            FrameKind::Whole => true,
+            FrameKind::FlashTurn => cell.in_flash_patch,
+            FrameKind::Rebuild => cell.in_change_patch,
+        };
+        visibility.set_if_neq(if drawn { Visibility::Inherited } else { Visibility::Hidden });
     }
-    for mut visibility in &mut patches {
-        visibility.set_if_neq(if partial { Visibility::Inherited } else { Visibility::Hidden });
+    for (mut visibility, for_flash) in &mut patches {
+        let drawn = match kind {
+            FrameKind::Whole => false,
+            FrameKind::FlashTurn => for_flash,
+            FrameKind::Rebuild => !for_flash,
+        };
+        visibility.set_if_neq(if drawn { Visibility::Inherited } else { Visibility::Hidden });
     }
 }
 
@@ -218,7 +325,7 @@ mod tests {
             rect(768.0, 75.0, 1152.0, 80.0),
             rect(0.0, 500.0, 250.0, 120.0),
         ];
-        let (patches, inside) = flash_patches(&cells, &[0, 1]);
+        let (patches, inside) = patches_around(&cells, vec![cells[0], cells[1]]);
         assert_eq!(patches, vec![cells[0]]);
         assert_eq!(inside, vec![true, true, true, true, false, false]);
     }
@@ -233,18 +340,52 @@ mod tests {
             rect(260.0, 130.0, 50.0, 200.0),
             rect(400.0, 400.0, 10.0, 10.0),
         ];
-        let (patches, inside) = flash_patches(&cells, &[0]);
+        let (patches, inside) = patches_around(&cells, vec![cells[0]]);
         assert_eq!(patches, vec![rect(100.0, 100.0, 210.0, 230.0)]);
         assert_eq!(inside, vec![true, true, true, false]);
+    }
+
+    #[test]
+    fn a_rebuild_changes_the_boxes_of_cells_that_went_came_or_look_different() {
+        let a = rect(0.0, 0.0, 100.0, 50.0);
+        let b = rect(0.0, 60.0, 100.0, 50.0);
+        let c = rect(0.0, 120.0, 100.0, 50.0);
+        let before = [(a, "A-001"), (b, "A-002"), (c, "B-001")];
+        // Same cells, same order: nothing to draw.
+        assert!(changed_boxes(&before, &before).is_empty());
+        // A new text in b's box, c gone, a new cell below.
+        let d = rect(0.0, 180.0, 100.0, 50.0);
+        let now = [(a, "A-001"), (b, "A-003"), (d, "C-001")];
+        let mut changed = changed_boxes(&before, &now);
+        changed.sort_by(|x, y| x.y.total_cmp(&y.y));
+        assert_eq!(changed, vec![b, b, c, d]);
+        // The same look in another box is another cell.
+        let moved = [(a, "A-001"), (b, "A-002"), (d, "B-001")];
+        assert_eq!(changed_boxes(&before, &moved), vec![c, d]);
+    }
+
+    #[test]
+    fn kept_cells_that_overlap_and_swap_their_order_count_as_changed() {
+        let card = rect(0.0, 0.0, 100.0, 100.0);
+        let text = rect(10.0, 10.0, 50.0, 20.0);
+        let apart = rect(300.0, 0.0, 10.0, 10.0);
+        let before = [(card, "card"), (text, "A-001"), (apart, "x")];
+        let swapped = [(text, "A-001"), (card, "card"), (apart, "x")];
+        let changed = changed_boxes(&before, &swapped);
+        assert_eq!(changed.len(), 4, "both, before and now: {changed:?}");
+        assert!(changed.iter().all(|r| *r == card || *r == text), "{changed:?}");
+        // Cells apart may change order freely.
+        let reordered = [(apart, "x"), (card, "card"), (text, "A-001")];
+        assert!(changed_boxes(&before, &reordered).is_empty());
     }
 
     #[test]
     fn patches_that_meet_become_one_and_apart_stay_two() {
         let cells =
             [rect(0.0, 0.0, 100.0, 100.0), rect(50.0, 50.0, 100.0, 100.0), rect(500.0, 500.0, 50.0, 50.0)];
-        let (patches, _) = flash_patches(&cells, &[0, 1, 2]);
+        let (patches, _) = patches_around(&cells, cells.to_vec());
         assert_eq!(patches, vec![rect(0.0, 0.0, 150.0, 150.0), cells[2]]);
-        let (none, inside) = flash_patches(&cells, &[]);
+        let (none, inside) = patches_around(&cells, Vec::new());
         assert!(none.is_empty());
         assert_eq!(inside, vec![false; 3]);
     }

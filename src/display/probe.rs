@@ -1,6 +1,7 @@
-//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I partial P`), written after the
-//! frame's systems ran, so `papan bench display` can tell when a call was first drawn and how often
-//! an idle board wakes up, and `papan bench soak` whether images (font atlases among them) pile up.
+//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I partial P cpu_us C`), written
+//! after the frame's systems ran, so `papan bench display` can tell when a call was first drawn, how
+//! often an idle board wakes up and what each kind of frame costs, and `papan bench soak` whether
+//! images (font atlases among them) pile up.
 
 use std::io::Write;
 use std::path::Path;
@@ -34,9 +35,23 @@ fn log_frame(
     let seq = state.board.as_ref().map_or(0, |b| b.seq);
     let now = jiff::Timestamp::now().as_microsecond();
     let (frame, images, partial) = (log.frame, images.len(), u8::from(partial.this_frame));
+    let cpu_us = process_cpu_us();
     if let Ok(mut file) = log.file.lock() {
         // Flushed every frame: the reader polls the file while the display runs.
-        let line = writeln!(file, "frame {frame} unix_us {now} seq {seq} images {images} partial {partial}");
+        let line = writeln!(
+            file,
+            "frame {frame} unix_us {now} seq {seq} images {images} partial {partial} cpu_us {cpu_us}"
+        );
         let _ = line.and_then(|_| file.flush());
     }
+}
+
+/// CPU time of the whole process so far, every thread (llvmpipe's rasterisers among them), in µs.
+fn process_cpu_us() -> u64 {
+    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec, which `time` is.
+    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) } != 0 {
+        return 0;
+    }
+    time.tv_sec as u64 * 1_000_000 + time.tv_nsec as u64 / 1_000
 }

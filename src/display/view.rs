@@ -212,8 +212,8 @@ fn rebuild_board(
     mut commands: Commands,
     (state, layout): (Res<BoardState>, Res<ScreenLayout>),
     (fonts, clear_colour): (Option<Res<Fonts>>, Option<Res<ClearColor>>),
-    mut built: ResMut<Built>,
-    roots: Query<Entity, With<BoardRoot>>,
+    (mut built, mut frames, flash): (ResMut<Built>, ResMut<partial::PartialFrames>, Option<Res<Flash>>),
+    shown: ShownBoard,
     (window, mut pictures, mut proof): (
         Query<&Window, With<PrimaryWindow>>,
         Pictures,
@@ -234,14 +234,23 @@ fn rebuild_board(
         size,
         service_turn: turn.map_or(0, |(turn, _)| turn),
     };
-    if *built == now && !roots.is_empty() && !layout.is_changed() {
+    if *built == now && !shown.roots.is_empty() && !layout.is_changed() {
         return;
     }
     // A ticker whose text is unchanged goes on turning where it was, rather than from its first
     // page at every call.
     let ticker_since: Vec<(Vec<String>, Instant)> =
         tickers.iter().map(|t| (t.pages.clone(), t.since)).collect();
-    for root in &roots {
+    // What the cells show now, in drawing order, to draw only what this rebuild changes.
+    let looks_shown = shown.looks(size);
+    let replaced = if shown.roots.is_empty() {
+        None
+    } else {
+        let mut parts: Vec<Entity> = shown.parts.iter().collect();
+        parts.sort_unstable();
+        Some(parts)
+    };
+    for (root, _) in &shown.roots {
         commands.entity(root).despawn();
     }
     let (width, height) = (size.0 as f32, size.1 as f32);
@@ -269,31 +278,62 @@ fn rebuild_board(
         proof.boxes = nodes.iter_mut().filter_map(prove_text).collect();
         nodes.retain(|node| node.text.is_some());
     }
+    // A ticker goes on from the page it showed: drawn at its first page, it would be turned back
+    // within the same frame, after the change patches were worked out.
+    for node in &mut nodes {
+        if let (Some(TextRole::Ticker(pages)), Some((text, ..))) = (&node.text_role, &mut node.text)
+            && let Some((_, since)) = ticker_since.iter().find(|(shown, _)| shown == pages)
+        {
+            text.clone_from(&pages[ticker_page(pages, *since).0]);
+        }
+    }
     let screen = Rect { x: 0.0, y: 0.0, w: width, h: height };
     // A cell whose box is not in pixels is taken as the whole screen: a patch touching it covers
     // everything, which is still right, only not cheaper.
     let boxes: Vec<Rect> = nodes.iter().map(|node| px_rect(&node.node).unwrap_or(screen)).collect();
-    let flashing: Vec<usize> =
-        nodes.iter().enumerate().filter(|(_, n)| n.hero.is_some()).map(|(i, _)| i).collect();
-    let (patches, in_patch) = partial::flash_patches(&boxes, &flashing);
+    let hero_boxes: Vec<Rect> =
+        nodes.iter().zip(&boxes).filter(|(n, _)| n.hero.is_some()).map(|(_, b)| *b).collect();
+    let (flash_patches, in_flash_patch) = partial::patches_around(&boxes, hero_boxes.clone());
+    // The rebuild's own frame draws what changed, and the hero too while a flash runs (the flash
+    // lights the new hero within this frame).
+    let looks: Vec<(Rect, CellLook)> = nodes.iter().zip(&boxes).map(|(node, b)| (*b, node.look())).collect();
+    let mut changed = partial::changed_boxes(&looks_shown, &looks);
+    if flash.is_some() {
+        changed.extend(hero_boxes);
+    }
+    let (change_patches, in_change_patch) = partial::patches_around(&boxes, changed);
     let background = clear_colour.map_or(Color::NONE, |c| c.0);
+    let mut texts_changed_in_place = Vec::new();
     commands
-        .spawn((BoardRoot, Node { width: percent(100), height: percent(100), ..default() }))
+        .spawn((
+            BoardRoot,
+            partial::BoardPart,
+            Node { width: percent(100), height: percent(100), ..default() },
+        ))
         .with_children(|root| {
-            // First, so that they lie under every cell.
-            for patch in patches {
-                root.spawn((
-                    partial::FlashPatch,
-                    Painter::rect_node(patch),
+            // First, so that they lie under every cell; hidden until a partial frame needs them.
+            let patch = |rect| {
+                (
+                    partial::BoardPart,
+                    Painter::rect_node(rect),
                     BackgroundColor(background),
                     Visibility::Hidden,
-                ));
+                )
+            };
+            for rect in flash_patches {
+                root.spawn((partial::FlashPatch, patch(rect)));
             }
-            for (node, in_patch) in nodes.into_iter().zip(in_patch) {
+            for rect in change_patches {
+                root.spawn((partial::ChangePatch, patch(rect)));
+            }
+            for ((node, in_flash_patch), in_change_patch) in
+                nodes.into_iter().zip(in_flash_patch).zip(in_change_patch)
+            {
                 let mut entity = root.spawn((
                     node.node,
                     BackgroundColor(node.background.unwrap_or(Color::NONE)),
-                    partial::BoardCell { in_patch },
+                    partial::BoardCell { in_flash_patch, in_change_patch },
+                    partial::BoardPart,
                 ));
                 if let Some(part) = node.hero {
                     entity.insert(part);
@@ -306,11 +346,15 @@ fn rebuild_board(
                 if let Some((text, font, color)) = node.text {
                     entity.with_children(|cell| {
                         let mut spawned = cell.spawn((
-                            Text::new(text),
+                            Text::new(text.clone()),
                             font,
                             TextColor(color),
                             TextLayout::new(justify, LineBreak::NoWrap),
+                            partial::BoardPart,
                         ));
+                        if matches!(role, Some(TextRole::Clock | TextRole::Ticker(_))) {
+                            texts_changed_in_place.push((spawned.id(), text));
+                        }
                         match role {
                             Some(TextRole::Clock) => {
                                 spawned.insert(ClockText);
@@ -331,7 +375,52 @@ fn rebuild_board(
                 }
             }
         });
+    frames.rebuilt = replaced.map(|replaced| partial::Rebuilt { replaced, texts: texts_changed_in_place });
     *built = now;
+}
+
+/// A cell as drawn: its box, colour, picture and text, to tell which cells a rebuild changed.
+#[derive(Debug, PartialEq)]
+struct CellLook {
+    node: Node,
+    background: Color,
+    image: Option<AssetId<Image>>,
+    text: Option<(String, TextFont, Color, Justify)>,
+}
+
+type ShownCell =
+    (&'static Node, &'static BackgroundColor, Option<&'static ImageNode>, Option<&'static Children>);
+type ShownText = (&'static Text, &'static TextFont, &'static TextColor, &'static TextLayout);
+
+/// The board on screen, as the rebuild replacing it reads it.
+#[derive(bevy::ecs::system::SystemParam)]
+struct ShownBoard<'w, 's> {
+    roots: Query<'w, 's, (Entity, Option<&'static Children>), With<BoardRoot>>,
+    cells: Query<'w, 's, ShownCell, With<partial::BoardCell>>,
+    texts: Query<'w, 's, ShownText>,
+    parts: Query<'w, 's, Entity, With<partial::BoardPart>>,
+}
+
+impl ShownBoard<'_, '_> {
+    /// Each cell's box and look, in drawing order, in a window of `size`.
+    fn looks(&self, size: (u32, u32)) -> Vec<(Rect, CellLook)> {
+        let cells = self.roots.iter().filter_map(|(_, children)| children).flat_map(|c| c.iter());
+        cells.filter_map(|cell| self.cells.get(cell).ok()).map(|cell| self.look(cell, size)).collect()
+    }
+
+    fn look(
+        &self,
+        (node, background, image, children): (&Node, &BackgroundColor, Option<&ImageNode>, Option<&Children>),
+        size: (u32, u32),
+    ) -> (Rect, CellLook) {
+        let text = children
+            .and_then(|children| children.iter().find_map(|child| self.texts.get(child).ok()))
+            .map(|(text, font, colour, layout)| (text.0.clone(), font.clone(), colour.0, layout.justify));
+        // As for the new cells: a box not in pixels is taken as the whole window.
+        let rect = px_rect(node).unwrap_or(Rect { x: 0.0, y: 0.0, w: size.0 as f32, h: size.1 as f32 });
+        let image = image.map(|i| i.image.id());
+        (rect, CellLook { node: node.clone(), background: background.0, image, text })
+    }
 }
 
 /// A node's box, when it is placed in pixels (every cell [`Painter`] places is).
@@ -442,13 +531,18 @@ fn turn_ticker_pages(mut tickers: Query<(&TickerPages, &mut Text)>, mut wakeups:
         if ticker.pages.len() < 2 {
             continue;
         }
-        let turns = ticker.since.elapsed().as_secs() / TICKER_PAGE.as_secs();
-        let page = turns as usize % ticker.pages.len();
+        let (page, next) = ticker_page(&ticker.pages, ticker.since);
         if text.0 != ticker.pages[page] {
             text.0.clone_from(&ticker.pages[page]);
         }
-        wakeups.at(ticker.since + TICKER_PAGE * (turns + 1) as u32);
+        wakeups.at(next);
     }
+}
+
+/// The page of `pages` due now for a ticker turning since `since`, and when the next is due.
+fn ticker_page(pages: &[String], since: Instant) -> (usize, Instant) {
+    let turns = since.elapsed().as_secs() / TICKER_PAGE.as_secs();
+    (turns as usize % pages.len().max(1), since + TICKER_PAGE * (turns + 1) as u32)
 }
 
 /// A highlighted call starts the hero's flash (the newest highlight wins).
@@ -535,10 +629,26 @@ struct Placed {
     left: bool,
 }
 
+impl Placed {
+    /// How this cell will be drawn (see [`CellLook`]).
+    fn look(&self) -> CellLook {
+        let justify = if self.left { Justify::Left } else { Justify::Center };
+        CellLook {
+            node: self.node.clone(),
+            background: self.background.unwrap_or(Color::NONE),
+            image: self.image.as_ref().map(Handle::id),
+            text: self
+                .text
+                .as_ref()
+                .map(|(text, font, colour)| (text.clone(), font.clone(), *colour, justify)),
+        }
+    }
+}
+
 enum TextRole {
     Clock,
     HeroTicket,
-    /// Pages to turn (the text shows the first).
+    /// Pages to turn (the text shows the one due, from its first).
     Ticker(Vec<String>),
 }
 
