@@ -297,12 +297,37 @@ pub(super) async fn run(args: DisplayBenchArgs) -> anyhow::Result<()> {
 /// (the frame's rendering, which runs after its line, and the next frame's systems).
 #[derive(Default)]
 struct FrameCosts {
-    /// Frames showing a new call, and of them partial; CPU in µs.
-    calls: (usize, usize, u64),
+    /// Frames showing a new call.
+    calls: Tally,
+    /// How many of those were partial.
+    partial_calls: usize,
     /// Partial frames with no new call (the hero's flash turns).
-    flash_turns: (usize, u64),
+    flash_turns: Tally,
     /// Whole frames with no new call (the one after a flash, the clock's minute).
-    others: (usize, u64),
+    others: Tally,
+}
+
+/// Frames of one kind and the CPU they took.
+#[derive(Default)]
+struct Tally {
+    frames: usize,
+    cpu_us: u64,
+}
+
+impl Tally {
+    fn add(&mut self, cpu_us: u64) {
+        self.frames += 1;
+        self.cpu_us += cpu_us;
+    }
+
+    /// Mean ms of CPU a frame, or "-" with no frame.
+    fn mean_ms(&self) -> String {
+        if self.frames == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}", self.cpu_us as f64 / self.frames as f64 / 1000.0)
+        }
+    }
 }
 
 impl FrameCosts {
@@ -314,30 +339,28 @@ impl FrameCosts {
             let (Some(start), Some(end)) = (frame.cpu_us, next.cpu_us) else { continue };
             let cpu = end.saturating_sub(start);
             if frame.seq != before.seq {
-                costs.calls =
-                    (costs.calls.0 + 1, costs.calls.1 + usize::from(frame.partial), costs.calls.2 + cpu);
+                costs.calls.add(cpu);
+                costs.partial_calls += usize::from(frame.partial);
             } else if frame.partial {
-                costs.flash_turns = (costs.flash_turns.0 + 1, costs.flash_turns.1 + cpu);
+                costs.flash_turns.add(cpu);
             } else {
-                costs.others = (costs.others.0 + 1, costs.others.1 + cpu);
+                costs.others.add(cpu);
             }
         }
         costs
     }
 
     fn print(&self) {
-        let ms = |count: usize, us: u64| {
-            if count == 0 { "-".to_string() } else { format!("{:.1}", us as f64 / count as f64 / 1000.0) }
-        };
+        let (calls, turns, others) = (&self.calls, &self.flash_turns, &self.others);
         println!(
             "  ms of CPU a frame, by kind: call {} ms over {} frames, {} partial, flash turn {} ms over {}, other whole {} ms over {}",
-            ms(self.calls.0, self.calls.2),
-            self.calls.0,
-            self.calls.1,
-            ms(self.flash_turns.0, self.flash_turns.1),
-            self.flash_turns.0,
-            ms(self.others.0, self.others.1),
-            self.others.0
+            calls.mean_ms(),
+            calls.frames,
+            self.partial_calls,
+            turns.mean_ms(),
+            turns.frames,
+            others.mean_ms(),
+            others.frames
         );
     }
 }

@@ -162,11 +162,13 @@ pub fn changed_boxes<L: PartialEq>(before: &[(Rect, L)], now: &[(Rect, L)]) -> V
     gone.chain(new).collect()
 }
 
-fn overlaps(a: Rect, b: Rect) -> bool {
+/// Whether `a` and `b` share more than an edge.
+pub(super) fn overlaps(a: Rect, b: Rect) -> bool {
     a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
 }
 
-fn contains(outer: Rect, inner: Rect) -> bool {
+/// Whether `inner` lies wholly in `outer`.
+pub(super) fn contains(outer: Rect, inner: Rect) -> bool {
     outer.x <= inner.x
         && outer.y <= inner.y
         && inner.x + inner.w <= outer.x + outer.w

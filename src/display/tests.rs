@@ -309,9 +309,9 @@ impl Harness {
 /// draws the whole board; and without a CPU adapter every frame is whole.
 #[test]
 fn a_call_redraws_what_it_changed_a_flash_turn_the_hero_and_anything_else_the_whole_board() {
-    use super::partial::PartialFrames;
+    use super::partial::{PartialFrames, contains, overlaps};
     use super::view::FLASH_HALF_PERIOD;
-    use crate::layout::{Rect, WidgetKind};
+    use crate::layout::WidgetKind;
     let mut h = test_app(false);
     h.app.world_mut().resource_mut::<PartialFrames>().forced = Some(true);
     h.app.update();
@@ -321,13 +321,6 @@ fn a_call_redraws_what_it_changed_a_flash_turn_the_hero_and_anything_else_the_wh
         let region = layout.regions.iter().find(|r| r.widget == widget).unwrap();
         crate::layout::region_rect(region, 1920.0, 1080.0)
     };
-    let inside = |outer: Rect, inner: Rect| {
-        outer.x <= inner.x
-            && outer.y <= inner.y
-            && inner.x + inner.w <= outer.x + outer.w
-            && inner.y + inner.h <= outer.y + outer.h
-    };
-    let touches = |a: Rect, b: Rect| a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 
     // A call: the hero, the history and the called agency's panel, not the header or the clock.
     h.feed.send(FeedUpdate::Event { frame: call(1, "A-001", 1), replayed: false }).unwrap();
@@ -337,7 +330,7 @@ fn a_call_redraws_what_it_changed_a_flash_turn_the_hero_and_anything_else_the_wh
     let (hero, history) = (area(WidgetKind::NowCalling), area(WidgetKind::History));
     for region in [hero, history] {
         assert!(
-            call_frame.drawn_patches.iter().any(|p| inside(*p, region) || inside(region, *p)),
+            call_frame.drawn_patches.iter().any(|p| contains(*p, region) || contains(region, *p)),
             "{region:?} is redrawn: {:?}",
             call_frame.drawn_patches
         );
@@ -348,9 +341,9 @@ fn a_call_redraws_what_it_changed_a_flash_turn_the_hero_and_anything_else_the_wh
     let panels = area(WidgetKind::AgencyPanels);
     for patch in &call_frame.drawn_patches {
         for left in [area(WidgetKind::Header), area(WidgetKind::Clock), area(WidgetKind::Ticker)] {
-            assert!(!touches(*patch, left), "{patch:?} reaches {left:?}");
+            assert!(!overlaps(*patch, left), "{patch:?} reaches {left:?}");
         }
-        if touches(*patch, panels) {
+        if overlaps(*patch, panels) {
             assert!(patch.w * patch.h < panels.w * panels.h / 10.0, "more than the called panel: {patch:?}");
         }
     }
