@@ -783,7 +783,7 @@ async fn a_call_and_flash_turns_redraw_only_what_changed(
     let seq = session.command("flash", HubCommand::Call(call)).await.unwrap().seq;
     let called_at = drawn(frames, seq).await;
     // The log has the frame once its systems ran; it is on X a little later (rendering is
-    // pipelined, lavapipe then copies it to X).
+    // pipelined, then what it drew is put on X).
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let during: Vec<image::RgbImage> = {
         let mut grabs = Vec::new();
@@ -802,6 +802,11 @@ async fn a_call_and_flash_turns_redraw_only_what_changed(
     let call_frame = after.iter().find(|l| frame_field(l, "seq") >= seq).expect("the call's frame");
     assert_eq!(frame_field(call_frame, "partial"), 1, "the call's own frame is partial: {call_frame}");
     assert_eq!(frame_field(after.last().unwrap(), "partial"), 0, "the frame after the flash is whole");
+    // On lavapipe the frames go to X by hand, only what they drew: what X shows below is that.
+    assert!(
+        since_call.iter().all(|l| frame_field(l, "x_present") == 1),
+        "frames put on X by hand: {since_call:#?}"
+    );
     let whole = grab_x_blocking(x_display, size).await;
     std::fs::create_dir_all(out).unwrap();
     whole.save(out.join("whole.png")).unwrap();
@@ -887,7 +892,8 @@ fn logged_screen(
     )
 }
 
-/// The lines of a screen's `--bench-log` so far: `frame N unix_us T seq S images I`.
+/// The lines of a screen's `--bench-log` so far: `frame N unix_us T seq S images I partial P
+/// cpu_us C x_present X`.
 fn frame_lines(frames: &Path) -> Vec<String> {
     std::fs::read_to_string(frames).unwrap_or_default().lines().map(str::to_string).collect()
 }

@@ -406,6 +406,12 @@ fn bench_display_times_papan_and_a_live_browser_board() {
     assert!(kinds[0].len() >= 3, "{stdout}");
     let (call_ms, call_frames, partial_calls) = (kinds[0][0], kinds[0][1], kinds[0][2]);
     assert!(call_ms > 0.0 && call_frames == 3.0 && partial_calls >= 1.0, "{stdout}");
+    // "... over K, H of them put on X by hand": on lavapipe every frame timed went to X by hand.
+    let line = stdout.lines().find(|l| l.contains("ms of CPU a frame, by kind")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let count = |w: &str| w.trim_end_matches(',').parse::<f64>().unwrap();
+    let timed: f64 = words.windows(2).filter(|w| w[0] == "over").map(|w| count(w[1])).sum();
+    assert_eq!(kinds[0].last(), Some(&timed), "{stdout}");
     let ratios: Vec<&str> = stdout.lines().filter_map(|l| l.split("papan / Chromium: ").nth(1)).collect();
     assert_eq!(ratios.len(), 1, "{stdout}");
     let ratio = |name: &str| -> Option<f64> {

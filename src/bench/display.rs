@@ -66,7 +66,14 @@ impl FrameLog<'_> {
             FrameLog::Papan(path) => frames(path),
             FrameLog::Chromium(path) => board_frames(&std::fs::read_to_string(path).unwrap_or_default())
                 .into_iter()
-                .map(|(seq, unix_us)| Frame { unix_us, seq, images: 0, partial: false, cpu_us: None })
+                .map(|(seq, unix_us)| Frame {
+                    unix_us,
+                    seq,
+                    images: 0,
+                    partial: false,
+                    cpu_us: None,
+                    x_present: false,
+                })
                 .collect(),
         }
     }
@@ -305,6 +312,8 @@ struct FrameCosts {
     flash_turns: Tally,
     /// Whole frames with no new call (the one after a flash, the clock's minute).
     others: Tally,
+    /// How many went to X by hand (`x_present`), not through bevy's copy.
+    put_by_hand: usize,
 }
 
 /// Frames of one kind and the CPU they took.
@@ -338,6 +347,7 @@ impl FrameCosts {
             let [before, frame, next] = window else { continue };
             let (Some(start), Some(end)) = (frame.cpu_us, next.cpu_us) else { continue };
             let cpu = end.saturating_sub(start);
+            costs.put_by_hand += usize::from(frame.x_present);
             if frame.seq != before.seq {
                 costs.calls.add(cpu);
                 costs.partial_calls += usize::from(frame.partial);
@@ -353,14 +363,15 @@ impl FrameCosts {
     fn print(&self) {
         let (calls, turns, others) = (&self.calls, &self.flash_turns, &self.others);
         println!(
-            "  ms of CPU a frame, by kind: call {} ms over {} frames, {} partial, flash turn {} ms over {}, other whole {} ms over {}",
+            "  ms of CPU a frame, by kind: call {} ms over {} frames, {} partial, flash turn {} ms over {}, other whole {} ms over {}, {} of them put on X by hand",
             calls.mean_ms(),
             calls.frames,
             self.partial_calls,
             turns.mean_ms(),
             turns.frames,
             others.mean_ms(),
-            others.frames
+            others.frames,
+            self.put_by_hand
         );
     }
 }

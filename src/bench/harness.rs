@@ -80,6 +80,8 @@ pub(super) struct Frame {
     pub partial: bool,
     /// The display process's CPU time when the line was written (all threads), in µs.
     pub cpu_us: Option<u64>,
+    /// Whether the frame went to X by hand (only what changed), not through bevy's copy.
+    pub x_present: bool,
 }
 
 pub(super) fn frames(log: &Path) -> Vec<Frame> {
@@ -88,13 +90,16 @@ pub(super) fn frames(log: &Path) -> Vec<Frame> {
         .filter_map(|line| {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
-                ["frame", _, "unix_us", t, "seq", s, "images", i, "partial", p, "cpu_us", c] => Some(Frame {
-                    unix_us: t.parse().ok()?,
-                    seq: s.parse().ok()?,
-                    images: i.parse().ok()?,
-                    partial: *p == "1",
-                    cpu_us: c.parse().ok(),
-                }),
+                ["frame", _, "unix_us", t, "seq", s, "images", i, "partial", p, "cpu_us", c, rest @ ..] => {
+                    Some(Frame {
+                        unix_us: t.parse().ok()?,
+                        seq: s.parse().ok()?,
+                        images: i.parse().ok()?,
+                        partial: *p == "1",
+                        cpu_us: c.parse().ok(),
+                        x_present: rest == ["x_present", "1"],
+                    })
+                }
                 _ => None,
             }
         })

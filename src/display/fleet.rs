@@ -11,6 +11,7 @@ use super::DisplaySet;
 use super::net::{FeedSource, IdentifyWanted, ScreenshotWanted};
 use super::view::Fonts;
 use super::wakeups::Wakeups;
+use super::x_present::OwnPresent;
 
 /// This screen's id, as it says hello to the hub.
 #[derive(Resource, Clone, Debug)]
@@ -28,7 +29,11 @@ const AMBER: Color = Color::srgb(1.0, 0.76, 0.03);
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         Update,
-        (show_identity, hide_identity_when_due, (send_requested_screenshot, draw_until_captured).chain())
+        (
+            show_identity,
+            hide_identity_when_due,
+            (send_requested_screenshot, send_presented_copy, draw_until_captured).chain(),
+        )
             .in_set(DisplaySet::Capture),
     );
 }
@@ -96,15 +101,33 @@ fn hide_identity_when_due(
 }
 
 /// A screenshot takes a few frames (render, copy back, encode): keep drawing until it is done.
-fn draw_until_captured(pending: Query<(), With<Screenshot>>, mut redraw: MessageWriter<RequestRedraw>) {
-    if !pending.is_empty() {
+fn draw_until_captured(
+    pending: Query<(), With<Screenshot>>,
+    own_present: Option<Res<OwnPresent>>,
+    mut redraw: MessageWriter<RequestRedraw>,
+) {
+    let copy_pending =
+        own_present.is_some_and(|own| own.copies.lock().is_ok_and(|c| c.wanted || c.done.is_some()));
+    if !pending.is_empty() || copy_pending {
         redraw.write(RequestRedraw);
     }
 }
 
-/// Captures the next frame and hands the PNG to the network thread for upload.
-fn send_requested_screenshot(mut commands: Commands, mut wanted: MessageReader<ScreenshotWanted>) {
+/// Captures the next frame and hands the PNG to the network thread for upload. With frames put
+/// on X by hand, the picture put on the window is copied instead (bevy's window screenshot needs
+/// the window written by the camera).
+fn send_requested_screenshot(
+    mut commands: Commands,
+    mut wanted: MessageReader<ScreenshotWanted>,
+    own_present: Option<Res<OwnPresent>>,
+) {
     if wanted.read().last().is_none() {
+        return;
+    }
+    if let Some(own) = own_present {
+        if let Ok(mut copies) = own.copies.lock() {
+            copies.wanted = true;
+        }
         return;
     }
     commands.spawn(Screenshot::primary_window()).observe(
@@ -113,6 +136,16 @@ fn send_requested_screenshot(mut commands: Commands, mut wanted: MessageReader<S
             Err(e) => warn!("cannot encode the requested screenshot: {e}"),
         },
     );
+}
+
+/// Uploads the copy of the window's picture once the render world made it.
+fn send_presented_copy(own_present: Option<Res<OwnPresent>>, source: Res<FeedSource>) {
+    let Some(own) = own_present else { return };
+    let Some(image) = own.copies.lock().ok().and_then(|mut c| c.done.take()) else { return };
+    match encode_png(&image) {
+        Ok(png) => source.upload_screenshot(png),
+        Err(e) => warn!("cannot encode the requested screenshot: {e}"),
+    }
 }
 
 fn encode_png(image: &Image) -> Result<Vec<u8>, String> {

@@ -29,15 +29,18 @@ use bevy::render::renderer::{RenderContext, ViewQuery};
 use bevy::render::view::{ExtractedView, ViewTarget};
 use bevy::render::{Render, RenderApp, RenderSystems};
 
+use super::x_present::FrameDamage;
+
 /// Logged once both passes are in place (the demo test looks for it).
 pub const LEAN_PASSES_LOG: &str = "2D passes in place: no depth buffer, no clear under the copy";
 
-pub(super) fn plugin(app: &mut App) {
+/// Whether both passes were replaced (frames put on X by hand need the clear of this one).
+pub(super) fn plugin(app: &mut App) -> bool {
     if std::env::var("PAPAN_BEVY_PASSES").as_deref() == Ok("1") {
         info!("PAPAN_BEVY_PASSES=1: bevy's own 2D passes, with their clears");
-        return;
+        return false;
     }
-    let Some(render_app) = app.get_sub_app_mut(RenderApp) else { return };
+    let Some(render_app) = app.get_sub_app_mut(RenderApp) else { return false };
     // Outside `Schedules` while the schedule's systems are initialised, which may add resources.
     // Only the systems go; their sets stay, and with them the order of the UI pass between.
     let removed = render_app.world_mut().try_schedule_scope(Core2d, |world, schedule| {
@@ -50,10 +53,11 @@ pub(super) fn plugin(app: &mut App) {
         Ok(both) => both,
         Err(e) => {
             warn!("bevy's 2D schedule is not there ({e}); its own passes stay");
-            return;
+            return false;
         }
     };
-    if matches!((&main_pass, &copy), (Ok(1), Ok(1))) {
+    let both = matches!((&main_pass, &copy), (Ok(1), Ok(1)));
+    if both {
         info!("{LEAN_PASSES_LOG}");
     }
     match main_pass {
@@ -73,12 +77,16 @@ pub(super) fn plugin(app: &mut App) {
         }
         other => warn!("bevy's copy into the window is not where expected ({other:?}); it stays"),
     }
+    both
 }
 
 /// Clears the main texture as the camera says (a partial frame keeps it), with no depth buffer.
+/// With frames put on X by hand (`x_present`) the camera never clears, and a whole frame is
+/// cleared here.
 fn clear_main_texture(
     view: ViewQuery<(&ExtractedView, &ViewTarget)>,
     transparent_phases: Res<ViewSortedRenderPhases<Transparent2d>>,
+    (damage, clear_color): (Option<Res<FrameDamage>>, Res<ClearColor>),
     mut warned: Local<bool>,
     mut ctx: RenderContext,
 ) {
@@ -90,9 +98,16 @@ fn clear_main_texture(
         *warned = true;
         error!("2D sprites or meshes are not drawn by papan's passes; run with PAPAN_BEVY_PASSES=1");
     }
+    let mut attachment = target.get_color_attachment();
+    if damage.is_some_and(|damage| damage.whole) {
+        // The main texture is sRGB: its clear value is linear, as bevy converts it.
+        let [r, g, b, a] = clear_color.0.to_linear().to_f32_array();
+        attachment.ops.load =
+            LoadOp::Clear(wgpu::Color { r: r.into(), g: g.into(), b: b.into(), a: a.into() });
+    }
     let _pass = ctx.command_encoder().begin_render_pass(&RenderPassDescriptor {
         label: Some("clear_main_texture"),
-        color_attachments: &[Some(target.get_color_attachment())],
+        color_attachments: &[Some(attachment)],
         depth_stencil_attachment: None,
         timestamp_writes: None,
         occlusion_query_set: None,

@@ -16,6 +16,8 @@ mod status;
 mod tests;
 mod view;
 mod wakeups;
+mod x_picture;
+mod x_present;
 mod x_session;
 
 use std::path::PathBuf;
@@ -192,7 +194,9 @@ pub fn run(options: DisplayOptions) -> anyhow::Result<()> {
         Some(Voice::new(Box::new(announcer), rx))
     });
     add_board_features(&mut app, screen, source, voice, layout, options.images, wake.clone());
-    lean_passes::plugin(&mut app);
+    if lean_passes::plugin(&mut app) {
+        x_present::plugin(&mut app);
+    }
     app.world_mut().resource_mut::<images::ImageStore>().hub_url = Some(hub_url);
     layouts::plugin(&mut app, options.layout, layout_problem, wake);
     status::plugin(&mut app);

@@ -27,7 +27,9 @@ use bevy::ui::{UiGlobalTransform, UiSystems};
 use bevy::window::{WindowOccluded, WindowResized};
 
 use super::view::{Flash, HeroPart};
+use super::x_present::OwnPresent;
 use crate::layout::Rect;
+use bevy::math::URect;
 
 pub(super) fn plugin(app: &mut App) {
     // Registered here too, for apps without a window plugin (tests).
@@ -48,6 +50,8 @@ pub struct PartialFrames {
     pub partial: u64,
     /// Left by a rebuild of the board in this frame, for [`choose_frame_kind`].
     pub(super) rebuilt: Option<Rebuilt>,
+    /// In a partial frame, the patches it draws, in the window's pixels (rounded outwards).
+    pub(super) drawn_patches: Vec<URect>,
 }
 
 impl Default for PartialFrames {
@@ -61,7 +65,7 @@ impl Default for PartialFrames {
             }
             Err(_) => None,
         };
-        PartialFrames { forced, this_frame: false, partial: 0, rebuilt: None }
+        PartialFrames { forced, this_frame: false, partial: 0, rebuilt: None, drawn_patches: Vec::new() }
     }
 }
 
@@ -162,6 +166,13 @@ pub fn changed_boxes<L: PartialEq>(before: &[(Rect, L)], now: &[(Rect, L)]) -> V
     gone.chain(new).collect()
 }
 
+/// The pixels a node covers, given its centre and size in the window's pixels: rounded outwards
+/// (a patch's edge pixels are partly painted), none left of or above the window.
+pub fn pixel_box(centre: Vec2, size: Vec2) -> URect {
+    let (min, max) = (centre - size / 2.0, centre + size / 2.0);
+    URect::from_corners(min.floor().max(Vec2::ZERO).as_uvec2(), max.ceil().max(Vec2::ZERO).as_uvec2())
+}
+
 /// Whether `a` and `b` share more than an edge.
 pub(super) fn overlaps(a: Rect, b: Rect) -> bool {
     a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
@@ -240,9 +251,9 @@ fn choose_frame_kind(
     (mut resized, mut occluded): (MessageReader<WindowResized>, MessageReader<WindowOccluded>),
     flash: Option<Res<Flash>>,
     mut flash_was_running: Local<bool>,
-    mut cameras: Query<&mut Camera, With<Camera2d>>,
+    (mut cameras, own_present): (Query<&mut Camera, With<Camera2d>>, Option<Res<OwnPresent>>),
     mut cells: Query<CellShown, CellsOnly>,
-    mut patches: Query<(&mut Visibility, Has<FlashPatch>), PatchesOnly>,
+    mut patches: Query<(&mut Visibility, Has<FlashPatch>, &ComputedNode, &UiGlobalTransform), PatchesOnly>,
 ) {
     let on_cpu = adapter.is_some_and(|a| a.device_type == wgpu::DeviceType::Cpu);
     let rebuilt = frames.rebuilt.take();
@@ -282,7 +293,9 @@ fn choose_frame_kind(
     let partial = kind != FrameKind::Whole;
     frames.this_frame = partial;
     frames.partial += u64::from(partial);
-    for mut camera in &mut cameras {
+    // With frames put on X by hand the camera never clears (bevy would not render it); the
+    // whole frames are cleared by `lean_passes` then.
+    for mut camera in cameras.iter_mut().filter(|_| own_present.is_none()) {
         // Written only when it changes: the camera's change ticks re-extract it.
         let keeps_last_picture = matches!(camera.clear_color, ClearColorConfig::None);
         if keeps_last_picture != partial {
@@ -297,13 +310,17 @@ fn choose_frame_kind(
         };
         visibility.set_if_neq(if drawn { Visibility::Inherited } else { Visibility::Hidden });
     }
-    for (mut visibility, for_flash) in &mut patches {
+    frames.drawn_patches.clear();
+    for (mut visibility, for_flash, node, transform) in &mut patches {
         let drawn = match kind {
             FrameKind::Whole => false,
             FrameKind::FlashTurn => for_flash,
             FrameKind::Rebuild => !for_flash,
         };
         visibility.set_if_neq(if drawn { Visibility::Inherited } else { Visibility::Hidden });
+        if drawn {
+            frames.drawn_patches.push(pixel_box(transform.translation, node.size()));
+        }
     }
 }
 
@@ -379,6 +396,15 @@ mod tests {
         // Cells apart may change order freely.
         let reordered = [(apart, "x"), (card, "card"), (text, "A-001")];
         assert!(changed_boxes(&before, &reordered).is_empty());
+    }
+
+    #[test]
+    fn a_patch_covers_every_pixel_it_touches_and_none_off_the_window() {
+        // 100.5 px wide from x 10.25: pixels 10 to 110 inclusive.
+        let centre = Vec2::new(10.25 + 50.25, 20.0 + 30.0);
+        assert_eq!(pixel_box(centre, Vec2::new(100.5, 60.0)), URect::new(10, 20, 111, 80));
+        // Reaching past the top-left corner: cut at the window's edge.
+        assert_eq!(pixel_box(Vec2::new(5.0, 5.0), Vec2::new(20.0, 20.0)), URect::new(0, 0, 15, 15));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I partial P cpu_us C`), written
+//! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I partial P cpu_us C
+//! x_present X`), written
 //! after the frame's systems ran, so `papan bench display` can tell when a call was first drawn, how
 //! often an idle board wakes up and what each kind of frame costs, and `papan bench soak` whether
 //! images (font atlases among them) pile up.
@@ -11,6 +12,7 @@ use bevy::prelude::*;
 
 use super::net::BoardState;
 use super::partial::PartialFrames;
+use super::x_present::OwnPresent;
 
 #[derive(Resource)]
 struct ProbeLog {
@@ -30,17 +32,19 @@ fn log_frame(
     state: Res<BoardState>,
     images: Res<Assets<Image>>,
     partial: Res<PartialFrames>,
+    own_present: Option<Res<OwnPresent>>,
 ) {
     log.frame += 1;
     let seq = state.board.as_ref().map_or(0, |b| b.seq);
     let now = jiff::Timestamp::now().as_microsecond();
     let (frame, images, partial) = (log.frame, images.len(), u8::from(partial.this_frame));
     let cpu_us = process_cpu_us();
+    let x_present = u8::from(own_present.is_some());
     if let Ok(mut file) = log.file.lock() {
         // Flushed every frame: the reader polls the file while the display runs.
         let line = writeln!(
             file,
-            "frame {frame} unix_us {now} seq {seq} images {images} partial {partial} cpu_us {cpu_us}"
+            "frame {frame} unix_us {now} seq {seq} images {images} partial {partial} cpu_us {cpu_us} x_present {x_present}"
         );
         let _ = line.and_then(|_| file.flush());
     }

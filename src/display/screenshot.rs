@@ -17,8 +17,9 @@ fn proof_boxes_path(screenshot: &std::path::Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Present while `--screenshot` runs (bevy's window screenshot needs the window written).
 #[derive(Resource)]
-struct ScreenshotPlan {
+pub(super) struct ScreenshotPlan {
     path: PathBuf,
     not_before: Instant,
     /// Taken even without a board after this (e.g. the hub is down: the screen still shows).
