@@ -17,6 +17,8 @@ pub(super) struct XConnection {
     depth: c_uint,
     /// libXext's MIT-SHM calls, when the server is local and has the extension.
     shm: Option<Xext>,
+    /// The window's size when the connection was opened.
+    size: UVec2,
 }
 
 // SAFETY: the connection is used by one thread at a time (made in the main world, then moved into
@@ -68,7 +70,17 @@ impl XConnection {
             // Shared memory only with a server on this machine (a remote one cannot attach it).
             let local = name.starts_with(':') || name.starts_with("unix:");
             let shm = Xext::open().ok().filter(|xext| local && (xext.XShmQueryExtension)(display) != 0);
-            Ok(XConnection { xlib, display, window, gc, visual, depth: attributes.depth as c_uint, shm })
+            let size = UVec2::new(attributes.width.max(1) as u32, attributes.height.max(1) as u32);
+            Ok(XConnection {
+                xlib,
+                display,
+                window,
+                gc,
+                visual,
+                depth: attributes.depth as c_uint,
+                shm,
+                size,
+            })
         }
     }
 
@@ -116,8 +128,14 @@ pub(super) struct XPicture {
 }
 
 impl XPicture {
+    /// Opens the connection and makes the picture at the window's size now, so that a server
+    /// whose images papan cannot write is found before the camera stops writing the window.
     pub(super) fn open(window: xlib::Window) -> Result<XPicture, String> {
-        Ok(XPicture { x: XConnection::open(window)?, frame: None })
+        let x = XConnection::open(window)?;
+        let size = x.size;
+        let mut picture = XPicture { x, frame: None };
+        picture.ensure_size(size)?;
+        Ok(picture)
     }
 
     /// Whether puts go through shared memory (not the X socket).
