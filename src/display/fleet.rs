@@ -131,10 +131,7 @@ fn send_requested_screenshot(
         return;
     }
     commands.spawn(Screenshot::primary_window()).observe(
-        |captured: On<ScreenshotCaptured>, source: Res<FeedSource>| match encode_png(&captured.image) {
-            Ok(png) => source.upload_screenshot(png),
-            Err(e) => warn!("cannot encode the requested screenshot: {e}"),
-        },
+        |captured: On<ScreenshotCaptured>, source: Res<FeedSource>| upload(&captured.image, &source),
     );
 }
 
@@ -142,7 +139,12 @@ fn send_requested_screenshot(
 fn send_presented_copy(own_present: Option<Res<OwnPresent>>, source: Res<FeedSource>) {
     let Some(own) = own_present else { return };
     let Some(image) = own.copies.lock().ok().and_then(|mut c| c.done.take()) else { return };
-    match encode_png(&image) {
+    upload(&image, &source);
+}
+
+/// Hands a screenshot to the network thread as a PNG.
+fn upload(image: &Image, source: &FeedSource) {
+    match encode_png(image) {
         Ok(png) => source.upload_screenshot(png),
         Err(e) => warn!("cannot encode the requested screenshot: {e}"),
     }

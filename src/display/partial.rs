@@ -20,6 +20,7 @@
 
 use bevy::camera::ClearColorConfig;
 use bevy::camera::visibility::VisibilitySystems;
+use bevy::math::URect;
 use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::text::TextLayoutInfo;
@@ -29,7 +30,6 @@ use bevy::window::{WindowOccluded, WindowResized};
 use super::view::{Flash, HeroPart};
 use super::x_present::OwnPresent;
 use crate::layout::Rect;
-use bevy::math::URect;
 
 pub(super) fn plugin(app: &mut App) {
     // Registered here too, for apps without a window plugin (tests).
@@ -56,15 +56,7 @@ pub struct PartialFrames {
 
 impl Default for PartialFrames {
     fn default() -> Self {
-        let forced = match std::env::var("PAPAN_PARTIAL_FRAMES").as_deref() {
-            Ok("0") => Some(false),
-            Ok("1") => Some(true),
-            Ok(other) => {
-                warn!("PAPAN_PARTIAL_FRAMES={other:?} is neither 0 nor 1; ignored");
-                None
-            }
-            Err(_) => None,
-        };
+        let forced = forced_by_env("PAPAN_PARTIAL_FRAMES");
         PartialFrames { forced, this_frame: false, partial: 0, rebuilt: None, drawn_patches: Vec::new() }
     }
 }
@@ -100,6 +92,20 @@ pub(super) struct FlashPatch;
 /// it (hidden otherwise).
 #[derive(Component)]
 pub(super) struct ChangePatch;
+
+/// A comparison switch (`NAME=0` or `=1`) that overrides what the adapter would choose; any other
+/// value is named in the log and ignored.
+pub(super) fn forced_by_env(name: &str) -> Option<bool> {
+    match std::env::var(name).as_deref() {
+        Ok("0") => Some(false),
+        Ok("1") => Some(true),
+        Ok(other) => {
+            warn!("{name}={other:?} is neither 0 nor 1; ignored");
+            None
+        }
+        Err(_) => None,
+    }
+}
 
 /// Rectangles around `seeds`, each grown until every cell it touches lies wholly inside it, and
 /// merged where they meet; and, per cell, whether it lies in one. Cells that only share an edge

@@ -32,7 +32,7 @@ use bevy::window::{PrimaryWindow, RawHandleWrapper};
 use raw_window_handle::RawWindowHandle;
 use x11_dl::xlib;
 
-use super::partial::PartialFrames;
+use super::partial::{PartialFrames, forced_by_env};
 use super::x_picture::{XPicture, bgrx_to_rgba, write_row};
 
 pub(super) fn plugin(app: &mut App) {
@@ -91,16 +91,7 @@ fn decide_own_present(
         return;
     }
     handoff.decided = true;
-    let wanted = match std::env::var("PAPAN_X_PRESENT").as_deref() {
-        Ok("0") => false,
-        Ok("1") => true,
-        other => {
-            if let Ok(other) = other {
-                warn!("PAPAN_X_PRESENT={other:?} is neither 0 nor 1; ignored");
-            }
-            adapter.device_type == wgpu::DeviceType::Cpu
-        }
-    };
+    let wanted = forced_by_env("PAPAN_X_PRESENT").unwrap_or(adapter.device_type == wgpu::DeviceType::Cpu);
     if !wanted || screenshot_mode.is_some() {
         return;
     }
