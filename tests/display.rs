@@ -770,7 +770,9 @@ async fn grab_x_blocking(x_display: &str, size: (u32, u32)) -> image::RgbImage {
 /// On a CPU adapter (lavapipe here) a call draws only what it changed (hero, history, a panel)
 /// and a flash turn only the hero, over the kept picture. What X shows during the flash must be,
 /// outside the hero, exactly the board drawn whole after it (a change the call's frame left out
-/// would show there); inside, either that (off) or the lit hero in its amber frame (on).
+/// would show there); inside, either that (off) or the lit hero in its amber frame (on). Turns
+/// back to a look already shown are put from the picture kept of it, drawing nothing: every lit
+/// picture must then be the same, the call's own (drawn) and the later (kept) ones.
 /// Screen: 960x540, landscape.
 async fn a_call_and_flash_turns_redraw_only_what_changed(
     session: &mut Session,
@@ -785,15 +787,21 @@ async fn a_call_and_flash_turns_redraw_only_what_changed(
     // The log has the frame once its systems ran; it is on X a little later (rendering is
     // pipelined, then what it drew is put on X).
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    let during: Vec<image::RgbImage> = {
+    let unix_us =
+        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64;
+    // Each grab with when it began and ended.
+    let timed: Vec<(image::RgbImage, i64, i64)> = {
         let mut grabs = Vec::new();
         let flash_over = std::time::Instant::now() + std::time::Duration::from_millis(1700);
         while std::time::Instant::now() < flash_over {
-            grabs.push(grab_x_blocking(x_display, size).await);
+            let began = unix_us();
+            let grab = grab_x_blocking(x_display, size).await;
+            grabs.push((grab, began, unix_us()));
             tokio::time::sleep(std::time::Duration::from_millis(40)).await;
         }
         grabs
     };
+    let during: Vec<&image::RgbImage> = timed.iter().map(|(grab, ..)| grab).collect();
     let after = settled_frames(frames).await;
     let since_call: Vec<&String> = after.iter().skip_while(|l| **l != called_at).collect();
     let partial = since_call.iter().filter(|l| frame_field(l, "partial") == 1).count();
@@ -807,6 +815,10 @@ async fn a_call_and_flash_turns_redraw_only_what_changed(
         since_call.iter().all(|l| frame_field(l, "x_present") == 1),
         "frames put on X by hand: {since_call:#?}"
     );
+    // Lit (the call's frame), off, then lit and off again from the kept pictures.
+    let replayed = since_call.iter().filter(|l| frame_field(l, "replayed") == 1).count();
+    println!("{replayed} flash turns put from a kept picture");
+    assert!(replayed >= 2, "turns back to a look already shown are not drawn again: {since_call:#?}");
     let whole = grab_x_blocking(x_display, size).await;
     std::fs::create_dir_all(out).unwrap();
     whole.save(out.join("whole.png")).unwrap();
@@ -822,7 +834,8 @@ async fn a_call_and_flash_turns_redraw_only_what_changed(
     // The frame's left margin, beside the card (2 % of the region's width, 7 px here).
     let margin = papan::layout::Rect { x: hero.x + 1.0, y: hero.y + 20.0, w: 4.0, h: 100.0 };
     let (mut lit, mut off) = (0, 0);
-    for (i, grab) in during.iter().enumerate() {
+    let mut first_lit: Option<&image::RgbImage> = None;
+    for (i, grab) in during.iter().copied().enumerate() {
         let stale: Vec<(u32, u32)> = grab
             .enumerate_pixels()
             .filter(|(x, y, p)| !in_hero(*x, *y) && whole.get_pixel(*x, *y) != *p)
@@ -850,10 +863,40 @@ async fn a_call_and_flash_turns_redraw_only_what_changed(
                 share_near(grab, margin, amber)
             );
             lit += 1;
+            // A lit picture put from the kept one is the lit picture drawn, pixel for pixel.
+            let first = *first_lit.get_or_insert(grab);
+            let unlike = first.pixels().zip(grab.pixels()).filter(|(a, b)| a != b).count();
+            assert_eq!(unlike, 0, "grab {i}: lit, but {unlike} pixels unlike the first lit grab");
         }
     }
     println!("{} grabs during the flash: {lit} lit, {off} off", during.len());
     assert!(lit > 0 && off > 0, "both turns seen: {lit} lit, {off} off");
+    // And each in its turn (a kept picture put for the wrong look would show lit and off pictures
+    // all the same): the flash starts lit in the call's frame and turns every 330 ms. Grabs within
+    // 120 ms after a turn (X shows it once the frame is drawn and put; tests run side by side) or
+    // 30 ms before one are not judged.
+    let flash_started = frame_field(&called_at, "unix_us") as i64;
+    let half_period = 330_000;
+    let turn_of = |t: i64| (t - flash_started).div_euclid(half_period);
+    let settled =
+        |t: i64| (120_000..half_period - 30_000).contains(&(t - flash_started).rem_euclid(half_period));
+    let mut judged = 0;
+    for (i, (grab, began, ended)) in timed.iter().enumerate() {
+        if turn_of(*began) != turn_of(*ended) || !settled(*began) || !settled(*ended) {
+            continue;
+        }
+        let is_lit = grab.enumerate_pixels().any(|(x, y, p)| in_hero(x, y) && whole.get_pixel(x, y) != p);
+        let turn = turn_of(*began);
+        assert_eq!(
+            is_lit,
+            turn % 2 == 0,
+            "grab {i}, {} ms into the flash (turn {turn})",
+            (began - flash_started) / 1000
+        );
+        judged += 1;
+    }
+    println!("{judged} grabs judged by their turn");
+    assert!(judged >= 5, "only {judged} grabs lay clear of a turn");
 }
 
 /// A staff client of `running`.

@@ -73,6 +73,7 @@ impl FrameLog<'_> {
                     partial: false,
                     cpu_us: None,
                     x_present: false,
+                    replayed: false,
                 })
                 .collect(),
         }
@@ -308,8 +309,10 @@ struct FrameCosts {
     calls: Tally,
     /// How many of those were partial.
     partial_calls: usize,
-    /// Partial frames with no new call (the hero's flash turns).
+    /// Partial frames with no new call (the hero's flash turns), drawn.
     flash_turns: Tally,
+    /// Flash turns put on X from a kept picture of the hero, drawing nothing.
+    replayed_turns: Tally,
     /// Whole frames with no new call (the one after a flash, the clock's minute).
     others: Tally,
     /// How many went to X by hand (`x_present`), not through bevy's copy.
@@ -351,6 +354,8 @@ impl FrameCosts {
             if frame.seq != before.seq {
                 costs.calls.add(cpu);
                 costs.partial_calls += usize::from(frame.partial);
+            } else if frame.replayed {
+                costs.replayed_turns.add(cpu);
             } else if frame.partial {
                 costs.flash_turns.add(cpu);
             } else {
@@ -362,13 +367,16 @@ impl FrameCosts {
 
     fn print(&self) {
         let (calls, turns, others) = (&self.calls, &self.flash_turns, &self.others);
+        let replayed = &self.replayed_turns;
         println!(
-            "  ms of CPU a frame, by kind: call {} ms over {} frames, {} partial, flash turn {} ms over {}, other whole {} ms over {}, {} of them put on X by hand",
+            "  ms of CPU a frame, by kind: call {} ms over {} frames, {} partial, flash turn drawn {} ms over {}, flash turn from a kept picture {} ms over {}, other whole {} ms over {}, {} of them put on X by hand",
             calls.mean_ms(),
             calls.frames,
             self.partial_calls,
             turns.mean_ms(),
             turns.frames,
+            replayed.mean_ms(),
+            replayed.frames,
             others.mean_ms(),
             others.frames,
             self.put_by_hand

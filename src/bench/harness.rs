@@ -82,6 +82,8 @@ pub(super) struct Frame {
     pub cpu_us: Option<u64>,
     /// Whether the frame went to X by hand (only what changed), not through bevy's copy.
     pub x_present: bool,
+    /// Whether it was a flash turn put on X from a kept picture, drawing nothing.
+    pub replayed: bool,
 }
 
 pub(super) fn frames(log: &Path) -> Vec<Frame> {
@@ -97,7 +99,8 @@ pub(super) fn frames(log: &Path) -> Vec<Frame> {
                         images: i.parse().ok()?,
                         partial: *p == "1",
                         cpu_us: c.parse().ok(),
-                        x_present: rest == ["x_present", "1"],
+                        x_present: rest.starts_with(&["x_present", "1"]),
+                        replayed: rest.get(2..4) == Some(&["replayed", "1"]),
                     })
                 }
                 _ => None,

@@ -15,8 +15,15 @@
 //! full frame, and so does a rebuild with something else changing in its frame, the first build,
 //! and the frame after a flash ends.
 //!
+//! With frames put on X by hand (`x_present`) a flash turn need not be drawn at all once its
+//! picture was seen: the hero only turns between two looks (lit, not lit) while nothing else in
+//! its patch changes, so the picture of the patch after a frame is kept per look ([`plan_replay`])
+//! and a later turn to a kept look draws nothing and puts that picture on X again.
+//!
 //! Only for CPU adapters (wgpu's device type): on a GPU a full frame costs next to nothing and
 //! nothing here runs. `PAPAN_PARTIAL_FRAMES=0` or `=1` overrides, for comparisons.
+
+use std::sync::atomic::Ordering;
 
 use bevy::camera::ClearColorConfig;
 use bevy::camera::visibility::VisibilitySystems;
@@ -52,12 +59,45 @@ pub struct PartialFrames {
     pub(super) rebuilt: Option<Rebuilt>,
     /// In a partial frame, the patches it draws, in the window's pixels (rounded outwards).
     pub(super) drawn_patches: Vec<URect>,
+    /// Whether the frame being drawn now is a flash turn put from a kept picture, and how many were.
+    pub this_frame_replayed: bool,
+    pub replayed: u64,
+    /// What the render world keeps of this frame's flash patches, or puts from what it kept.
+    pub(super) replay: FlashReplay,
 }
+
+/// Pictures of the flash patches kept per look of the hero, for the render world (`x_present`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct FlashReplay {
+    /// Let every kept picture go, before anything else (the board changed, or no flash runs).
+    pub forget: bool,
+    /// Keep what the flash patches show once this frame is on X, as picture `n`.
+    pub keep: Option<usize>,
+    /// Put kept picture `n` on X: this frame drew nothing.
+    pub put: Option<usize>,
+    /// The flash patches, in the window's pixels.
+    pub rects: Vec<URect>,
+}
+
+/// The hero's look: each part's colour, by entity.
+pub(super) type HeroLook = Vec<(Entity, Color)>;
+
+/// At most this many pictures are kept (the flash has two looks; the bound is for safety).
+const MAX_KEPT_LOOKS: usize = 4;
 
 impl Default for PartialFrames {
     fn default() -> Self {
         let forced = forced_by_env("PAPAN_PARTIAL_FRAMES");
-        PartialFrames { forced, this_frame: false, partial: 0, rebuilt: None, drawn_patches: Vec::new() }
+        PartialFrames {
+            forced,
+            this_frame: false,
+            partial: 0,
+            rebuilt: None,
+            drawn_patches: Vec::new(),
+            this_frame_replayed: false,
+            replayed: 0,
+            replay: FlashReplay::default(),
+        }
     }
 }
 
@@ -84,12 +124,17 @@ pub(super) struct BoardCell {
     pub in_change_patch: bool,
 }
 
-/// The background painted under a flash patch's cells in a flash turn (hidden otherwise).
+/// A flash patch's bounds, or a piece of its background, painted under its cells in a flash turn
+/// (hidden otherwise).
 #[derive(Component)]
 pub(super) struct FlashPatch;
 
-/// The background painted under a change patch's cells in the frame of the rebuild that made
-/// it (hidden otherwise).
+/// A piece of a patch's background, not its bounds.
+#[derive(Component)]
+pub(super) struct PatchPiece;
+
+/// A change patch's bounds, or a piece of its background, painted under its cells in the frame
+/// of the rebuild that made it (hidden otherwise).
 #[derive(Component)]
 pub(super) struct ChangePatch;
 
@@ -140,6 +185,44 @@ pub fn patches_around(cells: &[Rect], seeds: Vec<Rect>) -> (Vec<Rect>, Vec<bool>
     }
     let inside = cells.iter().map(|cell| patches.iter().any(|p| overlaps(*p, *cell))).collect();
     (patches, inside)
+}
+
+/// The parts of `patch` that no opaque box covers, as rectangles: where a patch's background must
+/// be painted under its cells (on a CPU adapter every layer of pixels costs). Each opaque box is
+/// first shrunk to whole pixels and by one more, so that the background still lies under its
+/// edge pixels, which are blended, at any scale factor.
+pub fn uncovered(patch: Rect, opaque: &[Rect]) -> Vec<Rect> {
+    let mut pieces = vec![patch];
+    for o in opaque {
+        let (x0, y0) = (o.x.ceil() + 1.0, o.y.ceil() + 1.0);
+        let (x1, y1) = ((o.x + o.w).floor() - 1.0, (o.y + o.h).floor() - 1.0);
+        if x1 <= x0 || y1 <= y0 {
+            continue;
+        }
+        let inner = Rect { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+        pieces = pieces.into_iter().flat_map(|piece| subtract(piece, inner)).collect();
+    }
+    pieces
+}
+
+/// `piece` without `hole`: up to four rectangles (above, below, left and right of it).
+fn subtract(piece: Rect, hole: Rect) -> Vec<Rect> {
+    if !overlaps(piece, hole) {
+        return vec![piece];
+    }
+    let (bottom, right) = (piece.y + piece.h, piece.x + piece.w);
+    let (hole_bottom, hole_right) = (hole.y + hole.h, hole.x + hole.w);
+    let (band_top, band_bottom) = (piece.y.max(hole.y), bottom.min(hole_bottom));
+    let band = |x0: f32, x1: f32| Rect { x: x0, y: band_top, w: x1 - x0, h: band_bottom - band_top };
+    [
+        Rect { x: piece.x, y: piece.y, w: piece.w, h: hole.y - piece.y },
+        Rect { x: piece.x, y: hole_bottom, w: piece.w, h: bottom - hole_bottom },
+        band(piece.x, hole.x),
+        band(hole_right, right),
+    ]
+    .into_iter()
+    .filter(|r| r.w > 0.0 && r.h > 0.0)
+    .collect()
 }
 
 /// Where a rebuild changes the picture, given each cell's box and look before and after, in
@@ -230,17 +313,64 @@ type CellShown = (&'static BoardCell, &'static mut Visibility, Has<HeroPart>);
 /// The board's cells, not its patches (both kinds of query write visibility).
 type CellsOnly = (With<BoardPart>, Without<FlashPatch>, Without<ChangePatch>);
 
+/// A patch's bounds or background piece, whether it is drawn, and where it lies.
+type PatchShown = (
+    &'static mut Visibility,
+    Has<FlashPatch>,
+    Has<PatchPiece>,
+    &'static ComputedNode,
+    &'static UiGlobalTransform,
+);
+
+/// A hero part and its colour, for the hero's look.
+type HeroColour = (Entity, &'static BackgroundColor);
+
 /// The board's patches, of either kind.
 type PatchesOnly = (With<BoardPart>, Or<(With<FlashPatch>, With<ChangePatch>)>);
 
 /// What a frame draws.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum FrameKind {
+pub(super) enum FrameKind {
     Whole,
     /// The flash patches over the kept picture.
     FlashTurn,
     /// The change patches of this frame's rebuild over the kept picture.
     Rebuild,
+    /// A flash turn to a look whose picture was kept: nothing is drawn, the picture is put again.
+    Replayed,
+}
+
+/// Whether a frame can put a kept picture of the flash patches instead of drawing them, and what
+/// of this frame the render world keeps. `look` is the hero's look while a flash runs and frames
+/// go to X by hand, else `None`; `kept` the looks kept, in the render world's order.
+///
+/// A flash turn changes nothing but the hero's colours, so the patches' picture is a function of
+/// the look as long as only flash turns follow: any other frame forgets every kept picture, then
+/// keeps its own (it drew the patches, or they are as drawn before).
+pub(super) fn plan_replay(
+    kind: FrameKind,
+    look: Option<HeroLook>,
+    kept: &mut Vec<HeroLook>,
+) -> (FrameKind, FlashReplay) {
+    let Some(look) = look else {
+        kept.clear();
+        return (kind, FlashReplay { forget: true, ..default() });
+    };
+    match kind {
+        FrameKind::FlashTurn => match kept.iter().position(|k| *k == look) {
+            Some(n) => (FrameKind::Replayed, FlashReplay { put: Some(n), ..default() }),
+            None if kept.len() < MAX_KEPT_LOOKS => {
+                kept.push(look);
+                (kind, FlashReplay { keep: Some(kept.len() - 1), ..default() })
+            }
+            None => (kind, FlashReplay::default()),
+        },
+        FrameKind::Whole | FrameKind::Rebuild | FrameKind::Replayed => {
+            kept.clear();
+            kept.push(look);
+            (kind, FlashReplay { forget: true, keep: Some(0), ..default() })
+        }
+    }
 }
 
 /// Decides, once the frame's layout and text are known, whether it may be partial, and sets the
@@ -259,7 +389,8 @@ fn choose_frame_kind(
     mut flash_was_running: Local<bool>,
     (mut cameras, own_present): (Query<&mut Camera, With<Camera2d>>, Option<Res<OwnPresent>>),
     mut cells: Query<CellShown, CellsOnly>,
-    mut patches: Query<(&mut Visibility, Has<FlashPatch>, &ComputedNode, &UiGlobalTransform), PatchesOnly>,
+    mut patches: Query<PatchShown, PatchesOnly>,
+    (heroes, mut kept_looks): (Query<HeroColour, With<HeroPart>>, Local<Vec<HeroLook>>),
 ) {
     let on_cpu = adapter.is_some_and(|a| a.device_type == wgpu::DeviceType::Cpu);
     let rebuilt = frames.rebuilt.take();
@@ -296,6 +427,26 @@ fn choose_frame_kind(
         None if changed.is_empty() && moved_heroes.is_empty() && removed.is_empty() => FrameKind::FlashTurn,
         None => FrameKind::Whole,
     };
+    // Kept pictures of the flash patches are put on X by hand; only while a flash runs.
+    let look = (own_present.is_some() && flash.is_some()).then(|| {
+        let mut look: HeroLook = heroes.iter().map(|(entity, colour)| (entity, colour.0)).collect();
+        look.sort_by_key(|(entity, _)| *entity);
+        look
+    });
+    if own_present.as_ref().is_some_and(|own| own.replay_lost.swap(false, Ordering::Relaxed)) {
+        kept_looks.clear();
+    }
+    let (kind, mut replay) = plan_replay(kind, look, &mut kept_looks);
+    if replay.keep.is_some() || replay.put.is_some() {
+        let flash_patches = patches.iter().filter(|(_, for_flash, piece, ..)| *for_flash && !piece);
+        replay.rects = flash_patches
+            .map(|(_, _, _, node, transform)| pixel_box(transform.translation, node.size()))
+            .collect();
+    }
+    frames.replay = replay;
+    let replayed = kind == FrameKind::Replayed;
+    frames.this_frame_replayed = replayed;
+    frames.replayed += u64::from(replayed);
     let partial = kind != FrameKind::Whole;
     frames.this_frame = partial;
     frames.partial += u64::from(partial);
@@ -313,18 +464,20 @@ fn choose_frame_kind(
             FrameKind::Whole => true,
             FrameKind::FlashTurn => cell.in_flash_patch,
             FrameKind::Rebuild => cell.in_change_patch,
+            FrameKind::Replayed => false,
         };
         visibility.set_if_neq(if drawn { Visibility::Inherited } else { Visibility::Hidden });
     }
     frames.drawn_patches.clear();
-    for (mut visibility, for_flash, node, transform) in &mut patches {
+    for (mut visibility, for_flash, piece, node, transform) in &mut patches {
         let drawn = match kind {
             FrameKind::Whole => false,
             FrameKind::FlashTurn => for_flash,
             FrameKind::Rebuild => !for_flash,
+            FrameKind::Replayed => false,
         };
         visibility.set_if_neq(if drawn { Visibility::Inherited } else { Visibility::Hidden });
-        if drawn {
+        if drawn && !piece {
             frames.drawn_patches.push(pixel_box(transform.translation, node.size()));
         }
     }
@@ -402,6 +555,74 @@ mod tests {
         // Cells apart may change order freely.
         let reordered = [(apart, "x"), (card, "card"), (text, "A-001")];
         assert!(changed_boxes(&before, &reordered).is_empty());
+    }
+
+    #[test]
+    fn a_patch_background_is_painted_only_where_no_opaque_cell_covers_it() {
+        let area = |pieces: &[Rect]| pieces.iter().map(|r| r.w * r.h).sum::<f32>();
+        let patch = rect(0.0, 0.0, 100.0, 50.0);
+        // A card inside with a 2.5 px margin: a ring around what it covers whole, less one pixel.
+        let card = rect(2.5, 2.5, 95.0, 45.0);
+        let ring = uncovered(patch, &[card]);
+        let hole = rect(4.0, 4.0, 92.0, 42.0);
+        assert_eq!(ring.len(), 4, "{ring:?}");
+        assert_eq!(area(&ring), 100.0 * 50.0 - 92.0 * 42.0);
+        assert!(ring.iter().all(|r| contains(patch, *r) && !overlaps(*r, hole)), "{ring:?}");
+        for (i, a) in ring.iter().enumerate() {
+            assert!(ring[i + 1..].iter().all(|b| !overlaps(*a, *b)), "pieces overlap: {ring:?}");
+        }
+        // Every pixel of the patch outside the hole is in a piece.
+        for (x, y) in (0..100).flat_map(|x| (0..50).map(move |y| (x as f32 + 0.5, y as f32 + 0.5))) {
+            let inside = |r: &Rect| x > r.x && x < r.x + r.w && y > r.y && y < r.y + r.h;
+            assert_eq!(ring.iter().any(inside), !inside(&hole), "pixel at {x}, {y}");
+        }
+        // A cell crossing the patch's edge cuts only what lies in the patch; one apart, nothing;
+        // one too thin to cover a whole pixel inside its edges, nothing.
+        let across = uncovered(patch, &[rect(50.0, -10.0, 100.0, 100.0)]);
+        assert_eq!(across, vec![rect(0.0, 0.0, 51.0, 50.0)]);
+        assert_eq!(uncovered(patch, &[rect(200.0, 0.0, 10.0, 10.0)]), vec![patch]);
+        assert_eq!(uncovered(patch, &[rect(10.0, 10.0, 2.5, 30.0)]), vec![patch]);
+    }
+
+    #[test]
+    fn a_flash_turn_back_to_a_look_shown_puts_its_kept_picture_until_something_else_changes() {
+        let card = World::new().spawn_empty().id();
+        let lit: HeroLook = vec![(card, Color::WHITE)];
+        let off: HeroLook = vec![(card, Color::BLACK)];
+        let mut kept = Vec::new();
+        let keep = |n| FlashReplay { keep: Some(n), ..default() };
+        let put = |n| FlashReplay { put: Some(n), ..default() };
+        let fresh = FlashReplay { forget: true, keep: Some(0), ..default() };
+        // The call's frame (a rebuild) shows the hero lit: kept as the first picture.
+        assert_eq!(
+            plan_replay(FrameKind::Rebuild, Some(lit.clone()), &mut kept),
+            (FrameKind::Rebuild, fresh.clone())
+        );
+        // The first turn off is drawn and kept; every later turn is put from what was kept.
+        assert_eq!(
+            plan_replay(FrameKind::FlashTurn, Some(off.clone()), &mut kept),
+            (FrameKind::FlashTurn, keep(1))
+        );
+        assert_eq!(
+            plan_replay(FrameKind::FlashTurn, Some(lit.clone()), &mut kept),
+            (FrameKind::Replayed, put(0))
+        );
+        assert_eq!(
+            plan_replay(FrameKind::FlashTurn, Some(off.clone()), &mut kept),
+            (FrameKind::Replayed, put(1))
+        );
+        // A whole frame (the clock's minute) may change the patch: start again from it.
+        assert_eq!(plan_replay(FrameKind::Whole, Some(off.clone()), &mut kept), (FrameKind::Whole, fresh));
+        assert_eq!(
+            plan_replay(FrameKind::FlashTurn, Some(lit.clone()), &mut kept),
+            (FrameKind::FlashTurn, keep(1))
+        );
+        assert_eq!(plan_replay(FrameKind::FlashTurn, Some(off), &mut kept), (FrameKind::Replayed, put(0)));
+        // No flash (or frames not put by hand): nothing kept.
+        let forget = FlashReplay { forget: true, ..default() };
+        assert_eq!(plan_replay(FrameKind::FlashTurn, None, &mut kept), (FrameKind::FlashTurn, forget));
+        assert!(kept.is_empty());
+        assert_eq!(plan_replay(FrameKind::FlashTurn, Some(lit), &mut kept), (FrameKind::FlashTurn, keep(0)));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `--bench-log FILE`: one line per frame (`frame N unix_us T seq S images I partial P cpu_us C
-//! x_present X`), written
+//! x_present X replayed R`), written
 //! after the frame's systems ran, so `papan bench display` can tell when a call was first drawn, how
 //! often an idle board wakes up and what each kind of frame costs, and `papan bench soak` whether
 //! images (font atlases among them) pile up.
@@ -37,6 +37,7 @@ fn log_frame(
     log.frame += 1;
     let seq = state.board.as_ref().map_or(0, |b| b.seq);
     let now = jiff::Timestamp::now().as_microsecond();
+    let replayed = u8::from(partial.this_frame_replayed);
     let (frame, images, partial) = (log.frame, images.len(), u8::from(partial.this_frame));
     let cpu_us = process_cpu_us();
     let x_present = u8::from(own_present.is_some());
@@ -44,7 +45,7 @@ fn log_frame(
         // Flushed every frame: the reader polls the file while the display runs.
         let line = writeln!(
             file,
-            "frame {frame} unix_us {now} seq {seq} images {images} partial {partial} cpu_us {cpu_us} x_present {x_present}"
+            "frame {frame} unix_us {now} seq {seq} images {images} partial {partial} cpu_us {cpu_us} x_present {x_present} replayed {replayed}"
         );
         let _ = line.and_then(|_| file.flush());
     }

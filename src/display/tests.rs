@@ -273,11 +273,13 @@ struct FrameKind {
     drawn_texts: Vec<String>,
     hidden_cells: usize,
     drawn_patches: Vec<crate::layout::Rect>,
+    /// The pieces of the patches' background drawn.
+    drawn_pieces: Vec<crate::layout::Rect>,
 }
 
 impl Harness {
     fn frame_kind(&mut self) -> FrameKind {
-        use super::partial::{BoardCell, ChangePatch, FlashPatch};
+        use super::partial::{BoardCell, ChangePatch, FlashPatch, PatchPiece};
         use bevy::camera::ClearColorConfig;
         let world = self.app.world_mut();
         let keeps_picture =
@@ -294,13 +296,15 @@ impl Harness {
                     .extend(children.iter().filter_map(|c| texts.get(world, c).ok()).map(|t| t.0.clone()));
             }
         }
-        let drawn_patches = world
-            .query_filtered::<(&Visibility, &Node), Or<(With<FlashPatch>, With<ChangePatch>)>>()
-            .iter(world)
-            .filter(|(v, _)| **v != Visibility::Hidden)
-            .map(|(_, n)| super::view::px_rect(n).expect("a patch is placed in pixels"))
-            .collect();
-        FrameKind { keeps_picture, drawn_texts, hidden_cells, drawn_patches }
+        let mut drawn_patches = Vec::new();
+        let mut drawn_pieces = Vec::new();
+        let mut patches =
+            world.query_filtered::<(&Visibility, &Node, Has<PatchPiece>), Or<(With<FlashPatch>, With<ChangePatch>)>>();
+        for (_, node, piece) in patches.iter(world).filter(|(v, ..)| **v != Visibility::Hidden) {
+            let rect = super::view::px_rect(node).expect("a patch is placed in pixels");
+            if piece { drawn_pieces.push(rect) } else { drawn_patches.push(rect) }
+        }
+        FrameKind { keeps_picture, drawn_texts, hidden_cells, drawn_patches, drawn_pieces }
     }
 }
 
@@ -358,6 +362,15 @@ fn a_call_redraws_what_it_changed_a_flash_turn_the_hero_and_anything_else_the_wh
     let turn = h.frame_kind();
     assert!(turn.keeps_picture, "the flash turn keeps the picture");
     assert_eq!(turn.drawn_patches, vec![hero], "the patch is the hero's region");
+    // Its background is painted around the card, not under it: the margin and a pixel or two.
+    let piece_area: f32 = turn.drawn_pieces.iter().map(|p| p.w * p.h).sum();
+    assert!(turn.drawn_pieces.iter().all(|p| contains(hero, *p)), "{:?}", turn.drawn_pieces);
+    assert!(
+        piece_area > 0.0 && piece_area < hero.w * hero.h * 0.15,
+        "background painted on {piece_area} of the hero's {}: {:?}",
+        hero.w * hero.h,
+        turn.drawn_pieces
+    );
     assert!(turn.drawn_texts.contains(&"A-001".to_string()), "the hero's ticket: {:?}", turn.drawn_texts);
     assert!(
         !turn.drawn_texts.contains(&"Panggilan Terakhir".to_string()),
@@ -373,6 +386,7 @@ fn a_call_redraws_what_it_changed_a_flash_turn_the_hero_and_anything_else_the_wh
     assert_eq!(h.flash(), None);
     let after = h.frame_kind();
     assert!(!after.keeps_picture && after.hidden_cells == 0 && after.drawn_patches.is_empty());
+    assert!(after.drawn_pieces.is_empty());
 
     // A call in a frame where something beside the board changed too (an overlay came): whole.
     let overlay = Node { width: percent(10), height: percent(10), ..default() };

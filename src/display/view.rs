@@ -303,6 +303,13 @@ fn rebuild_board(
     }
     let (change_patches, in_change_patch) = partial::patches_around(&boxes, changed);
     let background = clear_colour.map_or(Color::NONE, |c| c.0);
+    // Cells that hide whatever lies under them, in every look (the flashing frame is built
+    // clear, so it is not among them).
+    let opaque: Vec<Rect> = nodes
+        .iter()
+        .filter(|node| node.background.is_some_and(|c| c.alpha() >= 1.0))
+        .filter_map(|node| px_rect(&node.node))
+        .collect();
     let mut texts_changed_in_place = Vec::new();
     commands
         .spawn((
@@ -312,19 +319,21 @@ fn rebuild_board(
         ))
         .with_children(|root| {
             // First, so that they lie under every cell; hidden until a partial frame needs them.
-            let patch = |rect| {
-                (
-                    partial::BoardPart,
-                    Painter::rect_node(rect),
-                    BackgroundColor(background),
-                    Visibility::Hidden,
-                )
-            };
+            // A patch is its bounds (drawing nothing: what a partial frame reads back) and its
+            // background, painted only where no opaque cell covers it.
+            let bounds = |rect| (partial::BoardPart, Painter::rect_node(rect), Visibility::Hidden);
+            let piece = |rect| (partial::PatchPiece, BackgroundColor(background), bounds(rect));
             for rect in flash_patches {
-                root.spawn((partial::FlashPatch, patch(rect)));
+                root.spawn((partial::FlashPatch, bounds(rect)));
+                for part in partial::uncovered(rect, &opaque) {
+                    root.spawn((partial::FlashPatch, piece(part)));
+                }
             }
             for rect in change_patches {
-                root.spawn((partial::ChangePatch, patch(rect)));
+                root.spawn((partial::ChangePatch, bounds(rect)));
+                for part in partial::uncovered(rect, &opaque) {
+                    root.spawn((partial::ChangePatch, piece(part)));
+                }
             }
             for ((node, in_flash_patch), in_change_patch) in
                 nodes.into_iter().zip(in_flash_patch).zip(in_change_patch)
@@ -818,11 +827,16 @@ impl Painter<'_> {
                 let current = board.recent.iter().find(shown);
                 let agency = current.and_then(|c| hall.agency(&c.agency));
                 let base = agency.map_or(PANEL_EMPTY, agency_colour);
+                let card = area.part(0.02, 0.02, 0.96, 0.96);
                 if let Some(call) = current {
-                    self.fill(area, Color::NONE);
-                    self.mark(HeroPart::Frame { seq: call.seq });
+                    // The frame is a ring under the card's edges, not the whole area under it: a
+                    // lit frame then shades the margin, not the card's pixels twice.
+                    for strip in partial::uncovered(area, &[card]) {
+                        self.fill(strip, Color::NONE);
+                        self.mark(HeroPart::Frame { seq: call.seq });
+                    }
                 }
-                self.fill(area.part(0.02, 0.02, 0.96, 0.96), base);
+                self.fill(card, base);
                 if let Some(call) = current {
                     self.mark(HeroPart::Card { seq: call.seq, base });
                 }

@@ -15,6 +15,7 @@
 //! and not for `--screenshot` (bevy's window screenshot needs the window written).
 //! `PAPAN_X_PRESENT=0` or `=1` overrides the adapter test, for comparisons.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +33,7 @@ use bevy::window::{PrimaryWindow, RawHandleWrapper};
 use raw_window_handle::RawWindowHandle;
 use x11_dl::xlib;
 
-use super::partial::{PartialFrames, forced_by_env};
+use super::partial::{FlashReplay, PartialFrames, forced_by_env};
 use super::x_picture::{XPicture, bgrx_to_rgba, write_row};
 
 pub(super) fn plugin(app: &mut App) {
@@ -49,6 +50,9 @@ pub(super) fn plugin(app: &mut App) {
 #[derive(Resource, Clone)]
 pub(super) struct OwnPresent {
     pub copies: Arc<Mutex<CopyRequest>>,
+    /// Set by the render world when a kept picture of the flash patches was asked for and is not
+    /// there (or could not be kept): the main world then forgets what it thinks is kept.
+    pub replay_lost: Arc<AtomicBool>,
 }
 
 /// A copy of the picture on the window, asked for by the main world and made by the render world.
@@ -71,6 +75,8 @@ struct Handoff {
 pub(super) struct FrameDamage {
     pub whole: bool,
     pub rects: Vec<URect>,
+    /// Pictures of the flash patches to keep after this frame, or to put instead of drawing.
+    pub replay: FlashReplay,
 }
 
 /// Once the adapter and the window are known: hands frames to X by hand where it pays, and
@@ -112,7 +118,7 @@ fn decide_own_present(
     };
     let path = if presenter.picture.shared() { "shared memory" } else { "the X socket" };
     info!("frames go to the X window by hand: only what changed, through {path}");
-    let copies = presenter.copies.clone();
+    let (copies, replay_lost) = (presenter.copies.clone(), presenter.replay_lost.clone());
     *handoff.presenter.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(presenter);
     for mut camera in &mut cameras {
         camera.output_mode = CameraOutputMode::Skip;
@@ -120,7 +126,7 @@ fn decide_own_present(
         // (bevy's `prepare_view_targets`); whole frames are cleared by `lean_passes` instead.
         camera.clear_color = ClearColorConfig::None;
     }
-    commands.insert_resource(OwnPresent { copies });
+    commands.insert_resource(OwnPresent { copies, replay_lost });
 }
 
 /// Moves the presenter into the render world once, and each frame what the frame drew.
@@ -136,11 +142,12 @@ fn extract_presenter(
     if own.is_none() {
         return;
     }
+    let replay = frames.as_deref().map(|f| f.replay.clone()).unwrap_or_default();
     let damage = match frames.as_deref() {
         Some(frames) if frames.this_frame => {
-            FrameDamage { whole: false, rects: frames.drawn_patches.clone() }
+            FrameDamage { whole: false, rects: frames.drawn_patches.clone(), replay }
         }
-        _ => FrameDamage { whole: true, rects: Vec::new() },
+        _ => FrameDamage { whole: true, rects: Vec::new(), replay },
     };
     commands.insert_resource(damage);
 }
@@ -236,13 +243,19 @@ fn read_back_changed_rects(
     presenter.copied = copied;
 }
 
-/// Once the frame is submitted: waits for it, puts what it drew on the window, and answers a
-/// request for a copy of the picture.
-fn put_changed_rects(presenter: Option<ResMut<Presenter>>, device: Res<RenderDevice>) {
+/// Once the frame is submitted: waits for it, puts what it drew on the window (or a kept picture
+/// of the flash patches), keeps what the main world asked to keep, and answers a request for a
+/// copy of the picture.
+fn put_changed_rects(
+    presenter: Option<ResMut<Presenter>>,
+    device: Res<RenderDevice>,
+    damage: Option<Res<FrameDamage>>,
+) {
     let Some(mut presenter) = presenter else { return };
     let presenter = &mut *presenter;
     let exposed = presenter.picture.x.take_exposures();
     let copied = std::mem::take(&mut presenter.copied);
+    let mut read_back_failed = false;
     if !copied.is_empty() {
         if let Err(why) = presenter.picture.ensure_size(presenter.frame_size) {
             error!("cannot put frames on the X window: {why}");
@@ -279,13 +292,27 @@ fn put_changed_rects(presenter: Option<ResMut<Presenter>>, device: Res<RenderDev
                 }
                 presenter.last_read_whole = presenter.read_whole;
             }
-            other => error!("cannot read the frame back: {other:?}"),
+            other => {
+                error!("cannot read the frame back: {other:?}");
+                read_back_failed = true;
+            }
         }
-    } else if exposed && presenter.picture.size().is_some() {
+    }
+    let replayed = match damage {
+        // What the picture holds is not this frame's: nothing of it may be kept.
+        Some(_) if read_back_failed => {
+            presenter.kept_flash = Vec::new();
+            presenter.replay_lost.store(true, Ordering::Relaxed);
+            false
+        }
+        Some(damage) => presenter.replay_flash(&damage.replay),
+        None => false,
+    };
+    if exposed && presenter.picture.size().is_some() {
         let size = presenter.frame_size;
         presenter.picture.put(URect::from_corners(UVec2::ZERO, size));
     }
-    if !copied.is_empty() || exposed {
+    if !copied.is_empty() || exposed || replayed {
         presenter.picture.x.sync();
     }
     presenter.answer_copy_request();
@@ -307,6 +334,10 @@ pub(super) struct Presenter {
     swizzle: bool,
     warned_format: bool,
     copies: Arc<Mutex<CopyRequest>>,
+    /// Pictures of the flash patches kept per look of the hero (`partial::plan_replay`), BGRX,
+    /// the patches' rows one after another.
+    kept_flash: Vec<Vec<u32>>,
+    replay_lost: Arc<AtomicBool>,
 }
 
 impl Presenter {
@@ -322,7 +353,73 @@ impl Presenter {
             swizzle: true,
             warned_format: false,
             copies: Arc::default(),
+            kept_flash: Vec::new(),
+            replay_lost: Arc::default(),
         })
+    }
+
+    /// Forgets, puts or keeps pictures of the flash patches as the main world planned; whether
+    /// something was put on X.
+    fn replay_flash(&mut self, replay: &FlashReplay) -> bool {
+        if replay.forget {
+            self.kept_flash = Vec::new();
+        }
+        let Some(size) = self.picture.size() else {
+            if replay.keep.is_some() || replay.put.is_some() {
+                self.replay_lost.store(true, Ordering::Relaxed);
+            }
+            return false;
+        };
+        let screen = URect::from_corners(UVec2::ZERO, size);
+        let rects: Vec<URect> =
+            replay.rects.iter().map(|r| r.intersect(screen)).filter(|r| !r.is_empty()).collect();
+        let width = size.x as usize;
+        let mut put = false;
+        if let Some(n) = replay.put {
+            match self.kept_flash.get(n) {
+                Some(kept)
+                    if kept.len()
+                        == rects.iter().map(|r| r.size().element_product() as usize).sum::<usize>() =>
+                {
+                    let pixels = self.picture.pixels();
+                    let mut from = 0;
+                    for rect in &rects {
+                        let (x0, w) = (rect.min.x as usize, rect.width() as usize);
+                        for y in rect.min.y as usize..rect.max.y as usize {
+                            pixels[y * width + x0..][..w].copy_from_slice(&kept[from..from + w]);
+                            from += w;
+                        }
+                    }
+                    for rect in &rects {
+                        self.picture.put(*rect);
+                    }
+                    put = true;
+                }
+                _ => {
+                    error!("the flash's picture {n} was not kept; the next turns are drawn");
+                    self.replay_lost.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        if let Some(n) = replay.keep {
+            let pixels = self.picture.pixels();
+            let mut kept =
+                Vec::with_capacity(rects.iter().map(|r| r.size().element_product() as usize).sum());
+            for rect in &rects {
+                let (x0, w) = (rect.min.x as usize, rect.width() as usize);
+                for y in rect.min.y as usize..rect.max.y as usize {
+                    kept.extend_from_slice(&pixels[y * width + x0..][..w]);
+                }
+            }
+            if n == self.kept_flash.len() {
+                self.kept_flash.push(kept);
+            } else if let Some(slot) = self.kept_flash.get_mut(n) {
+                *slot = kept;
+            } else {
+                self.replay_lost.store(true, Ordering::Relaxed);
+            }
+        }
+        put
     }
 
     /// Writes one copied rectangle into the picture, turning RGBA into BGRX where needed.
