@@ -213,8 +213,9 @@ fn read_back_changed_rects(
         let bytes_per_row = row(rect.width());
         if offset + bytes_per_row * u64::from(rect.height()) > needed {
             // Rectangles that overlap may add up to more than the screen: the next frame goes
-            // whole instead (this one's copies are left unread).
+            // whole instead (this one's copies are left unread, so nothing of it may be kept).
             presenter.needs_whole = true;
+            presenter.frame_unread = true;
             return;
         }
         ctx.command_encoder().copy_texture_to_buffer(
@@ -255,7 +256,7 @@ fn put_changed_rects(
     let presenter = &mut *presenter;
     let exposed = presenter.picture.x.take_exposures();
     let copied = std::mem::take(&mut presenter.copied);
-    let mut read_back_failed = false;
+    let mut read_back_failed = std::mem::take(&mut presenter.frame_unread);
     if !copied.is_empty() {
         if let Err(why) = presenter.picture.ensure_size(presenter.frame_size) {
             error!("cannot put frames on the X window: {why}");
@@ -330,6 +331,8 @@ pub(super) struct Presenter {
     /// Whether this frame was read back whole, and the last one.
     read_whole: bool,
     last_read_whole: bool,
+    /// Whether this frame's rectangles were left unread (the next frame goes whole).
+    frame_unread: bool,
     /// Whether the main texture is RGBA (X takes BGRX).
     swizzle: bool,
     warned_format: bool,
@@ -350,6 +353,7 @@ impl Presenter {
             needs_whole: true,
             read_whole: false,
             last_read_whole: false,
+            frame_unread: false,
             swizzle: true,
             warned_format: false,
             copies: Arc::default(),
