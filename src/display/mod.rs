@@ -1,6 +1,7 @@
 //! `papan display`: the bevy app on a hall screen, composed of feature plugins (network feed,
 //! voice, board view, screenshot). Full screen borderless on a chosen monitor, or windowed.
 
+mod atlases;
 mod audio;
 mod fleet;
 mod images;
@@ -241,6 +242,7 @@ pub(crate) fn add_board_features(
     net::plugin(app, source);
     audio::plugin(app, voice);
     view::plugin(app, layout);
+    atlases::plugin(app);
     fleet::plugin(app);
     partial::plugin(app);
     wakeups::plugin(app, wake);
